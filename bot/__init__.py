@@ -1,0 +1,1 @@
+"""crowdwork-bot: a crowdsourcing marketplace inside a Discord server."""

@@ -1,0 +1,106 @@
+"""Settings from the environment and ``.env``, validated at start."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.models.durations import DurationError, parse_duration
+from bot.models.money import CURRENCIES
+from bot.models.policies import POLICY_SPECS, PolicyValueError, normalize
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str = ""
+    database_path: Path = Path("data/bot.db")
+    files_dir: Path = Path("data/files")
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    scheduler_tick: timedelta = timedelta(seconds=60)
+    currency: str = "JPY"
+    max_file_bytes: int = 25 * 1024 * 1024
+    policy_defaults: Mapping[str, str] = field(
+        default_factory=lambda: {name: spec.default for name, spec in POLICY_SPECS.items()}
+    )
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        env_file: Path | None = Path(".env"),
+        require_token: bool = True,
+    ) -> Settings:
+        """Read ``.env`` (if present) under the process environment, which wins."""
+        merged: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        merged.update(os.environ if environ is None else environ)
+        return cls._parse(merged, require_token=require_token)
+
+    @classmethod
+    def _parse(cls, env: Mapping[str, str], *, require_token: bool) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value is not None and value.strip() else None
+
+        token = get("DISCORD_TOKEN") or ""
+        if require_token and not token:
+            raise ConfigError("DISCORD_TOKEN is missing: set it to your bot's token (Developer Portal > Bot)")
+        database_path = parse_database_url(get("DATABASE_URL") or "sqlite:///data/bot.db")
+        dev_guild = get("DEV_GUILD_ID")
+        if dev_guild is not None and not dev_guild.isdigit():
+            raise ConfigError(f"DEV_GUILD_ID={dev_guild!r} is not a guild id (a number)")
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in logging.getLevelNamesMapping():
+            raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        tick_text = get("SCHEDULER_TICK") or "60s"
+        try:
+            tick = parse_duration(tick_text)
+        except DurationError:
+            raise ConfigError(f"SCHEDULER_TICK={tick_text!r} is not a duration like 60s, 5m") from None
+        if tick < timedelta(seconds=1):
+            raise ConfigError(f"SCHEDULER_TICK={tick_text!r} must be at least 1s")
+        currency = (get("CURRENCY") or "JPY").upper()
+        if currency not in CURRENCIES:
+            raise ConfigError(f"CURRENCY={currency!r} is not one of {', '.join(CURRENCIES)}")
+        max_mb = get("MAX_FILE_SIZE_MB") or "25"
+        if not max_mb.isdigit() or int(max_mb) < 1:
+            raise ConfigError(f"MAX_FILE_SIZE_MB={max_mb!r} is not a whole number of megabytes")
+        defaults: dict[str, str] = {}
+        for name, spec in POLICY_SPECS.items():
+            raw = get(spec.env_name) or spec.default
+            try:
+                defaults[name] = normalize(name, raw)
+            except PolicyValueError:
+                raise ConfigError(f"{spec.env_name}={raw!r} is not a valid {spec.kind}") from None
+        return cls(
+            discord_token=token,
+            database_path=database_path,
+            files_dir=Path(get("FILES_DIR") or "data/files"),
+            dev_guild_id=int(dev_guild) if dev_guild else None,
+            log_level=log_level,
+            scheduler_tick=tick,
+            currency=currency,
+            max_file_bytes=int(max_mb) * 1024 * 1024,
+            policy_defaults=defaults,
+        )
+
+
+def parse_database_url(url: str) -> Path:
+    """``sqlite:///data/bot.db`` (relative) or ``sqlite:////var/lib/bot.db`` (absolute)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise ConfigError(f"DATABASE_URL={url!r} is not a SQLite URL like sqlite:///data/bot.db")
+    return Path(url[len(prefix) :])

@@ -1,0 +1,147 @@
+"""One aiosqlite connection, lock-guarded transactions, numbered migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+Conn = aiosqlite.Connection
+Row = aiosqlite.Row
+
+_current: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
+
+
+class DatabaseTooNewError(RuntimeError):
+    """The database was migrated by a newer version of the bot."""
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    found: list[tuple[int, Path]] = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise RuntimeError(f"migration file name not of the form NNNN_name.sql: {path.name}")
+        found.append((int(match.group(1)), path))
+    numbers = [n for n, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+class Database:
+    """The bot's single connection. Writes go through :meth:`transaction`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self.after_commit: list[Callable[[], None]] = []
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not connected")
+        return self._conn
+
+    async def connect(self) -> None:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            await conn.execute(pragma)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back on any exception."""
+        if _current.get() is self:
+            raise RuntimeError("nested transaction")
+        async with self._lock:
+            token = _current.set(self)
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+            finally:
+                _current.reset(token)
+        for callback in list(self.after_commit):
+            callback()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        """A consistent read: waits for any open transaction of another task."""
+        if _current.get() is self:
+            yield self.conn
+            return
+        async with self._lock:
+            yield self.conn
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    # -- migrations -------------------------------------------------------------
+
+    async def current_version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        assert row is not None
+        return int(row[0])
+
+    async def migrate(self, directory: Path = MIGRATIONS_DIR) -> int:
+        """Apply every migration newer than ``PRAGMA user_version``, each in one transaction."""
+        files = migration_files(directory)
+        latest = files[-1][0] if files else 0
+        current = await self.current_version()
+        if current > latest:
+            raise DatabaseTooNewError(
+                f"database {self.path} is at version {current}, this code knows up to {latest}: "
+                "upgrade the bot"
+            )
+        async with self._lock:
+            for number, path in files:
+                if number <= current:
+                    continue
+                script = path.read_text(encoding="utf-8")
+                log.info("applying migration %s", path.name)
+                try:
+                    await self.conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {number};\nCOMMIT;"
+                    )
+                except BaseException:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+        return await self.current_version()

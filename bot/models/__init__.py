@@ -1,0 +1,1 @@
+"""Pure domain models: no I/O, no discord imports."""

@@ -1,0 +1,81 @@
+"""Money in integer minor units, per currency; fee arithmetic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+
+@dataclass(frozen=True, slots=True)
+class Currency:
+    code: str
+    decimals: int
+    symbol: str
+
+
+CURRENCIES: dict[str, Currency] = {
+    c.code: c
+    for c in (
+        Currency("JPY", 0, "¥"),
+        Currency("USD", 2, "$"),
+        Currency("EUR", 2, "€"),
+        Currency("GBP", 2, "£"),
+    )
+}
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be represented in the currency."""
+
+
+def currency(code: str) -> Currency:
+    try:
+        return CURRENCIES[code.upper()]
+    except KeyError:
+        raise MoneyError(code) from None
+
+
+def to_minor(amount: float | str | Decimal, code: str) -> int:
+    """Major units as typed by a user (12.50) to integer minor units (1250).
+
+    More decimals than the currency has are refused, never rounded.
+    """
+    cur = currency(code)
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise MoneyError(str(amount)) from None
+    if not value.is_finite():
+        raise MoneyError(str(amount))
+    scaled = value.scaleb(cur.decimals)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(str(amount))
+    return int(scaled)
+
+
+def to_major(minor: int, code: str) -> Decimal:
+    return Decimal(minor).scaleb(-currency(code).decimals)
+
+
+def format_plain(minor: int, code: str) -> str:
+    """Locale-neutral text: ``¥12,000`` or ``$12.50``."""
+    cur = currency(code)
+    sign = "-" if minor < 0 else ""
+    major = to_major(abs(minor), code)
+    body = f"{major:,.{cur.decimals}f}"
+    return f"{sign}{cur.symbol}{body}"
+
+
+def fee_split(price: int, fee_percent: int) -> tuple[int, int]:
+    """Return (fee, payout): the fee is rounded down to the minor unit; fee + payout == price."""
+    if price < 0 or not 0 <= fee_percent <= 100:
+        raise MoneyError(f"{price} @ {fee_percent}%")
+    fee = int((Decimal(price) * fee_percent / 100).to_integral_value(rounding=ROUND_FLOOR))
+    return fee, price - fee
+
+
+def percent_of(amount: int, percent: int) -> int:
+    """``percent`` of ``amount``, rounded down."""
+    if not 0 <= percent <= 100:
+        raise MoneyError(f"{percent}%")
+    return amount * percent // 100

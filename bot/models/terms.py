@@ -1,0 +1,72 @@
+"""Contract terms and delivery deadlines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.models.timeutil import end_of_day
+
+MAX_DEADLINE_DAYS = 365
+DEFAULT_REVISIONS = 2
+MAX_REVISIONS = 20
+
+_DAYS = re.compile(r"^(\d{1,4})\s*d?$")
+_WEEKS = re.compile(r"^(\d{1,3})\s*w$")
+
+
+class DeadlineError(ValueError):
+    """Not a number of days (``7d``) or a future date (``YYYY-MM-DD``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """Either ``days`` counted from funding, or a calendar ``on`` date (moved by the funding delay)."""
+
+    days: int | None = None
+    on: date | None = None
+
+    def __post_init__(self) -> None:
+        if (self.days is None) == (self.on is None):
+            raise DeadlineError("exactly one of days / on")
+
+    @classmethod
+    def parse(cls, text: str, *, today: date) -> Deadline:
+        value = text.strip().lower()
+        match = _DAYS.match(value) or _WEEKS.match(value)
+        if match:
+            days = int(match.group(1)) * (7 if value.endswith("w") else 1)
+            if not 1 <= days <= MAX_DEADLINE_DAYS:
+                raise DeadlineError(text)
+            return cls(days=days)
+        try:
+            on = date.fromisoformat(value)
+        except ValueError:
+            raise DeadlineError(text) from None
+        if on <= today or (on - today).days > MAX_DEADLINE_DAYS:
+            raise DeadlineError(text)
+        return cls(on=on)
+
+    @classmethod
+    def from_columns(cls, days: int | None, on: str | None) -> Deadline:
+        return cls(days=days, on=date.fromisoformat(on) if on else None)
+
+    def columns(self) -> tuple[int | None, str | None]:
+        return self.days, self.on.isoformat() if self.on else None
+
+    def text(self) -> str:
+        return f"{self.days}d" if self.days is not None else self.on.isoformat()  # type: ignore[union-attr]
+
+    def due_at(self, *, accepted_at: datetime, funded_at: datetime) -> datetime:
+        """The delivery clock starts at funding: a date moves by the funding delay."""
+        if self.days is not None:
+            return funded_at + timedelta(days=self.days)
+        assert self.on is not None
+        delay = max(funded_at - accepted_at, timedelta(0))
+        return end_of_day(self.on) + delay
+
+
+def normalize_scope(text: str) -> str:
+    """The scope text compared for reverts: whitespace and case do not make a new version."""
+    return " ".join(text.split()).casefold()

@@ -1,0 +1,153 @@
+"""Writers every state change uses inside its transaction: audit events, outbox, ledger."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.db import Conn
+from bot.models.entities import Event, OutboxItem, from_row
+from bot.models.timeutil import to_iso
+
+
+async def record_event(
+    conn: Conn,
+    *,
+    guild_id: int,
+    kind: str,
+    now: datetime,
+    actor_id: int | None = None,
+    contract_id: int | None = None,
+    job_id: int | None = None,
+    case_id: int | None = None,
+    **data: Any,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO events (guild_id, contract_id, job_id, case_id, actor_id, kind, data, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, contract_id, job_id, case_id, actor_id, kind, json.dumps(data, default=str), to_iso(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def events_for_contract(conn: Conn, contract_id: int) -> list[Event]:
+    async with conn.execute("SELECT * FROM events WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
+        return [from_row(Event, row) for row in await cur.fetchall()]
+
+
+async def enqueue(
+    conn: Conn,
+    *,
+    guild_id: int,
+    target: str,
+    message_key: str,
+    now: datetime,
+    recipient_id: int | None = None,
+    contract_id: int | None = None,
+    job_id: int | None = None,
+    case_id: int | None = None,
+    args: dict[str, Any] | None = None,
+    buttons: Sequence[str] = (),
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Write one notification. ``target`` is dm | thread | mod | board.
+
+    ``args`` are the message placeholders (amounts as minor units with a ``currency``
+    arg; the sender formats them). ``buttons`` name persistent actions the sender
+    attaches (``contract_accept``, ``review_approve``, ...). With a ``dedupe_key`` a
+    second write of the same notification is ignored. Returns the row id, or None.
+    """
+    if target not in {"dm", "thread", "mod", "board"}:
+        raise ValueError(target)
+    cur = await conn.execute(
+        "INSERT INTO outbox (guild_id, target, recipient_id, contract_id, job_id, case_id, message_key,"
+        " args, buttons, dedupe_key, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            guild_id,
+            target,
+            recipient_id,
+            contract_id,
+            job_id,
+            case_id,
+            message_key,
+            json.dumps(args or {}, default=str),
+            json.dumps(list(buttons)),
+            dedupe_key,
+            to_iso(now),
+            to_iso(now),
+        ),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+async def outbox_item(conn: Conn, item_id: int) -> OutboxItem | None:
+    async with conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(OutboxItem, row) if row else None
+
+
+class UnbalancedEntries(ValueError):
+    """A ledger transaction whose entries do not sum to zero: a programming error."""
+
+
+async def post_ledger(
+    conn: Conn,
+    *,
+    guild_id: int,
+    kind: str,
+    key: str,
+    currency: str,
+    entries: Iterable[tuple[str, int]],
+    now: datetime,
+    contract_id: int | None = None,
+    actor_id: int | None = None,
+    memo: str | None = None,
+) -> bool:
+    """Post a balanced set of entries once. A second post under the same key is a no-op (False)."""
+    lines = [(account, amount) for account, amount in entries if amount != 0]
+    if sum(amount for _, amount in lines) != 0:
+        raise UnbalancedEntries(f"{kind} {key}: {lines}")
+    cur = await conn.execute(
+        "INSERT INTO ledger_transactions (guild_id, contract_id, kind, idempotency_key, actor_id, memo,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+        (guild_id, contract_id, kind, key, actor_id, memo, to_iso(now)),
+    )
+    if not cur.rowcount:
+        return False
+    txn_id = cur.lastrowid
+    await conn.executemany(
+        "INSERT INTO ledger_entries (txn_id, guild_id, account, currency, amount) VALUES (?, ?, ?, ?, ?)",
+        [(txn_id, guild_id, account, currency, amount) for account, amount in lines],
+    )
+    return True
+
+
+async def balance(conn: Conn, guild_id: int, account: str, currency: str) -> int:
+    async with conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND account = ? AND currency = ?",
+        (guild_id, account, currency),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def escrow_account(contract_id: int) -> str:
+    return f"escrow:{contract_id}"
+
+
+def owed_account(user_id: int) -> str:
+    return f"owed:{user_id}"
+
+
+def refund_account(user_id: int) -> str:
+    return f"refund:{user_id}"
+
+
+FEES_ACCOUNT = "fees"
+DEPOSITS_EXTERNAL = "deposits:external"
+PAYOUTS_EXTERNAL = "payouts:external"

@@ -1,0 +1,1 @@
+"""Use cases. No discord imports here (except the notification sender in bot/ui)."""

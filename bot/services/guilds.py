@@ -1,0 +1,168 @@
+"""Guild setup and per-guild policies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, NotConfigured
+from bot.models.entities import Guild, from_row
+from bot.models.money import CURRENCIES
+from bot.models.policies import POLICY_SPECS, Policies, PolicyValueError, normalize
+from bot.models.timeutil import to_iso
+from bot.repositories.records import record_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    name: str
+    value: str
+    default: str
+    overridden: bool
+
+
+class GuildService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    async def setup(
+        self,
+        guild_id: int,
+        *,
+        actor_id: int,
+        jobs_channel_id: int,
+        mod_channel_id: int,
+        moderator_role_id: int,
+        contracts_channel_id: int | None = None,
+        currency: str | None = None,
+        fee_percent: int | None = None,
+        locale: str | None = None,
+    ) -> Guild:
+        """Create or update the guild's configuration (idempotent: run it again to change it)."""
+        code = (currency or self.settings.currency).upper()
+        if code not in CURRENCIES:
+            raise InvalidInput("error.setup.currency", currency=code, allowed=", ".join(CURRENCIES))
+        if fee_percent is not None and not 0 <= fee_percent <= 100:
+            raise InvalidInput("error.setup.fee_percent", value=fee_percent)
+        now = to_iso(self.clock.now())
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT currency FROM guilds WHERE guild_id = ?", (guild_id,)) as cur:
+                existing = await cur.fetchone()
+            if existing is not None and currency is None:
+                code = existing["currency"]
+            await conn.execute(
+                "INSERT INTO guilds (guild_id, jobs_channel_id, mod_channel_id, moderator_role_id,"
+                " contracts_channel_id, currency, locale, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET jobs_channel_id = excluded.jobs_channel_id,"
+                " mod_channel_id = excluded.mod_channel_id, moderator_role_id = excluded.moderator_role_id,"
+                " contracts_channel_id = excluded.contracts_channel_id, currency = excluded.currency,"
+                " locale = excluded.locale, updated_at = excluded.updated_at",
+                (
+                    guild_id,
+                    jobs_channel_id,
+                    mod_channel_id,
+                    moderator_role_id,
+                    contracts_channel_id,
+                    code,
+                    locale or "en",
+                    now,
+                    now,
+                ),
+            )
+            if fee_percent is not None:
+                await self._set_policy(conn, guild_id, "fee_percent", str(fee_percent), actor_id, now)
+            await record_event(
+                conn,
+                guild_id=guild_id,
+                kind="guild.setup",
+                now=self.clock.now(),
+                actor_id=actor_id,
+                currency=code,
+                fee_percent=fee_percent,
+            )
+        log.info("guild %s set up by %s", guild_id, actor_id)
+        return await self.require(guild_id)
+
+    async def get(self, guild_id: int) -> Guild | None:
+        row = await self.db.fetchone("SELECT * FROM guilds WHERE guild_id = ?", (guild_id,))
+        return from_row(Guild, row) if row else None
+
+    async def require(self, guild_id: int) -> Guild:
+        guild = await self.get(guild_id)
+        if guild is None:
+            raise NotConfigured()
+        return guild
+
+    async def policies(self, guild_id: int) -> Policies:
+        values = dict(self.settings.policy_defaults)
+        rows = await self.db.fetchall("SELECT name, value FROM guild_policies WHERE guild_id = ?", (guild_id,))
+        values.update({row["name"]: row["value"] for row in rows if row["name"] in POLICY_SPECS})
+        return Policies(values)
+
+    async def list_policies(self, guild_id: int) -> list[PolicyView]:
+        await self.require(guild_id)
+        rows = await self.db.fetchall("SELECT name, value FROM guild_policies WHERE guild_id = ?", (guild_id,))
+        overrides = {row["name"]: row["value"] for row in rows}
+        return [
+            PolicyView(
+                name=name,
+                value=overrides.get(name, self.settings.policy_defaults[name]),
+                default=self.settings.policy_defaults[name],
+                overridden=name in overrides,
+            )
+            for name in POLICY_SPECS
+        ]
+
+    async def set_policy(self, guild_id: int, name: str, value: str, *, actor_id: int) -> str:
+        """Validate and store a policy; it applies from the next use (the next sweep tick)."""
+        await self.require(guild_id)
+        key = name.strip().lower()
+        if key not in POLICY_SPECS:
+            raise InvalidInput("error.config.unknown_policy", name=name)
+        try:
+            canonical = normalize(key, value)
+        except PolicyValueError:
+            raise InvalidInput(
+                f"error.config.bad_{POLICY_SPECS[key].kind.value}", name=key, value=value
+            ) from None
+        now = to_iso(self.clock.now())
+        async with self.db.transaction() as conn:
+            await self._set_policy(conn, guild_id, key, canonical, actor_id, now)
+            await record_event(
+                conn, guild_id=guild_id, kind="policy.set", now=self.clock.now(), actor_id=actor_id,
+                name=key, value=canonical,
+            )
+        log.info("guild %s policy %s set to %s by %s", guild_id, key, canonical, actor_id)
+        return canonical
+
+    @staticmethod
+    async def _set_policy(conn: Conn, guild_id: int, name: str, value: str, actor_id: int, now: str) -> None:
+        await conn.execute(
+            "INSERT INTO guild_policies (guild_id, name, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, name) DO UPDATE SET value = excluded.value,"
+            " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            (guild_id, name, value, actor_id, now),
+        )
+
+    async def remember_locale(self, user_id: int, locale: str) -> None:
+        """Store the locale Discord gave for this user: DMs are written in it."""
+        now = to_iso(self.clock.now())
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO user_locales (user_id, locale, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at"
+                " WHERE user_locales.locale <> excluded.locale",
+                (user_id, locale, now),
+            )
+
+    async def user_locale(self, user_id: int) -> str | None:
+        row = await self.db.fetchone("SELECT locale FROM user_locales WHERE user_id = ?", (user_id,))
+        return str(row["locale"]) if row else None

@@ -1,0 +1,74 @@
+"""Reading and settling the durable outbox. Services write rows with ``records.enqueue``;
+the Discord sender (``bot/ui/notify.py``) sends them and records the outcome here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.models.entities import OutboxItem, from_row
+from bot.models.timeutil import to_iso
+
+MAX_ATTEMPTS = 8
+
+
+class OutboxService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def due(self, now: datetime | None = None, limit: int = 50) -> list[OutboxItem]:
+        when = to_iso(now or self.clock.now())
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (when, limit),
+        )
+        return [from_row(OutboxItem, row) for row in rows]
+
+    async def get(self, item_id: int) -> OutboxItem | None:
+        row = await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return from_row(OutboxItem, row) if row else None
+
+    async def mark_delivered(self, item_id: int, *, status: str = "sent", message_id: int | None = None,
+                             note: str | None = None) -> bool:
+        """``status`` is sent | fallback_thread | fallback_mod. False if it was already settled."""
+        if status not in {"sent", "fallback_thread", "fallback_mod"}:
+            raise ValueError(status)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, last_error = ?,"
+                " attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                (status, to_iso(self.clock.now()), message_id, note, item_id),
+            )
+            return cur.rowcount == 1
+
+    async def mark_retry(self, item_id: int, error: str, *, delay: timedelta | None = None) -> str:
+        """Schedule another attempt with exponential backoff; after MAX_ATTEMPTS it is failed."""
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT attempts FROM outbox WHERE id = ? AND status = 'pending'",
+                                    (item_id,)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return "settled"
+            attempts = int(row["attempts"]) + 1
+            if attempts >= MAX_ATTEMPTS:
+                await conn.execute(
+                    "UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?",
+                    (attempts, error[:500], item_id),
+                )
+                return "failed"
+            wait = delay if delay is not None else timedelta(seconds=min(2**attempts * 5, 3600))
+            await conn.execute(
+                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (attempts, error[:500], to_iso(self.clock.now() + wait), item_id),
+            )
+            return "retry"
+
+    async def mark_failed(self, item_id: int, error: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (error[:500], item_id),
+            )

@@ -60,7 +60,7 @@ class Settings:
             raise ConfigError("DISCORD_TOKEN is missing: set it to your bot's token (Developer Portal > Bot)")
         database_path = parse_database_url(get("DATABASE_URL") or "sqlite:///data/bot.db")
         dev_guild = get("DEV_GUILD_ID")
-        if dev_guild is not None and not dev_guild.isdigit():
+        if dev_guild is not None and not (dev_guild.isascii() and dev_guild.isdigit()):
             raise ConfigError(f"DEV_GUILD_ID={dev_guild!r} is not a guild id (a number)")
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in logging.getLevelNamesMapping():
@@ -76,7 +76,7 @@ class Settings:
         if currency not in CURRENCIES:
             raise ConfigError(f"CURRENCY={currency!r} is not one of {', '.join(CURRENCIES)}")
         max_mb = get("MAX_FILE_SIZE_MB") or "25"
-        if not max_mb.isdigit() or int(max_mb) < 1:
+        if not (max_mb.isascii() and max_mb.isdigit()) or int(max_mb) < 1:
             raise ConfigError(f"MAX_FILE_SIZE_MB={max_mb!r} is not a whole number of megabytes")
         defaults: dict[str, str] = {}
         for name, spec in POLICY_SPECS.items():

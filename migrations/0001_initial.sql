@@ -108,6 +108,9 @@ CREATE TABLE contracts (
     clock_at            TEXT    NOT NULL,
     -- bumped by each moderator Extend so that reminders of the new round fire again
     timer_round         INTEGER NOT NULL DEFAULT 0,
+    -- when the timer sweep must next look at this contract (NULL: nothing to wait for).
+    -- Every state change sets it to the epoch ("look now"); the sweep sets the next time.
+    timer_due_at        TEXT,
     offered_at          TEXT    NOT NULL,
     accepted_at         TEXT,
     deposit_declared_at TEXT,
@@ -123,9 +126,7 @@ CREATE TABLE contracts (
     terms_message_id    INTEGER,
     CHECK (client_id <> worker_id)
 );
-CREATE INDEX contracts_status_clock ON contracts (status, clock_at);
-CREATE INDEX contracts_status_due ON contracts (status, due_at);
-CREATE INDEX contracts_reply ON contracts (awaiting_reply_since) WHERE awaiting_reply_since IS NOT NULL;
+CREATE INDEX contracts_timer ON contracts (timer_due_at) WHERE timer_due_at IS NOT NULL;
 CREATE INDEX contracts_client ON contracts (guild_id, client_id, status);
 CREATE INDEX contracts_worker ON contracts (guild_id, worker_id, status);
 CREATE INDEX contracts_job ON contracts (job_id);

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -16,7 +15,7 @@ from bot.models.timeutil import from_iso
 T = TypeVar("T")
 
 
-def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
+def from_row(cls: type[T], row: Any) -> T:
     """Build ``cls`` from a row whose column names match its fields."""
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -104,6 +103,7 @@ class Contract:
     terms_version: int
     clock_at: datetime
     timer_round: int
+    timer_due_at: datetime | None
     offered_at: datetime
     accepted_at: datetime | None
     deposit_declared_at: datetime | None

@@ -81,7 +81,7 @@ def normalize(name: str, raw: str) -> str:
         if name in NON_ZERO and not value:
             raise PolicyValueError(name, raw)
         return format_duration(value)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise PolicyValueError(name, raw)
     number = int(text)
     if number < spec.minimum or (spec.maximum is not None and number > spec.maximum):

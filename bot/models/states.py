@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-
 K = TypeVar("K", bound=StrEnum)
 
 

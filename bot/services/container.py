@@ -7,8 +7,18 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.services.cases import CaseService
+from bot.services.contracts import ContractService
+from bot.services.deliveries import DeliveryService
+from bot.services.escrow import EscrowService, PaymentProvider
+from bot.services.files import FileStore
 from bot.services.guilds import GuildService
+from bot.services.history import HistoryService
+from bot.services.jobs import JobService
 from bot.services.outbox import OutboxService
+from bot.services.profiles import ProfileService
+from bot.services.reputation import ReputationService
+from bot.services.timers import TimerService
 
 
 @dataclass
@@ -18,14 +28,39 @@ class Services:
     settings: Settings
     guilds: GuildService
     outbox: OutboxService
+    profiles: ProfileService
+    jobs: JobService
+    contracts: ContractService
+    escrow: EscrowService
+    files: FileStore
+    deliveries: DeliveryService
+    reputation: ReputationService
+    cases: CaseService
+    history: HistoryService
+    timers: TimerService
 
     @classmethod
-    def build(cls, db: Database, clock: Clock, settings: Settings) -> Services:
+    def build(cls, db: Database, clock: Clock, settings: Settings,
+              provider: PaymentProvider | None = None) -> Services:
         guilds = GuildService(db, clock, settings)
+        contracts = ContractService(db, clock, guilds)
+        files = FileStore(settings.files_dir)
+        deliveries = DeliveryService(db, clock, settings, files)
+        cases = CaseService(db, clock, guilds, contracts)
         return cls(
             db=db,
             clock=clock,
             settings=settings,
             guilds=guilds,
             outbox=OutboxService(db, clock),
+            profiles=ProfileService(db, clock, guilds),
+            jobs=JobService(db, clock, guilds),
+            contracts=contracts,
+            escrow=EscrowService(db, clock, guilds, provider),
+            files=files,
+            deliveries=deliveries,
+            reputation=ReputationService(db, clock, guilds),
+            cases=cases,
+            history=HistoryService(db, clock),
+            timers=TimerService(db, clock, guilds, contracts, deliveries, cases),
         )

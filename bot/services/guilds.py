@@ -13,6 +13,7 @@ from bot.models.entities import Guild, from_row
 from bot.models.money import CURRENCIES
 from bot.models.policies import POLICY_SPECS, Policies, PolicyValueError, normalize
 from bot.models.timeutil import to_iso
+from bot.repositories.contracts import touch_guild_timers
 from bot.repositories.records import record_event
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class GuildService:
         now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
             await self._set_policy(conn, guild_id, key, canonical, actor_id, now)
+            await touch_guild_timers(conn, guild_id)
             await record_event(
                 conn, guild_id=guild_id, kind="policy.set", now=self.clock.now(), actor_id=actor_id,
                 name=key, value=canonical,

@@ -1,0 +1,67 @@
+"""SQL for moderator cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.db import Conn
+from bot.models.entities import Case, from_row
+from bot.models.timeutil import to_iso
+
+
+async def open_case(conn: Conn, *, guild_id: int, contract_id: int | None, kind: str, reason_kind: str,
+                    opened_by: int | None, subject_id: int | None, reason: str | None, now: datetime) -> int | None:
+    """Insert an open case; None if the same contract already has an open case of that reason."""
+    cur = await conn.execute(
+        "INSERT INTO cases (guild_id, contract_id, kind, reason_kind, opened_by, subject_id, reason, status,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)"
+        " ON CONFLICT (contract_id, reason_kind) WHERE status = 'open' AND contract_id IS NOT NULL DO NOTHING",
+        (guild_id, contract_id, kind, reason_kind, opened_by, subject_id, reason, to_iso(now)),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+async def get_case(conn: Conn, case_id: int) -> Case | None:
+    async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(Case, row) if row else None
+
+
+async def resolve(conn: Conn, case_id: int, *, resolution: str, moderator_id: int | None, note: str | None,
+                  now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE cases SET status = 'resolved', resolution = ?, resolved_by = ?, resolution_note = ?,"
+        " resolved_at = ? WHERE id = ? AND status = 'open'",
+        (resolution, moderator_id, note, to_iso(now), case_id),
+    )
+    return cur.rowcount == 1
+
+
+async def open_cases_for_contract(conn: Conn, contract_id: int) -> list[Case]:
+    async with conn.execute("SELECT * FROM cases WHERE contract_id = ? AND status = 'open'", (contract_id,)) as cur:
+        return [from_row(Case, r) for r in await cur.fetchall()]
+
+
+async def list_cases(conn: Conn, guild_id: int, status: str | None, limit: int = 25) -> list[Case]:
+    where = "guild_id = ?"
+    params: list[Any] = [guild_id]
+    if status:
+        where += " AND status = ?"
+        params.append(status)
+    async with conn.execute(f"SELECT * FROM cases WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)) as cur:
+        return [from_row(Case, r) for r in await cur.fetchall()]
+
+
+async def set_field(conn: Conn, case_id: int, **sets: Any) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in sets)
+    await conn.execute(f"UPDATE cases SET {assignments} WHERE id = ?", (*sets.values(), case_id))
+
+
+async def last_report_at(conn: Conn, guild_id: int, reporter_id: int) -> str | None:
+    async with conn.execute(
+        "SELECT MAX(created_at) FROM cases WHERE guild_id = ? AND opened_by = ? AND kind = 'report'",
+        (guild_id, reporter_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None

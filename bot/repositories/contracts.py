@@ -1,0 +1,234 @@
+"""SQL for contracts, their terms, amendments, deposits, deliveries and revision requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.db import Conn
+from bot.models.entities import (
+    Amendment,
+    Contract,
+    Delivery,
+    DeliveryFile,
+    Deposit,
+    RevisionRequest,
+    Terms,
+    from_row,
+)
+
+
+async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> int:
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cur = await conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def insert_contract(conn: Conn, **values: Any) -> int:
+    return await _insert(conn, "contracts", values)
+
+
+async def insert_terms(conn: Conn, **values: Any) -> None:
+    await _insert(conn, "contract_terms", values)
+
+
+async def insert_amendment(conn: Conn, **values: Any) -> int:
+    return await _insert(conn, "amendments", values)
+
+
+async def insert_deposit(conn: Conn, **values: Any) -> int:
+    return await _insert(conn, "deposits", values)
+
+
+async def insert_delivery(conn: Conn, **values: Any) -> int:
+    return await _insert(conn, "deliveries", values)
+
+
+async def insert_delivery_file(conn: Conn, **values: Any) -> None:
+    await _insert(conn, "delivery_files", values)
+
+
+async def insert_revision(conn: Conn, **values: Any) -> int:
+    return await _insert(conn, "revision_requests", values)
+
+
+async def get_contract(conn: Conn, contract_id: int) -> Contract | None:
+    async with conn.execute("SELECT * FROM contracts WHERE id = ?", (contract_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(Contract, row) if row else None
+
+
+# "Look at this contract on the next sweep": earlier than any real time.
+TIMER_NOW = "1970-01-01T00:00:00+00:00"
+
+
+async def update_contract(conn: Conn, contract_id: int, expected_status: str, **sets: Any) -> bool:
+    """Guarded update: changes the row only if it is still in ``expected_status``. Every change
+    asks the timer sweep to look at the contract again."""
+    sets.setdefault("timer_due_at", TIMER_NOW)
+    assignments = ", ".join(f"{name} = ?" for name in sets)
+    cur = await conn.execute(
+        f"UPDATE contracts SET {assignments} WHERE id = ? AND status = ?",
+        (*sets.values(), contract_id, expected_status),
+    )
+    return cur.rowcount == 1
+
+
+async def touch_timer(conn: Conn, contract_id: int) -> None:
+    await conn.execute("UPDATE contracts SET timer_due_at = ? WHERE id = ?", (TIMER_NOW, contract_id))
+
+
+async def touch_guild_timers(conn: Conn, guild_id: int) -> None:
+    """A policy changed: every waiting contract of the guild is looked at on the next sweep."""
+    await conn.execute(
+        "UPDATE contracts SET timer_due_at = ? WHERE guild_id = ? AND timer_due_at IS NOT NULL",
+        (TIMER_NOW, guild_id),
+    )
+
+
+async def due_for_timers(conn: Conn, now: str, limit: int) -> list[int]:
+    async with conn.execute(
+        "SELECT id FROM contracts WHERE timer_due_at IS NOT NULL AND timer_due_at <= ? ORDER BY timer_due_at LIMIT ?",
+        (now, limit),
+    ) as cur:
+        return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def set_timer(conn: Conn, contract_id: int, due_at: str | None, seen: str) -> None:
+    """Set the next look, unless the contract changed since it was read (then it stays "now")."""
+    await conn.execute(
+        "UPDATE contracts SET timer_due_at = ? WHERE id = ? AND (timer_due_at IS NULL OR timer_due_at <= ?)",
+        (due_at, contract_id, seen),
+    )
+
+
+async def count_ratings(conn: Conn, contract_id: int) -> int:
+    async with conn.execute("SELECT COUNT(*) FROM ratings WHERE contract_id = ?", (contract_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def record_fire(conn: Conn, *, key: str, guild_id: int, contract_id: int, kind: str, now: str) -> bool:
+    cur = await conn.execute(
+        "INSERT INTO timer_fires (key, guild_id, contract_id, kind, fired_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO NOTHING",
+        (key, guild_id, contract_id, kind, now),
+    )
+    return cur.rowcount == 1
+
+
+async def terms(conn: Conn, contract_id: int, version: int) -> Terms:
+    async with conn.execute(
+        "SELECT * FROM contract_terms WHERE contract_id = ? AND version = ?", (contract_id, version)
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None, f"contract {contract_id} has no terms v{version}"
+    return from_row(Terms, row)
+
+
+async def all_terms(conn: Conn, contract_id: int) -> list[Terms]:
+    async with conn.execute(
+        "SELECT * FROM contract_terms WHERE contract_id = ? ORDER BY version", (contract_id,)
+    ) as cur:
+        return [from_row(Terms, r) for r in await cur.fetchall()]
+
+
+async def open_contract_for_application(conn: Conn, application_id: int) -> Contract | None:
+    async with conn.execute(
+        "SELECT * FROM contracts WHERE application_id = ? AND status IN"
+        " ('offered', 'awaiting_funding', 'funding_submitted', 'active', 'delivered', 'disputed')",
+        (application_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    return from_row(Contract, row) if row else None
+
+
+async def amendments(conn: Conn, contract_id: int) -> list[Amendment]:
+    async with conn.execute("SELECT * FROM amendments WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
+        return [from_row(Amendment, r) for r in await cur.fetchall()]
+
+
+async def get_amendment(conn: Conn, amendment_id: int) -> Amendment | None:
+    async with conn.execute("SELECT * FROM amendments WHERE id = ?", (amendment_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(Amendment, row) if row else None
+
+
+async def set_amendment_status(conn: Conn, amendment_id: int, old: str, new: str, **sets: Any) -> bool:
+    extra = "".join(f", {name} = ?" for name in sets)
+    cur = await conn.execute(
+        f"UPDATE amendments SET status = ?{extra} WHERE id = ? AND status = ?",
+        (new, *sets.values(), amendment_id, old),
+    )
+    return cur.rowcount == 1
+
+
+async def deposits(conn: Conn, contract_id: int) -> list[Deposit]:
+    async with conn.execute("SELECT * FROM deposits WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
+        return [from_row(Deposit, r) for r in await cur.fetchall()]
+
+
+async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> bool:
+    extra = "".join(f", {name} = ?" for name in sets)
+    cur = await conn.execute(
+        f"UPDATE deposits SET status = ?{extra} WHERE id = ? AND status = ?",
+        (new, *sets.values(), deposit_id, old),
+    )
+    return cur.rowcount == 1
+
+
+async def deliveries(conn: Conn, contract_id: int) -> list[Delivery]:
+    async with conn.execute("SELECT * FROM deliveries WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
+        return [from_row(Delivery, r) for r in await cur.fetchall()]
+
+
+async def delivery_files(conn: Conn, contract_id: int) -> list[DeliveryFile]:
+    async with conn.execute(
+        "SELECT f.* FROM delivery_files f JOIN deliveries d ON d.id = f.delivery_id"
+        " WHERE d.contract_id = ? ORDER BY f.delivery_id, f.position",
+        (contract_id,),
+    ) as cur:
+        return [from_row(DeliveryFile, r) for r in await cur.fetchall()]
+
+
+async def revisions(conn: Conn, contract_id: int) -> list[RevisionRequest]:
+    async with conn.execute(
+        "SELECT * FROM revision_requests WHERE contract_id = ? ORDER BY id", (contract_id,)
+    ) as cur:
+        return [from_row(RevisionRequest, r) for r in await cur.fetchall()]
+
+
+async def get_revision(conn: Conn, revision_id: int) -> RevisionRequest | None:
+    async with conn.execute("SELECT * FROM revision_requests WHERE id = ?", (revision_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(RevisionRequest, row) if row else None
+
+
+async def set_revision_status(conn: Conn, revision_id: int, old: str, new: str, decided_at: str) -> bool:
+    cur = await conn.execute(
+        "UPDATE revision_requests SET status = ?, decided_at = ? WHERE id = ? AND status = ?",
+        (new, decided_at, revision_id, old),
+    )
+    return cur.rowcount == 1
+
+
+async def contracts_of(conn: Conn, guild_id: int, user_id: int, status: str | None, limit: int = 25,
+                       text: str = "") -> list[Contract]:
+    where = "guild_id = ? AND (client_id = ? OR worker_id = ?)"
+    params: list[Any] = [guild_id, user_id, user_id]
+    if status:
+        where += " AND status = ?"
+        params.append(status)
+    if text:
+        where += " AND CAST(id AS TEXT) LIKE ?"
+        params.append(f"%{text}%")
+    async with conn.execute(f"SELECT * FROM contracts WHERE {where} ORDER BY id DESC LIMIT ?",
+                            (*params, limit)) as cur:
+        return [from_row(Contract, r) for r in await cur.fetchall()]
+
+
+async def contract_by_thread(conn: Conn, thread_id: int) -> Contract | None:
+    async with conn.execute("SELECT * FROM contracts WHERE thread_id = ?", (thread_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(Contract, row) if row else None

@@ -1,0 +1,172 @@
+"""SQL for jobs and applications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.db import Conn
+from bot.models.entities import Application, Job, from_row
+from bot.models.timeutil import to_iso
+
+
+async def insert_job(conn: Conn, **values: Any) -> int:
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cur = await conn.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", tuple(values.values()))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def get_job(conn: Conn, job_id: int) -> Job | None:
+    async with conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(Job, row) if row else None
+
+
+async def set_job_status(conn: Conn, job_id: int, old: str, new: str, now: datetime,
+                         actor_id: int | None = None) -> bool:
+    closing = new == "closed"
+    cur = await conn.execute(
+        "UPDATE jobs SET status = ?, closed_at = CASE WHEN ? THEN ? ELSE closed_at END,"
+        " closed_by = CASE WHEN ? THEN ? ELSE closed_by END WHERE id = ? AND status = ?",
+        (new, closing, to_iso(now), closing, actor_id, job_id, old),
+    )
+    return cur.rowcount == 1
+
+
+async def count_open_jobs(conn: Conn, guild_id: int, client_id: int) -> int:
+    async with conn.execute(
+        "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND client_id = ? AND status = 'open'",
+        (guild_id, client_id),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def last_job_posted_at(conn: Conn, guild_id: int, client_id: int) -> str | None:
+    async with conn.execute(
+        "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND client_id = ?", (guild_id, client_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def search_jobs(
+    conn: Conn,
+    guild_id: int,
+    *,
+    status: str | None = "open",
+    category: str | None = None,
+    query: str | None = None,
+    client_id: int | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> tuple[list[Job], int]:
+    where = ["guild_id = ?"]
+    params: list[Any] = [guild_id]
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if category:
+        where.append("LOWER(category) = LOWER(?)")
+        params.append(category)
+    if client_id is not None:
+        where.append("client_id = ?")
+        params.append(client_id)
+    if query:
+        for word in query.split()[:5]:
+            where.append("(LOWER(title) LIKE ? ESCAPE '\\' OR LOWER(description) LIKE ? ESCAPE '\\')")
+            escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params += [f"%{escaped}%", f"%{escaped}%"]
+    clause = " AND ".join(where)
+    async with conn.execute(f"SELECT COUNT(*) FROM jobs WHERE {clause}", params) as cur:
+        row = await cur.fetchone()
+    total = int(row[0]) if row else 0
+    async with conn.execute(
+        f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+    ) as cur:
+        jobs = [from_row(Job, r) for r in await cur.fetchall()]
+    return jobs, total
+
+
+async def categories(conn: Conn, guild_id: int) -> list[str]:
+    async with conn.execute(
+        "SELECT DISTINCT category FROM jobs WHERE guild_id = ? AND status = 'open' AND category IS NOT NULL"
+        " ORDER BY category",
+        (guild_id,),
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def insert_application(conn: Conn, **values: Any) -> int:
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cur = await conn.execute(
+        f"INSERT INTO applications ({columns}) VALUES ({marks}) ON CONFLICT (job_id, worker_id) DO NOTHING",
+        tuple(values.values()),
+    )
+    return cur.lastrowid or 0 if cur.rowcount else 0
+
+
+async def get_application(conn: Conn, application_id: int) -> Application | None:
+    async with conn.execute("SELECT * FROM applications WHERE id = ?", (application_id,)) as cur:
+        row = await cur.fetchone()
+    return from_row(Application, row) if row else None
+
+
+async def application_of(conn: Conn, job_id: int, worker_id: int) -> Application | None:
+    async with conn.execute(
+        "SELECT * FROM applications WHERE job_id = ? AND worker_id = ?", (job_id, worker_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return from_row(Application, row) if row else None
+
+
+async def applications_for_job(conn: Conn, job_id: int) -> list[Application]:
+    async with conn.execute("SELECT * FROM applications WHERE job_id = ? ORDER BY id", (job_id,)) as cur:
+        return [from_row(Application, r) for r in await cur.fetchall()]
+
+
+async def set_application_status(conn: Conn, application_id: int, old: str, new: str, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE applications SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+        (new, to_iso(now), application_id, old),
+    )
+    return cur.rowcount == 1
+
+
+async def count_open_applications(conn: Conn, guild_id: int, worker_id: int) -> int:
+    async with conn.execute(
+        "SELECT COUNT(*) FROM applications WHERE guild_id = ? AND worker_id = ? AND status IN ('pending', 'offered')",
+        (guild_id, worker_id),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def last_applied_at(conn: Conn, guild_id: int, worker_id: int) -> str | None:
+    async with conn.execute(
+        "SELECT MAX(created_at) FROM applications WHERE guild_id = ? AND worker_id = ?", (guild_id, worker_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, purpose: str,
+                       limit: int) -> list[Job]:
+    like = f"%{text.strip().lower()}%"
+    if purpose == "apply":
+        where, params = "status = 'open' AND client_id <> ?", [user_id]
+    elif purpose == "own":
+        where, params = "client_id = ? AND status IN ('open', 'filled')", [user_id]
+    else:
+        where, params = "(status = 'open' OR client_id = ?)", [user_id]
+    async with conn.execute(
+        f"SELECT * FROM jobs WHERE guild_id = ? AND {where}"
+        " AND (LOWER(title) LIKE ? OR CAST(id AS TEXT) LIKE ?) ORDER BY id DESC LIMIT ?",
+        (guild_id, *params, like, like, limit),
+    ) as cur:
+        return [from_row(Job, r) for r in await cur.fetchall()]

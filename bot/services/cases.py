@@ -1,0 +1,322 @@
+"""Moderator cases: escalations, disputes, reports, and the one-click decisions on them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from bot.models.durations import DurationError, parse_duration
+from bot.models.entities import Case, Contract
+from bot.models.states import (
+    CONTRACT_TRANSITIONS,
+    FUNDED_STATES,
+    UNFUNDED_STATES,
+    ContractStatus,
+    Role,
+)
+from bot.models.timeutil import to_iso
+from bot.repositories import cases as repo
+from bot.repositories import contracts as contracts_repo
+from bot.repositories.records import enqueue, record_event
+from bot.services import settlement
+from bot.services.common import check_cooldown, clean_text, transition
+from bot.services.contracts import ContractService, free_position, load_contract, notify, post_thread, role_of
+from bot.services.guilds import GuildService
+
+log = logging.getLogger(__name__)
+_CS = ContractStatus
+
+MONEY_ACTIONS = frozenset({"release", "refund", "split", "cancel"})
+ALL_ACTIONS = ("nudge", "extend", "cancel", "release", "refund", "split", "close")
+MAX_EXTEND = timedelta(days=60)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    contract: Contract
+    case: Case | None
+
+
+def available_actions(case: Case, contract: Contract | None) -> list[str]:
+    """The case-card buttons that fit the contract's state."""
+    if case.status != "open":
+        return []
+    if contract is None:
+        return ["close"]
+    actions = ["nudge"]
+    if contract.status in {*UNFUNDED_STATES, _CS.ACTIVE, _CS.DELIVERED}:
+        actions.append("extend")
+    if contract.status in UNFUNDED_STATES:
+        actions.append("cancel")
+    if contract.status in FUNDED_STATES:
+        actions += ["release", "refund", "split"]
+    actions.append("close")
+    return actions
+
+
+class CaseService:
+    def __init__(self, db: Database, clock: Clock, guilds: GuildService, contracts: ContractService) -> None:
+        self.db = db
+        self.clock = clock
+        self.guilds = guilds
+        self.contracts = contracts
+
+    # -- opening -------------------------------------------------------------------
+
+    async def open_case(self, conn: Conn, contract: Contract | None, *, guild_id: int, kind: str, reason_kind: str,
+                        subject_id: int | None, opened_by: int | None, reason: str | None,
+                        now: datetime) -> Case | None:
+        """Open a case and post its card to the mod channel; None if one is already open."""
+        case_id = await repo.open_case(conn, guild_id=guild_id, contract_id=contract.id if contract else None,
+                                       kind=kind, reason_kind=reason_kind, opened_by=opened_by,
+                                       subject_id=subject_id, reason=reason, now=now)
+        if case_id is None:
+            return None
+        case = await repo.get_case(conn, case_id)
+        assert case is not None
+        await record_event(conn, guild_id=guild_id, contract_id=contract.id if contract else None, case_id=case_id,
+                           kind=f"case.opened.{reason_kind}", now=now, actor_id=opened_by, subject_id=subject_id)
+        await enqueue(conn, guild_id=guild_id, target="mod", case_id=case_id,
+                      contract_id=contract.id if contract else None, message_key=f"case.card.{reason_kind}", now=now,
+                      args={"case_id": case_id, "contract_id": contract.id if contract else "-",
+                            "subject_id": subject_id or "-", "reason": reason or "-"},
+                      buttons=[f"case:{case_id}:{action}" for action in available_actions(case, contract)])
+        if contract is not None and kind != "report":
+            await notify(conn, contract, "notify.case_opened", now, to=(contract.client_id, contract.worker_id),
+                         case_id=case_id)
+        return case
+
+    async def dispute(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str) -> Case:
+        now = self.clock.now()
+        text = clean_text("reason", reason)
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = role_of(contract, actor_id)
+            if role not in {Role.CLIENT, Role.WORKER}:
+                raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+            case = await self._dispute(conn, contract, role, actor_id, text, "dispute", now)
+        return case
+
+    async def _dispute(self, conn: Conn, contract: Contract, role: Role, actor_id: int, text: str | None,
+                       reason_kind: str, now: datetime) -> Case:
+        if contract.status in {_CS.ACTIVE, _CS.DELIVERED}:
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "dispute", role)
+            if not await contracts_repo.update_contract(conn, contract.id, contract.status, status=target,
+                                                        status_before_dispute=contract.status):
+                raise WrongState("error.contract.state", status=contract.status, action="dispute")
+        elif contract.status not in {_CS.FUNDING_SUBMITTED, _CS.DISPUTED}:
+            raise WrongState("error.case.dispute_state", status=contract.status)
+        case = await self.open_case(conn, contract, guild_id=contract.guild_id, kind="dispute",
+                                    reason_kind=reason_kind, subject_id=contract.other_party(actor_id),
+                                    opened_by=actor_id, reason=text, now=now)
+        if case is None:
+            raise WrongState("error.case.already_open", contract_id=contract.id)
+        await post_thread(conn, contract, "thread.disputed", now, case_id=case.id)
+        return case
+
+    async def cancel(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str) -> CancelOutcome:
+        """``/contract cancel``: before a deposit it cancels; after one it opens a case."""
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+        if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES}:
+            now = self.clock.now()
+            text = clean_text("reason", reason)
+            async with self.db.transaction() as conn:
+                contract = await load_contract(conn, guild_id, contract_id)
+                role = role_of(contract, actor_id)
+                if role not in {Role.CLIENT, Role.WORKER}:
+                    raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+                case = await self._dispute(conn, contract, role, actor_id, text, "cancel_request", now)
+                contract = await load_contract(conn, guild_id, contract_id)
+            return CancelOutcome(contract=contract, case=case)
+        return CancelOutcome(contract=await self.contracts.cancel(guild_id, contract_id, actor_id=actor_id,
+                                                                   reason=reason), case=None)
+
+    async def report(self, guild_id: int, *, reporter_id: int, user_id: int, reason: str,
+                     contract_id: int | None = None) -> Case:
+        """Report a user to the moderators. The reported user is never told who reported."""
+        policies = await self.guilds.policies(guild_id)
+        if reporter_id == user_id:
+            raise InvalidInput("error.case.report_self")
+        text = clean_text("reason", reason)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id) if contract_id is not None else None
+            check_cooldown(await repo.last_report_at(conn, guild_id, reporter_id),
+                           policies.duration("report_cooldown"), now)
+            case_id = await repo.open_case(conn, guild_id=guild_id, contract_id=None, kind="report",
+                                           reason_kind="report", opened_by=reporter_id, subject_id=user_id,
+                                           reason=text, now=now)
+            assert case_id is not None
+            case = await repo.get_case(conn, case_id)
+            assert case is not None
+            await record_event(conn, guild_id=guild_id, case_id=case_id, kind="case.opened.report", now=now,
+                               actor_id=reporter_id, subject_id=user_id,
+                               contract_id_reported=contract.id if contract else None)
+            await enqueue(conn, guild_id=guild_id, target="mod", case_id=case_id, message_key="case.card.report",
+                          now=now, args={"case_id": case_id, "subject_id": user_id, "reporter_id": reporter_id,
+                                         "contract_id": contract.id if contract else "-", "reason": text},
+                          buttons=[f"case:{case_id}:close"])
+        log.info("guild %s case %s: report filed", guild_id, case_id)
+        return case
+
+    async def escalate(self, contract_id: int, *, reason_kind: str, subject_id: int) -> Case | None:
+        """The scheduler's: a party went silent past the policy. None if already open."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await contracts_repo.get_contract(conn, contract_id)
+            if contract is None:
+                return None
+            return await self.open_case(conn, contract, guild_id=contract.guild_id, kind="escalation",
+                                        reason_kind=reason_kind, subject_id=subject_id, opened_by=None, reason=None,
+                                        now=now)
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def list(self, guild_id: int, status: str | None = "open") -> list[Case]:
+        if status not in {None, "open", "resolved"}:
+            raise InvalidInput("error.case.bad_status", status=status)
+        async with self.db.read() as conn:
+            return await repo.list_cases(conn, guild_id, status)
+
+    async def get(self, guild_id: int, case_id: int) -> tuple[Case, Contract | None]:
+        async with self.db.read() as conn:
+            case = await repo.get_case(conn, case_id)
+            if case is None or case.guild_id != guild_id:
+                raise NotFound("error.case.not_found", case_id=case_id)
+            contract = await contracts_repo.get_contract(conn, case.contract_id) if case.contract_id else None
+        return case, contract
+
+    async def set_mod_message(self, case_id: int, message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await repo.set_field(conn, case_id, mod_message_id=message_id)
+
+    # -- deciding ------------------------------------------------------------------------
+
+    async def act(self, guild_id: int, case_id: int, *, moderator_id: int, action: str, reason: str | None = None,
+                  percent: int | None = None, extend: str | None = None) -> Case:
+        """One moderator decision on a case. Money decisions need a reason; every action records
+        who, when and why; both parties are told the outcome."""
+        if action not in ALL_ACTIONS:
+            raise InvalidInput("error.case.bad_action", action=action)
+        note = clean_text("reason", reason, required=action in MONEY_ACTIONS)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            case = await repo.get_case(conn, case_id)
+            if case is None or case.guild_id != guild_id:
+                raise NotFound("error.case.not_found", case_id=case_id)
+            if moderator_id in {case.opened_by, case.subject_id}:
+                raise NotAllowed("error.mod.party", case_id=case_id)
+            contract = await contracts_repo.get_contract(conn, case.contract_id) if case.contract_id else None
+            if contract is not None and role_of(contract, moderator_id) is not Role.OUTSIDER:
+                raise NotAllowed("error.mod.party", case_id=case_id)
+            if case.status != "open":
+                raise WrongState("error.case.closed", case_id=case_id)
+            if action not in available_actions(case, contract):
+                raise WrongState("error.case.action_state", action=action,
+                                 status=contract.status if contract else case.status)
+            if action == "nudge":
+                await self._nudge(conn, case, contract, moderator_id, note, now)
+            else:
+                assert contract is not None or action == "close"
+                detail = await self._decide(conn, case, contract, action, moderator_id, note, percent, extend, now)
+                if not await repo.resolve(conn, case.id, resolution=action, moderator_id=moderator_id, note=note,
+                                          now=now):
+                    raise WrongState("error.case.closed", case_id=case_id)
+                await record_event(conn, guild_id=guild_id, contract_id=case.contract_id, case_id=case.id,
+                                   kind=f"case.{action}", now=now, actor_id=moderator_id, reason=note, **detail)
+                if contract is not None:
+                    await notify(conn, contract, f"notify.case_{action}", now,
+                                 to=(contract.client_id, contract.worker_id), case_id=case.id, reason=note or "-",
+                                 **{k: v for k, v in detail.items() if k.endswith(("_amount", "percent", "extend"))},
+                                 currency=contract.currency)
+            updated = await repo.get_case(conn, case.id)
+        assert updated is not None
+        log.info("guild %s case %s: %s by moderator %s", guild_id, case_id, action, moderator_id)
+        return updated
+
+    async def _nudge(self, conn: Conn, case: Case, contract: Contract | None, moderator_id: int, note: str | None,
+                     now: datetime) -> None:
+        assert contract is not None
+        subject = case.subject_id or contract.client_id
+        await record_event(conn, guild_id=case.guild_id, contract_id=contract.id, case_id=case.id, kind="case.nudge",
+                           now=now, actor_id=moderator_id, reason=note, subject_id=subject)
+        await notify(conn, contract, f"notify.nudge.{case.reason_kind}", now, to=(subject,), case_id=case.id,
+                     reason=note or "-")
+
+    async def _decide(self, conn: Conn, case: Case, contract: Contract | None, action: str, moderator_id: int,
+                      note: str | None, percent: int | None, extend: str | None,
+                      now: datetime) -> dict[str, Any]:
+        if contract is None:  # a report: closing is the only decision
+            return {}
+        terms = await contracts_repo.terms(conn, contract.id, contract.terms_version)
+        if action == "close":
+            if contract.status == _CS.DISPUTED and contract.status_before_dispute:
+                target = transition(CONTRACT_TRANSITIONS, "contract", contract.status,
+                                    f"resume_{contract.status_before_dispute}", Role.MODERATOR)
+                await self._move(conn, contract, target, now, closed=False)
+            return {}
+        if action == "extend":
+            return await self._extend(conn, case, contract, extend, now)
+        if action == "cancel":
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "mod_cancel", Role.MODERATOR)
+            await self._move(conn, contract, target, now, closed=True)
+            await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
+                               (contract.id,))
+            await free_position(conn, contract, now)
+            await self._resolve_others(conn, contract, case, now, moderator_id)
+            return {}
+        target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, action, Role.MODERATOR)
+        if action == "release":
+            result = await settlement.release(conn, contract, terms, now, moderator_id)
+        elif action == "refund":
+            result = await settlement.refund(conn, contract, now, moderator_id)
+        else:
+            if percent is None or not 0 <= percent <= 100:
+                raise InvalidInput("error.case.percent")
+            result = await settlement.split(conn, contract, terms, percent, now, moderator_id)
+        await self._move(conn, contract, target, now, closed=True)
+        await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'settled' WHERE contract_id = ?"
+                           " AND reviewed_at IS NULL", (to_iso(now), contract.id))
+        await self._resolve_others(conn, contract, case, now, moderator_id)
+        await post_thread(conn, contract, f"thread.case_{action}", now, case_id=case.id,
+                          worker_amount=result.to_worker, client_amount=result.to_client, currency=contract.currency)
+        return {"worker_amount": result.to_worker, "client_amount": result.to_client, "fee_amount": result.fee,
+                "percent": percent if percent is not None else "-"}
+
+    async def _extend(self, conn: Conn, case: Case, contract: Contract, extend: str | None,
+                      now: datetime) -> dict[str, Any]:
+        try:
+            delta = parse_duration(extend or "1d")
+        except DurationError:
+            raise InvalidInput("error.case.extend", value=extend) from None
+        if not timedelta(0) < delta <= MAX_EXTEND:
+            raise InvalidInput("error.case.extend", value=extend)
+        sets: dict[str, object] = {"timer_round": contract.timer_round + 1,
+                                   "clock_at": to_iso(max(contract.clock_at, now) + delta)}
+        if contract.due_at is not None and contract.status == _CS.ACTIVE:
+            sets["due_at"] = to_iso(max(contract.due_at, now) + delta)
+        if contract.awaiting_reply_since is not None:
+            sets["awaiting_reply_since"] = to_iso(max(contract.awaiting_reply_since, now) + delta)
+        if not await contracts_repo.update_contract(conn, contract.id, contract.status, **sets):
+            raise WrongState("error.contract.state", status=contract.status, action="extend")
+        return {"extend": extend or "1d"}
+
+    async def _move(self, conn: Conn, contract: Contract, target: str, now: datetime, *, closed: bool) -> None:
+        sets: dict[str, object] = {"status": target}
+        if closed:
+            sets["closed_at"] = to_iso(now)
+        if not await contracts_repo.update_contract(conn, contract.id, contract.status, **sets):
+            raise WrongState("error.contract.state", status=contract.status, action=target)
+
+    async def _resolve_others(self, conn: Conn, contract: Contract, decided: Case, now: datetime,
+                              moderator_id: int) -> None:
+        for other in await repo.open_cases_for_contract(conn, contract.id):
+            if other.id != decided.id:
+                await repo.resolve(conn, other.id, resolution="settled", moderator_id=moderator_id,
+                                   note=f"case {decided.id}", now=now)

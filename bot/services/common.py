@@ -1,0 +1,85 @@
+"""Validation and transition helpers shared by the services."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bot.errors import CooldownActive, InvalidInput, NotAllowed, WrongState
+from bot.models.money import MoneyError, currency, to_minor
+from bot.models.states import Role, Transition, TransitionRefused, next_state
+from bot.models.timeutil import from_iso, to_iso
+
+# Discord's limits for a modal paragraph (4000) and our own tighter ones.
+LIMITS = {
+    "title": 100,
+    "description": 4000,
+    "proposal": 2000,
+    "scope": 4000,
+    "reason": 1000,
+    "comment": 1000,
+    "category": 50,
+    "reference": 200,
+    "note": 1000,
+    "bio": 1000,
+    "headline": 100,
+    "skills": 500,
+    "display_name": 80,
+    "portfolio_url": 300,
+    "payout": 1000,
+}
+
+Amount = Decimal | float | int | str
+
+
+def clean_text(field: str, value: str | None, *, required: bool = True) -> str | None:
+    """Strip; refuse empty (when required) and over-long text with a message naming the field."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise InvalidInput("error.text.required", field=field)
+        return None
+    limit = LIMITS[field]
+    if len(text) > limit:
+        raise InvalidInput("error.text.too_long", field=field, limit=limit, length=len(text))
+    return text
+
+
+def parse_amount(field: str, amount: Amount, code: str, *, max_major: int) -> int:
+    """Major units as typed (12.50) to minor units; positive, within the guild maximum."""
+    try:
+        minor = to_minor(amount, code)
+    except MoneyError:
+        raise InvalidInput(
+            "error.money.decimals", field=field, currency=code, decimals=currency(code).decimals
+        ) from None
+    if minor <= 0:
+        raise InvalidInput("error.money.not_positive", field=field)
+    max_minor = to_minor(max_major, code)
+    if minor > max_minor:
+        raise InvalidInput("error.money.too_large", field=field, max_amount=max_minor, currency=code)
+    return minor
+
+
+def check_cooldown(last: str | None, cooldown: timedelta, now: datetime) -> None:
+    if last is None or not cooldown:
+        return
+    retry_at = from_iso(last) + cooldown
+    if retry_at > now:
+        raise CooldownActive("error.cooldown", retry_at=to_iso(retry_at))
+
+
+def transition(
+    table: dict[tuple[str, str], Transition] | dict,  # type: ignore[type-arg]
+    resource: str,
+    state: str,
+    action: str,
+    role: Role,
+) -> str:
+    """The next state, or a MarketError saying why not (wrong state vs. not your role)."""
+    try:
+        return next_state(table, state, action, role)  # type: ignore[arg-type]
+    except TransitionRefused as refused:
+        if refused.wrong_role:
+            raise NotAllowed(f"error.{resource}.role", action=action, status=state) from None
+        raise WrongState(f"error.{resource}.state", status=state, action=action) from None

@@ -1,0 +1,500 @@
+"""Contracts: offer, accept, decline, withdraw, expire, cancel; amendments; thread activity."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from bot.models.entities import Amendment, Contract, Job, Terms
+from bot.models.money import fee_split
+from bot.models.states import (
+    APPLICATION_TRANSITIONS,
+    CONTRACT_TRANSITIONS,
+    FUNDED_STATES,
+    JOB_TRANSITIONS,
+    ApplicationStatus,
+    ContractStatus,
+    JobStatus,
+    Role,
+)
+from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS, Deadline, normalize_scope
+from bot.models.timeutil import to_iso
+from bot.repositories import contracts as repo
+from bot.repositories import jobs as jobs_repo
+from bot.repositories.records import enqueue, record_event
+from bot.services.common import Amount, clean_text, parse_amount, transition
+from bot.services.guilds import GuildService
+from bot.services.jobs import parse_deadline
+
+log = logging.getLogger(__name__)
+
+_CS = ContractStatus
+AMENDABLE = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
+
+
+@dataclass(frozen=True, slots=True)
+class ContractView:
+    contract: Contract
+    terms: Terms
+    job_title: str
+
+    @property
+    def fee_and_payout(self) -> tuple[int, int]:
+        return fee_split(self.terms.price, self.terms.fee_percent)
+
+
+def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> Role:
+    if user_id == contract.client_id:
+        return Role.CLIENT
+    if user_id == contract.worker_id:
+        return Role.WORKER
+    return Role.MODERATOR if is_moderator else Role.OUTSIDER
+
+
+async def load_contract(conn: Conn, guild_id: int, contract_id: int) -> Contract:
+    contract = await repo.get_contract(conn, contract_id)
+    if contract is None or contract.guild_id != guild_id:
+        raise NotFound("error.contract.not_found", contract_id=contract_id)
+    return contract
+
+
+async def notify(
+    conn: Conn,
+    contract: Contract,
+    key: str,
+    now: datetime,
+    *,
+    to: tuple[int, ...],
+    buttons: tuple[str, ...] = (),
+    dedupe: str | None = None,
+    **args: Any,
+) -> None:
+    """DM each of ``to`` about this contract (falls back to the thread, then the mod channel)."""
+    for user_id in to:
+        await enqueue(
+            conn,
+            guild_id=contract.guild_id,
+            target="dm",
+            recipient_id=user_id,
+            contract_id=contract.id,
+            message_key=key,
+            now=now,
+            args={"contract_id": contract.id, **args},
+            buttons=buttons,
+            dedupe_key=f"{dedupe}:{user_id}" if dedupe else None,
+        )
+
+
+async def post_thread(conn: Conn, contract: Contract, key: str, now: datetime, **args: Any) -> None:
+    await enqueue(conn, guild_id=contract.guild_id, target="thread", contract_id=contract.id,
+                  message_key=key, now=now, args={"contract_id": contract.id, **args})
+
+
+async def free_position(conn: Conn, contract: Contract, now: datetime) -> None:
+    """A hire that ended before funding frees its position on the job again."""
+    job = await jobs_repo.get_job(conn, contract.job_id)
+    assert job is not None
+    await conn.execute("UPDATE jobs SET filled = filled - 1 WHERE id = ? AND filled > 0", (job.id,))
+    if job.status == JobStatus.FILLED:
+        target = transition(JOB_TRANSITIONS, "job", job.status, "reopen", Role.SYSTEM)
+        await jobs_repo.set_job_status(conn, job.id, job.status, target, now)
+        await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.reopened", now=now,
+                           contract_id=contract.id)
+    await enqueue(conn, guild_id=job.guild_id, target="board", job_id=job.id, message_key="board.job", now=now)
+
+
+class ContractService:
+    def __init__(self, db: Database, clock: Clock, guilds: GuildService) -> None:
+        self.db = db
+        self.clock = clock
+        self.guilds = guilds
+
+    # -- reading ----------------------------------------------------------------
+
+    async def view(self, guild_id: int, contract_id: int, *, viewer_id: int,
+                   is_moderator: bool = False) -> ContractView:
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            if role_of(contract, viewer_id, is_moderator=is_moderator) is Role.OUTSIDER:
+                raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            job = await jobs_repo.get_job(conn, contract.job_id)
+        assert job is not None
+        return ContractView(contract=contract, terms=terms, job_title=job.title)
+
+    async def get(self, contract_id: int) -> Contract | None:
+        async with self.db.read() as conn:
+            return await repo.get_contract(conn, contract_id)
+
+    async def list_for(self, guild_id: int, user_id: int, status: str | None = None) -> list[Contract]:
+        if status is not None and status not in {s.value for s in ContractStatus}:
+            raise InvalidInput("error.contract.bad_status", status=status)
+        async with self.db.read() as conn:
+            return await repo.contracts_of(conn, guild_id, user_id, status, limit=25)
+
+    async def suggest(self, guild_id: int, user_id: int, text: str) -> list[Contract]:
+        """Autocomplete: the user's contracts, newest first, matching the typed id."""
+        digits = "".join(ch for ch in text if ch.isdigit())
+        async with self.db.read() as conn:
+            return await repo.contracts_of(conn, guild_id, user_id, None, limit=25, text=digits)
+
+    async def thread_id_of(self, contract_id: int) -> int | None:
+        contract = await self.get(contract_id)
+        return contract.thread_id if contract else None
+
+    async def set_thread(self, contract_id: int, thread_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE contracts SET thread_id = ? WHERE id = ? AND thread_id IS NULL",
+                               (thread_id, contract_id))
+
+    async def set_terms_message(self, contract_id: int, message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE contracts SET terms_message_id = ? WHERE id = ?", (message_id, contract_id))
+
+    async def record_thread_message(self, thread_id: int, author_id: int, at: datetime) -> None:
+        """Track who spoke last in the contract thread (author and time only, never content)."""
+        async with self.db.transaction() as conn:
+            contract = await repo.contract_by_thread(conn, thread_id)
+            if contract is None:
+                return
+            if author_id == contract.worker_id and contract.awaiting_reply_since is None:
+                await conn.execute(
+                    "UPDATE contracts SET awaiting_reply_since = ? WHERE id = ? AND awaiting_reply_since IS NULL",
+                    (to_iso(at), contract.id),
+                )
+                await repo.touch_timer(conn, contract.id)
+            elif author_id == contract.client_id and contract.awaiting_reply_since is not None:
+                await conn.execute("UPDATE contracts SET awaiting_reply_since = NULL WHERE id = ?", (contract.id,))
+
+    # -- offer and answer --------------------------------------------------------
+
+    async def offer(
+        self,
+        guild_id: int,
+        client_id: int,
+        job_id: int,
+        worker_id: int,
+        *,
+        price: Amount | None = None,
+        deadline: str | None = None,
+        revisions: int | None = None,
+        scope: str | None = None,
+    ) -> ContractView:
+        """Offer terms to an applicant; defaults come from the job and the application."""
+        policies = await self.guilds.policies(guild_id)
+        now = self.clock.now()
+        if worker_id == client_id:
+            raise InvalidInput("error.contract.self_hire")
+        if revisions is not None and not 0 <= revisions <= MAX_REVISIONS:
+            raise InvalidInput("error.contract.revisions", maximum=MAX_REVISIONS)
+        async with self.db.transaction() as conn:
+            job = await jobs_repo.get_job(conn, job_id)
+            if job is None or job.guild_id != guild_id:
+                raise NotFound("error.job.not_found", job_id=job_id)
+            if job.client_id != client_id:
+                raise NotAllowed("error.job.not_client", job_id=job_id)
+            if job.status != JobStatus.OPEN:
+                raise WrongState("error.contract.job_not_open", job_id=job_id, status=job.status)
+            application = await jobs_repo.application_of(conn, job_id, worker_id)
+            if application is None:
+                raise InvalidInput("error.contract.no_application", job_id=job_id, worker_id=worker_id)
+            if application.status != ApplicationStatus.PENDING:
+                raise WrongState("error.contract.application_state", status=application.status)
+            amount = (
+                parse_amount("price", price, job.currency, max_major=policies.integer("max_budget"))
+                if price is not None
+                else application.price
+            )
+            terms_deadline = (
+                parse_deadline(deadline, now.date()) if deadline is not None
+                else Deadline(days=application.days) if application.days else job.deadline
+            )
+            if terms_deadline.on is not None and terms_deadline.on <= now.date():
+                raise InvalidInput("error.deadline.invalid", value=terms_deadline.text())
+            scope_text = clean_text("scope", scope if scope is not None else f"{job.title}\n\n{job.description}")
+            assert scope_text is not None
+            target = transition(APPLICATION_TRANSITIONS, "application", application.status, "offer", Role.CLIENT)
+            if not await jobs_repo.set_application_status(conn, application.id, application.status, target, now):
+                raise WrongState("error.contract.application_state", status=application.status)
+            contract_id = await repo.insert_contract(
+                conn, guild_id=guild_id, job_id=job_id, application_id=application.id, client_id=client_id,
+                worker_id=worker_id, status=_CS.OFFERED.value, currency=job.currency, terms_version=1,
+                clock_at=to_iso(now), offered_at=to_iso(now), timer_due_at=repo.TIMER_NOW,
+            )
+            days, on = terms_deadline.columns()
+            await repo.insert_terms(
+                conn, contract_id=contract_id, version=1, scope=scope_text, price=amount, deadline_days=days,
+                deadline_date=on, revisions_included=DEFAULT_REVISIONS if revisions is None else revisions,
+                fee_percent=policies.integer("fee_percent"), created_by=client_id, created_at=to_iso(now),
+            )
+            contract = await load_contract(conn, guild_id, contract_id)
+            await record_event(conn, guild_id=guild_id, contract_id=contract_id, job_id=job_id,
+                               kind="contract.offered", now=now, actor_id=client_id, price=amount,
+                               deadline=terms_deadline.text())
+            await notify(conn, contract, "notify.offer_received", now, to=(worker_id,),
+                         buttons=(f"contract:{contract_id}:accept", f"contract:{contract_id}:decline"),
+                         title=job.title, price_amount=amount, currency=job.currency,
+                         deadline=terms_deadline.text(), client_id=client_id)
+        log.info("guild %s contract %s offered by %s to %s", guild_id, contract_id, client_id, worker_id)
+        return await self.view(guild_id, contract_id, viewer_id=client_id)
+
+    async def accept(self, guild_id: int, contract_id: int, *, actor_id: int) -> ContractView:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = role_of(contract, actor_id)
+            self._require_party(contract, role)
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "accept", role)
+            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                              accepted_at=to_iso(now), clock_at=to_iso(now)):
+                raise WrongState("error.contract.state", status=contract.status, action="accept")
+            job = await jobs_repo.get_job(conn, contract.job_id)
+            assert job is not None and contract.application_id is not None
+            await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
+                                                   ApplicationStatus.HIRED, now)
+            await self._take_position(conn, job, now)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=job.id,
+                               kind="contract.accepted", now=now, actor_id=actor_id)
+            await notify(conn, contract, "notify.offer_accepted_client", now, to=(contract.client_id,),
+                         buttons=(f"escrow:{contract.id}:deposit",), title=job.title, worker_id=contract.worker_id,
+                         price_amount=terms.price, currency=contract.currency)
+            await post_thread(conn, contract, "thread.opened", now, title=job.title,
+                              client_id=contract.client_id, worker_id=contract.worker_id)
+        log.info("guild %s contract %s accepted", guild_id, contract_id)
+        return await self.view(guild_id, contract_id, viewer_id=actor_id)
+
+    async def _take_position(self, conn: Conn, job: Job, now: datetime) -> None:
+        await conn.execute("UPDATE jobs SET filled = filled + 1 WHERE id = ?", (job.id,))
+        if job.filled + 1 >= job.positions and job.status == JobStatus.OPEN:
+            target = transition(JOB_TRANSITIONS, "job", job.status, "fill", Role.SYSTEM)
+            await jobs_repo.set_job_status(conn, job.id, job.status, target, now)
+            await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.filled", now=now)
+            for application in await jobs_repo.applications_for_job(conn, job.id):
+                if application.status == ApplicationStatus.PENDING:
+                    await jobs_repo.set_application_status(conn, application.id, application.status,
+                                                           ApplicationStatus.REJECTED, now)
+                    await enqueue(conn, guild_id=job.guild_id, target="dm", recipient_id=application.worker_id,
+                                  job_id=job.id, message_key="notify.job_filled_applicant", now=now,
+                                  args={"job_id": job.id, "title": job.title})
+        await enqueue(conn, guild_id=job.guild_id, target="board", job_id=job.id, message_key="board.job", now=now)
+
+    async def decline(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str | None = None) -> Contract:
+        return await self._end_offer(guild_id, contract_id, actor_id, "decline", reason)
+
+    async def withdraw(self, guild_id: int, contract_id: int, *, actor_id: int) -> Contract:
+        return await self._end_offer(guild_id, contract_id, actor_id, "withdraw", None)
+
+    async def expire(self, contract_id: int) -> bool:
+        """The scheduler's: an offer not answered in time. False if it was answered meanwhile."""
+        contract = await self.get(contract_id)
+        if contract is None or contract.status != _CS.OFFERED:
+            return False
+        try:
+            await self._end_offer(contract.guild_id, contract_id, None, "expire", None)
+        except WrongState:
+            return False
+        return True
+
+    async def _end_offer(self, guild_id: int, contract_id: int, actor_id: int | None, action: str,
+                         reason: str | None) -> Contract:
+        now = self.clock.now()
+        text = clean_text("reason", reason, required=False)
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = Role.SYSTEM if actor_id is None else role_of(contract, actor_id)
+            self._require_party(contract, role)
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, action, role)
+            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                              closed_at=to_iso(now)):
+                raise WrongState("error.contract.state", status=contract.status, action=action)
+            if contract.application_id is not None:
+                await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
+                                                       ApplicationStatus.DECLINED, now)
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=contract.job_id,
+                               kind=f"contract.{target}", now=now, actor_id=actor_id, reason=text)
+            recipients = {
+                "decline": (contract.client_id,),
+                "withdraw": (contract.worker_id,),
+                "expire": (contract.client_id, contract.worker_id),
+            }[action]
+            await notify(conn, contract, f"notify.offer_{target}", now, to=recipients, reason=text or "-")
+            updated = await load_contract(conn, guild_id, contract_id)
+        log.info("guild %s contract %s %s", guild_id, contract_id, target)
+        return updated
+
+    # -- cancel -------------------------------------------------------------------
+
+    async def cancel(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str) -> Contract:
+        """Before funding either party cancels; after a deposit it opens a case (see CaseService)."""
+        now = self.clock.now()
+        text = clean_text("reason", reason)
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = role_of(contract, actor_id)
+            self._require_party(contract, role)
+            if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES}:
+                raise WrongState("error.contract.cancel_needs_case", contract_id=contract_id, status=contract.status)
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "cancel", role)
+            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                              closed_at=to_iso(now)):
+                raise WrongState("error.contract.state", status=contract.status, action="cancel")
+            await free_position(conn, contract, now)
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=contract.job_id,
+                               kind="contract.cancelled", now=now, actor_id=actor_id, reason=text)
+            await notify(conn, contract, "notify.contract_cancelled", now, to=(contract.other_party(actor_id),),
+                         by_id=actor_id, reason=text)
+            await post_thread(conn, contract, "thread.cancelled", now, by_id=actor_id, reason=text)
+            updated = await load_contract(conn, guild_id, contract_id)
+        log.info("guild %s contract %s cancelled by %s", guild_id, contract_id, actor_id)
+        return updated
+
+    # -- amendments ---------------------------------------------------------------
+
+    async def propose_amendment(
+        self,
+        guild_id: int,
+        contract_id: int,
+        *,
+        actor_id: int,
+        reason: str,
+        scope: str | None = None,
+        price: Amount | None = None,
+        deadline: str | None = None,
+    ) -> Amendment:
+        policies = await self.guilds.policies(guild_id)
+        now = self.clock.now()
+        reason_text = clean_text("reason", reason)
+        scope_text = clean_text("scope", scope, required=False)
+        if scope_text is None and price is None and deadline is None:
+            raise InvalidInput("error.amendment.empty")
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            self._require_party(contract, role_of(contract, actor_id))
+            if contract.status not in AMENDABLE:
+                raise WrongState("error.amendment.state", status=contract.status)
+            for pending in await repo.amendments(conn, contract.id):
+                if pending.status == "proposed":
+                    raise WrongState("error.amendment.pending", amendment_id=pending.id)
+            current = await repo.terms(conn, contract.id, contract.terms_version)
+            amount = (
+                parse_amount("price", price, contract.currency, max_major=policies.integer("max_budget"))
+                if price is not None else None
+            )
+            new_deadline = parse_deadline(deadline, now.date()) if deadline is not None else None
+            if (scope_text is None or scope_text == current.scope) and amount in (None, current.price) and (
+                new_deadline is None or new_deadline == current.deadline
+            ):
+                raise InvalidInput("error.amendment.no_change")
+            reverts_to = await self._reverts_to(conn, contract, scope_text, current)
+            days, on = new_deadline.columns() if new_deadline else (None, None)
+            amendment_id = await repo.insert_amendment(
+                conn, contract_id=contract.id, proposed_by=actor_id, base_version=contract.terms_version,
+                scope=scope_text, price=amount, deadline_days=days, deadline_date=on, reason=reason_text,
+                reverts_to=reverts_to, status="proposed", created_at=to_iso(now),
+            )
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="amendment.proposed",
+                               now=now, actor_id=actor_id, amendment_id=amendment_id, reverts_to=reverts_to,
+                               price=amount, deadline=new_deadline.text() if new_deadline else None,
+                               scope_changed=scope_text is not None, reason=reason_text)
+            await notify(conn, contract, "notify.amendment_proposed", now, to=(contract.other_party(actor_id),),
+                         buttons=(f"amendment:{amendment_id}:accept", f"amendment:{amendment_id}:reject"),
+                         amendment_id=amendment_id, by_id=actor_id, reason=reason_text,
+                         reverts=f"v{reverts_to}" if reverts_to else "-")
+            amendment = await repo.get_amendment(conn, amendment_id)
+        assert amendment is not None
+        return amendment
+
+    async def _reverts_to(self, conn: Conn, contract: Contract, scope: str | None, current: Terms) -> int | None:
+        """The earlier version whose scope this text returns to (A → B → A), if any."""
+        if scope is None:
+            return None
+        wanted = normalize_scope(scope)
+        if wanted == normalize_scope(current.scope):
+            return None
+        earlier = [t for t in await repo.all_terms(conn, contract.id) if t.version < current.version]
+        for version in reversed(earlier):
+            if normalize_scope(version.scope) == wanted:
+                return version.version
+        return None
+
+    async def answer_amendment(self, guild_id: int, amendment_id: int, *, actor_id: int, accept: bool) -> Amendment:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            amendment = await repo.get_amendment(conn, amendment_id)
+            if amendment is None:
+                raise NotFound("error.amendment.not_found", amendment_id=amendment_id)
+            contract = await load_contract(conn, guild_id, amendment.contract_id)
+            self._require_party(contract, role_of(contract, actor_id))
+            if actor_id == amendment.proposed_by:
+                raise NotAllowed("error.amendment.own")
+            if amendment.status != "proposed":
+                raise WrongState("error.amendment.answered", status=amendment.status)
+            if not accept:
+                await repo.set_amendment_status(conn, amendment.id, "proposed", "rejected", decided_at=to_iso(now),
+                                                decided_by=actor_id)
+                await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="amendment.rejected",
+                                   now=now, actor_id=actor_id, amendment_id=amendment.id)
+                await notify(conn, contract, "notify.amendment_rejected", now, to=(amendment.proposed_by,),
+                             amendment_id=amendment.id)
+            else:
+                await self._apply_amendment(conn, contract, amendment, actor_id, now)
+            updated = await repo.get_amendment(conn, amendment.id)
+        assert updated is not None
+        return updated
+
+    async def _apply_amendment(self, conn: Conn, contract: Contract, amendment: Amendment, actor_id: int,
+                               now: datetime) -> None:
+        if contract.status not in AMENDABLE or amendment.base_version != contract.terms_version:
+            await repo.set_amendment_status(conn, amendment.id, "proposed", "lapsed", decided_at=to_iso(now))
+            raise WrongState("error.amendment.stale", status=contract.status)
+        current = await repo.terms(conn, contract.id, contract.terms_version)
+        version = current.version + 1
+        deadline = (
+            Deadline.from_columns(amendment.deadline_days, amendment.deadline_date)
+            if amendment.deadline_days is not None or amendment.deadline_date is not None
+            else current.deadline
+        )
+        days, on = deadline.columns()
+        price = amendment.price if amendment.price is not None else current.price
+        await repo.insert_terms(
+            conn, contract_id=contract.id, version=version, scope=amendment.scope or current.scope, price=price,
+            deadline_days=days, deadline_date=on, revisions_included=current.revisions_included,
+            fee_percent=current.fee_percent, reverts_to=amendment.reverts_to, created_by=amendment.proposed_by,
+            reason=amendment.reason, created_at=to_iso(now),
+        )
+        sets: dict[str, Any] = {"terms_version": version}
+        if contract.funded_at is not None and contract.accepted_at is not None and deadline != current.deadline:
+            sets["due_at"] = to_iso(deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at))
+        topup = 0
+        if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES} and price > current.price:
+            topup = contract.topup_due + price - current.price
+            sets["topup_due"] = topup
+        elif price < current.price and contract.topup_due:
+            sets["topup_due"] = max(contract.topup_due - (current.price - price), 0)
+        if not await repo.update_contract(conn, contract.id, contract.status, **sets):
+            raise WrongState("error.contract.state", status=contract.status, action="amend")
+        await repo.set_amendment_status(conn, amendment.id, "proposed", "accepted", decided_at=to_iso(now),
+                                        decided_by=actor_id, new_version=version)
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="amendment.accepted",
+                           now=now, actor_id=actor_id, amendment_id=amendment.id, version=version,
+                           reverts_to=amendment.reverts_to, price=price, topup_due=topup)
+        await notify(conn, contract, "notify.amendment_accepted", now, to=(contract.client_id, contract.worker_id),
+                     amendment_id=amendment.id, version=version, price_amount=price, currency=contract.currency,
+                     reverts=f"v{amendment.reverts_to}" if amendment.reverts_to else "-")
+        if topup:
+            await notify(conn, contract, "notify.topup_needed", now, to=(contract.client_id,),
+                         buttons=(f"escrow:{contract.id}:deposit",), topup_amount=topup, currency=contract.currency)
+        await post_thread(conn, contract, "thread.terms_changed", now, version=version)
+
+    # -- helpers --------------------------------------------------------------------
+
+    @staticmethod
+    def _require_party(contract: Contract, role: Role) -> None:
+        if role in {Role.OUTSIDER, Role.MODERATOR}:
+            raise NotAllowed("error.contract.not_party", contract_id=contract.id)

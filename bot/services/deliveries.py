@@ -1,0 +1,250 @@
+"""Deliveries and reviews: deliver files, approve (release), request revision, auto-approve."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from bot.models.entities import Contract, Delivery, RevisionRequest
+from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
+from bot.models.terms import normalize_scope
+from bot.models.timeutil import to_iso
+from bot.repositories import contracts as repo
+from bot.repositories.records import record_event
+from bot.services.common import clean_text, transition
+from bot.services.contracts import load_contract, notify, post_thread, role_of
+from bot.services.files import FileStore
+from bot.services.settlement import Settlement, release
+
+log = logging.getLogger(__name__)
+_CS = ContractStatus
+
+MAX_FILES = 3
+# A revision asked for after the deadline still leaves the worker this long to redo the work.
+REVISION_MIN_WINDOW = timedelta(days=3)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionOutcome:
+    request: RevisionRequest
+    included: bool
+
+
+def display_name(filename: str) -> str:
+    """A file name for display only: no directories, no control characters, bounded length."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip() or "file"
+    return cleaned[:100]
+
+
+class DeliveryService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, files: FileStore) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.files = files
+
+    async def deliver(self, guild_id: int, contract_id: int, *, actor_id: int, files: list[IncomingFile],
+                      note: str | None = None) -> Delivery:
+        if not 1 <= len(files) <= MAX_FILES:
+            raise InvalidInput("error.delivery.file_count", maximum=MAX_FILES)
+        limit = self.settings.max_file_bytes
+        for incoming in files:
+            if len(incoming.data) > limit:
+                raise InvalidInput("error.delivery.too_large", filename=display_name(incoming.filename),
+                                   limit_mb=limit // (1024 * 1024))
+            if not incoming.data:
+                raise InvalidInput("error.delivery.empty", filename=display_name(incoming.filename))
+        note_text = clean_text("note", note, required=False)
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+        role = role_of(contract, actor_id)
+        if role is not Role.WORKER:
+            raise NotAllowed("error.delivery.worker_only", contract_id=contract_id)
+        transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deliver", role)
+        # Files are written before the transaction (content-addressed, so a retry is harmless).
+        stored = [(incoming, await self.files.put(incoming.data)) for incoming in files]
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deliver", role)
+            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                              delivered_at=to_iso(now), clock_at=to_iso(now)):
+                raise WrongState("error.contract.state", status=contract.status, action="deliver")
+            delivery_id = await repo.insert_delivery(conn, contract_id=contract.id, worker_id=actor_id,
+                                                     terms_version=contract.terms_version, note=note_text,
+                                                     created_at=to_iso(now))
+            hashes = []
+            for position, (incoming, digest) in enumerate(stored, start=1):
+                await repo.insert_delivery_file(conn, delivery_id=delivery_id, position=position,
+                                                filename=display_name(incoming.filename), sha256=digest,
+                                                size=len(incoming.data), content_type=incoming.content_type)
+                hashes.append(f"{display_name(incoming.filename)} sha256:{digest}")
+            on_time = contract.due_at is None or now <= contract.due_at
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="delivery.submitted", now=now,
+                               actor_id=actor_id, delivery_id=delivery_id, files=hashes, on_time=on_time)
+            await notify(conn, contract, "notify.delivered_client", now, to=(contract.client_id,),
+                         buttons=(f"review:{contract.id}:approve", f"review:{contract.id}:revise"),
+                         delivery_id=delivery_id, note=note_text or "-", files="\n".join(hashes))
+            await post_thread(conn, contract, "thread.delivered", now, delivery_id=delivery_id,
+                              files="\n".join(hashes), note=note_text or "-")
+            delivery = (await repo.deliveries(conn, contract.id))[-1]
+        log.info("guild %s contract %s delivery %s (%d files)", guild_id, contract_id, delivery_id, len(files))
+        return delivery
+
+    async def approve(self, guild_id: int, contract_id: int, *, actor_id: int) -> Settlement:
+        return await self._approve(guild_id, contract_id, actor_id)
+
+    async def auto_approve(self, contract_id: int) -> Settlement | None:
+        """The scheduler's: the client did not review in time. None if something changed meanwhile."""
+        contract = await self._contract(contract_id)
+        if contract is None or contract.status != _CS.DELIVERED:
+            return None
+        try:
+            return await self._approve(contract.guild_id, contract_id, None)
+        except WrongState:
+            return None
+
+    async def _approve(self, guild_id: int, contract_id: int, actor_id: int | None) -> Settlement:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = Role.SYSTEM if actor_id is None else role_of(contract, actor_id)
+            if role not in {Role.CLIENT, Role.SYSTEM}:
+                raise NotAllowed("error.review.client_only", contract_id=contract_id)
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "approve", role)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                              closed_at=to_iso(now)):
+                raise WrongState("error.contract.state", status=contract.status, action="approve")
+            settlement = await release(conn, contract, terms, now, actor_id)
+            outcome = "auto_approved" if actor_id is None else "approved"
+            await conn.execute(
+                "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",
+                (to_iso(now), outcome, contract.id),
+            )
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind=f"delivery.{outcome}", now=now,
+                               actor_id=actor_id, fee=settlement.fee, to_worker=settlement.to_worker,
+                               to_client=settlement.to_client)
+            args: dict[str, Any] = {"payout_amount": settlement.to_worker, "fee_amount": settlement.fee,
+                    "currency": contract.currency}
+            await notify(conn, contract, f"notify.{outcome}_worker", now, to=(contract.worker_id,), **args)
+            await notify(conn, contract, f"notify.{outcome}_client", now, to=(contract.client_id,), **args)
+            await notify(conn, contract, "notify.rate_prompt", now, to=(contract.client_id, contract.worker_id))
+            await post_thread(conn, contract, "thread.completed", now, **args)
+        log.info("guild %s contract %s %s", guild_id, contract_id, outcome)
+        return settlement
+
+    async def request_revision(self, guild_id: int, contract_id: int, *, actor_id: int,
+                               reason: str) -> RevisionOutcome:
+        """Within the included revisions the contract goes back to active; beyond them the
+        request waits for the worker, who may take it on or ask for an amendment."""
+        now = self.clock.now()
+        text = clean_text("reason", reason)
+        assert text is not None
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = role_of(contract, actor_id)
+            if role is not Role.CLIENT:
+                raise NotAllowed("error.review.client_only", contract_id=contract_id)
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "revise", role)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            earlier = await repo.revisions(conn, contract.id)
+            if any(r.status == "pending_worker" for r in earlier):
+                raise WrongState("error.review.revision_pending", contract_id=contract_id)
+            used = sum(1 for r in earlier if r.included)
+            included = used < terms.revisions_included
+            reverts_to = await self._reverts_to(conn, contract, text)
+            deliveries = await repo.deliveries(conn, contract.id)
+            revision_id = await repo.insert_revision(
+                conn, contract_id=contract.id, delivery_id=deliveries[-1].id, requested_by=actor_id, reason=text,
+                terms_version=contract.terms_version, included=int(included), reverts_to=reverts_to,
+                status="applied" if included else "pending_worker", created_at=to_iso(now),
+            )
+            repeats = next((r.id for r in earlier if normalize_scope(r.reason) == normalize_scope(text)), None)
+            if included:
+                await self._back_to_work(conn, contract, target, now)
+                await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
+                                   (to_iso(now), deliveries[-1].id))
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="revision.requested", now=now,
+                               actor_id=actor_id, revision_id=revision_id, included=included, reason=text,
+                               used=used + int(included), allowed=terms.revisions_included, reverts_to=reverts_to,
+                               repeats_request=repeats)
+            flag = f"v{reverts_to}" if reverts_to else "-"
+            if included:
+                await notify(conn, contract, "notify.revision_requested", now, to=(contract.worker_id,),
+                             reason=text, used=used + 1, allowed=terms.revisions_included, reverts=flag)
+            else:
+                await notify(conn, contract, "notify.extra_revision_requested", now, to=(contract.worker_id,),
+                             buttons=(f"revision:{revision_id}:accept", f"revision:{revision_id}:decline"),
+                             reason=text, allowed=terms.revisions_included, reverts=flag)
+            await post_thread(conn, contract, "thread.revision", now, reason=text, reverts=flag,
+                              used=used + int(included), allowed=terms.revisions_included)
+            request = await repo.get_revision(conn, revision_id)
+        assert request is not None
+        return RevisionOutcome(request=request, included=included)
+
+    async def answer_extra_revision(self, guild_id: int, revision_id: int, *, actor_id: int,
+                                    accept: bool) -> RevisionRequest:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            request = await repo.get_revision(conn, revision_id)
+            if request is None:
+                raise NotFound("error.review.revision_not_found", revision_id=revision_id)
+            contract = await load_contract(conn, guild_id, request.contract_id)
+            if role_of(contract, actor_id) is not Role.WORKER:
+                raise NotAllowed("error.delivery.worker_only", contract_id=contract.id)
+            if request.status != "pending_worker":
+                raise WrongState("error.review.revision_answered", status=request.status)
+            if accept:
+                target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "accept_revision", Role.WORKER)
+                await self._back_to_work(conn, contract, target, now)
+                await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
+                                   (to_iso(now), request.delivery_id))
+            await repo.set_revision_status(conn, request.id, "pending_worker", "accepted" if accept else "declined",
+                                           to_iso(now))
+            kind = "accepted" if accept else "declined"
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind=f"revision.extra_{kind}",
+                               now=now, actor_id=actor_id, revision_id=request.id)
+            await notify(conn, contract, f"notify.extra_revision_{kind}", now, to=(contract.client_id,))
+            updated = await repo.get_revision(conn, request.id)
+        assert updated is not None
+        return updated
+
+    async def _back_to_work(self, conn: Conn, contract: Contract, target: str, now: datetime) -> None:
+        due = contract.due_at
+        if due is not None and due < now + REVISION_MIN_WINDOW:
+            due = now + REVISION_MIN_WINDOW
+        if not await repo.update_contract(conn, contract.id, contract.status, status=target, clock_at=to_iso(now),
+                                          due_at=to_iso(due) if due else None, timer_round=contract.timer_round + 1):
+            raise WrongState("error.contract.state", status=contract.status, action="revise")
+
+    @staticmethod
+    async def _reverts_to(conn: Conn, contract: Contract, text: str) -> int | None:
+        wanted = normalize_scope(text)
+        for terms in reversed(await repo.all_terms(conn, contract.id)):
+            if terms.version < contract.terms_version and normalize_scope(terms.scope) == wanted:
+                return terms.version
+        return None
+
+    async def deliveries(self, guild_id: int, contract_id: int) -> list[Delivery]:
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            return await repo.deliveries(conn, contract.id)
+
+    async def _contract(self, contract_id: int) -> Contract | None:
+        async with self.db.read() as conn:
+            return await repo.get_contract(conn, contract_id)

@@ -1,0 +1,286 @@
+"""Escrow (仮払い) through a payment-provider interface; the manual provider by default.
+
+Manual flow: the client declares a deposit (optional reference), a moderator confirms the
+money arrived, the contract becomes active and the delivery clock starts. A top-up after a
+price raise goes through the same declare → confirm flow. Payouts made outside are recorded
+by moderators and clear what is owed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, NotAllowed, WrongState
+from bot.models.entities import Contract, Deposit
+from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, ContractStatus, Role
+from bot.models.timeutil import to_iso
+from bot.repositories import contracts as repo
+from bot.repositories.records import (
+    DEPOSITS_EXTERNAL,
+    FEES_ACCOUNT,
+    PAYOUTS_EXTERNAL,
+    balance,
+    enqueue,
+    escrow_account,
+    owed_account,
+    post_ledger,
+    record_event,
+    refund_account,
+)
+from bot.services.common import Amount, clean_text, parse_amount, transition
+from bot.services.contracts import load_contract, notify, post_thread, role_of
+from bot.services.guilds import GuildService
+from bot.services.settlement import held
+
+log = logging.getLogger(__name__)
+_CS = ContractStatus
+
+
+class PaymentProvider(Protocol):
+    """Where escrow money comes from. A processor integration implements this without
+    touching the workflow: it may confirm deposits itself instead of a moderator."""
+
+    name: str
+
+    def needs_moderator_confirmation(self) -> bool: ...
+
+    def check_reference(self, reference: str | None) -> str | None: ...
+
+
+class ManualProvider:
+    """The server's operators hold the money; a moderator confirms each deposit by hand."""
+
+    name = "manual"
+
+    def needs_moderator_confirmation(self) -> bool:
+        return True
+
+    def check_reference(self, reference: str | None) -> str | None:
+        return clean_text("reference", reference, required=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EscrowStatus:
+    contract: Contract
+    price: int
+    held: int
+    topup_due: int
+    deposits: list[Deposit]
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    user_id: int | None
+    currency: str
+    owed: int
+    refund: int
+    escrow_total: int
+    fees: int
+
+    @property
+    def total_owed(self) -> int:
+        return self.owed + self.refund
+
+
+class EscrowService:
+    def __init__(self, db: Database, clock: Clock, guilds: GuildService,
+                 provider: PaymentProvider | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.guilds = guilds
+        self.provider: PaymentProvider = provider or ManualProvider()
+
+    async def deposit(self, guild_id: int, contract_id: int, *, actor_id: int,
+                      reference: str | None = None) -> Deposit:
+        """The client declares the escrow deposit (or a top-up after a price raise)."""
+        now = self.clock.now()
+        ref = self.provider.check_reference(reference)
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            role = role_of(contract, actor_id)
+            if role is not Role.CLIENT:
+                raise NotAllowed("error.escrow.client_only", contract_id=contract_id)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            if contract.status in FUNDED_STATES:
+                deposit = await self._declare_topup(conn, contract, actor_id, ref, now)
+            else:
+                target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deposit", role)
+                if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                                  deposit_declared_at=to_iso(now), clock_at=to_iso(now)):
+                    raise WrongState("error.contract.state", status=contract.status, action="deposit")
+                deposit_id = await repo.insert_deposit(
+                    conn, contract_id=contract.id, kind="initial", amount=terms.price, provider=self.provider.name,
+                    reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
+                )
+                deposit = await self._deposit(conn, contract.id, deposit_id)
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.declared", now=now,
+                               actor_id=actor_id, deposit_id=deposit.id, amount=deposit.amount, kind_=deposit.kind,
+                               reference=ref)
+            await enqueue(conn, guild_id=guild_id, target="mod", contract_id=contract.id,
+                          message_key="mod.deposit_declared", now=now,
+                          args={"contract_id": contract.id, "client_id": actor_id, "deposit_amount": deposit.amount,
+                                "currency": contract.currency, "reference": ref or "-"},
+                          buttons=(f"escrow:{contract.id}:confirm",))
+            await notify(conn, contract, "notify.deposit_declared_worker", now, to=(contract.worker_id,),
+                         deposit_amount=deposit.amount, currency=contract.currency)
+        log.info("guild %s contract %s deposit %s declared", guild_id, contract_id, deposit.id)
+        return deposit
+
+    async def _declare_topup(self, conn: Conn, contract: Contract, actor_id: int, ref: str | None,
+                             now: datetime) -> Deposit:
+        if contract.topup_due <= 0:
+            raise WrongState("error.escrow.already_funded", contract_id=contract.id)
+        for existing in await repo.deposits(conn, contract.id):
+            if existing.status == "declared":
+                raise WrongState("error.escrow.already_declared", contract_id=contract.id)
+        deposit_id = await repo.insert_deposit(
+            conn, contract_id=contract.id, kind="topup", amount=contract.topup_due, provider=self.provider.name,
+            reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
+        )
+        await repo.touch_timer(conn, contract.id)
+        return await self._deposit(conn, contract.id, deposit_id)
+
+    async def confirm(self, guild_id: int, contract_id: int, *, moderator_id: int) -> Deposit:
+        """A moderator confirms the declared deposit arrived: escrow is credited once."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            if role_of(contract, moderator_id) is not Role.OUTSIDER:
+                raise NotAllowed("error.mod.party", contract_id=contract_id)
+            declared = [d for d in await repo.deposits(conn, contract.id) if d.status == "declared"]
+            if not declared:
+                raise WrongState("error.escrow.nothing_declared", contract_id=contract_id, status=contract.status)
+            deposit = declared[0]
+            if deposit.kind == "initial":
+                target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "confirm", Role.MODERATOR)
+                terms = await repo.terms(conn, contract.id, contract.terms_version)
+                assert contract.accepted_at is not None
+                due = terms.deadline.due_at(accepted_at=contract.accepted_at, funded_at=now)
+                if not await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                                  funded_at=to_iso(now), due_at=to_iso(due), clock_at=to_iso(now)):
+                    raise WrongState("error.contract.state", status=contract.status, action="confirm")
+                # a price raised while the deposit was pending: the difference is a top-up
+                if terms.price > deposit.amount:
+                    await conn.execute("UPDATE contracts SET topup_due = ? WHERE id = ?",
+                                       (terms.price - deposit.amount, contract.id))
+            else:
+                due = contract.due_at  # type: ignore[assignment]
+                if contract.status not in FUNDED_STATES:
+                    raise WrongState("error.contract.state", status=contract.status, action="confirm")
+                await conn.execute("UPDATE contracts SET topup_due = MAX(topup_due - ?, 0) WHERE id = ?",
+                                   (deposit.amount, contract.id))
+                await repo.touch_timer(conn, contract.id)
+            if not await repo.set_deposit_status(conn, deposit.id, "declared", "confirmed",
+                                                 confirmed_by=moderator_id, confirmed_at=to_iso(now)):
+                raise WrongState("error.escrow.nothing_declared", contract_id=contract_id, status=contract.status)
+            await post_ledger(
+                conn, guild_id=guild_id, contract_id=contract.id, kind="deposit", key=f"deposit:{deposit.id}",
+                currency=contract.currency, now=now, actor_id=moderator_id,
+                entries=[(escrow_account(contract.id), deposit.amount), (DEPOSITS_EXTERNAL, -deposit.amount)],
+            )
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.confirmed", now=now,
+                               actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount)
+            if deposit.kind == "initial":
+                await notify(conn, contract, "notify.funded_worker", now, to=(contract.worker_id,),
+                             due_at=to_iso(due) if due else "-")
+                await notify(conn, contract, "notify.funded_client", now, to=(contract.client_id,),
+                             deposit_amount=deposit.amount, currency=contract.currency)
+                await post_thread(conn, contract, "thread.funded", now, due_at=to_iso(due) if due else "-")
+            else:
+                await notify(conn, contract, "notify.topup_confirmed", now, to=(contract.client_id, contract.worker_id),
+                             deposit_amount=deposit.amount, currency=contract.currency)
+            confirmed = await self._deposit(conn, contract.id, deposit.id)
+        log.info("guild %s contract %s deposit %s confirmed by %s", guild_id, contract_id, deposit.id, moderator_id)
+        return confirmed
+
+    async def status(self, guild_id: int, contract_id: int, *, viewer_id: int,
+                     is_moderator: bool = False) -> EscrowStatus:
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            if role_of(contract, viewer_id, is_moderator=is_moderator) is Role.OUTSIDER:
+                raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            return EscrowStatus(contract=contract, price=terms.price, held=await held(conn, contract),
+                                topup_due=contract.topup_due, deposits=await repo.deposits(conn, contract.id))
+
+    async def pending_deposits(self, guild_id: int) -> list[Deposit]:
+        rows = await self.db.fetchall(
+            "SELECT d.* FROM deposits d JOIN contracts c ON c.id = d.contract_id"
+            " WHERE c.guild_id = ? AND d.status = 'declared' ORDER BY d.id", (guild_id,))
+        from bot.models.entities import from_row
+
+        return [from_row(Deposit, r) for r in rows]
+
+    # -- balances and payouts -----------------------------------------------------
+
+    async def balance(self, guild_id: int, user_id: int | None = None) -> Balance:
+        guild = await self.guilds.require(guild_id)
+        code = guild.currency
+        async with self.db.read() as conn:
+            fees = await balance(conn, guild_id, FEES_ACCOUNT, code)
+            async with conn.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND currency = ?"
+                " AND account LIKE 'escrow:%'", (guild_id, code)) as cur:
+                row = await cur.fetchone()
+            escrow_total = int(row[0]) if row else 0
+            if user_id is None:
+                owed = await self._sum_prefix(conn, guild_id, "owed:", code)
+                refund = await self._sum_prefix(conn, guild_id, "refund:", code)
+            else:
+                owed = await balance(conn, guild_id, owed_account(user_id), code)
+                refund = await balance(conn, guild_id, refund_account(user_id), code)
+        return Balance(user_id=user_id, currency=code, owed=owed, refund=refund, escrow_total=escrow_total, fees=fees)
+
+    @staticmethod
+    async def _sum_prefix(conn: Conn, guild_id: int, prefix: str, code: str) -> int:
+        async with conn.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND currency = ?"
+            " AND account LIKE ?", (guild_id, code, f"{prefix}%")) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def record_payout(self, guild_id: int, *, moderator_id: int, user_id: int, amount: Amount,
+                            reference: str, request_id: str | None = None) -> Balance:
+        """A moderator paid ``user_id`` outside the bot: clear that much of what is owed to them
+        (owed as a worker first, then refunds owed as a client)."""
+        guild = await self.guilds.require(guild_id)
+        policies = await self.guilds.policies(guild_id)
+        if moderator_id == user_id:
+            raise NotAllowed("error.mod.payout_self")
+        ref = clean_text("reference", reference)
+        minor = parse_amount("amount", amount, guild.currency, max_major=policies.integer("max_budget"))
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            owed = await balance(conn, guild_id, owed_account(user_id), guild.currency)
+            refund = await balance(conn, guild_id, refund_account(user_id), guild.currency)
+            if minor > owed + refund:
+                raise InvalidInput("error.mod.payout_too_much", owed_amount=owed + refund, currency=guild.currency)
+            from_owed = min(minor, owed)
+            posted = await post_ledger(
+                conn, guild_id=guild_id, kind="payout", key=f"payout:{request_id or uuid.uuid4().hex}",
+                currency=guild.currency, now=now, actor_id=moderator_id, memo=ref,
+                entries=[(owed_account(user_id), -from_owed), (refund_account(user_id), -(minor - from_owed)),
+                         (PAYOUTS_EXTERNAL, minor)],
+            )
+            if not posted:
+                raise WrongState("error.mod.payout_duplicate")
+            await record_event(conn, guild_id=guild_id, kind="payout.recorded", now=now, actor_id=moderator_id,
+                               user_id=user_id, amount=minor, reference=ref)
+            await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=user_id,
+                          message_key="notify.payout_recorded", now=now,
+                          args={"paid_amount": minor, "currency": guild.currency, "reference": ref})
+        log.info("guild %s payout of %s to %s recorded by %s", guild_id, minor, user_id, moderator_id)
+        return await self.balance(guild_id, user_id)
+
+    @staticmethod
+    async def _deposit(conn: Conn, contract_id: int, deposit_id: int) -> Deposit:
+        for deposit in await repo.deposits(conn, contract_id):
+            if deposit.id == deposit_id:
+                return deposit
+        raise AssertionError(deposit_id)

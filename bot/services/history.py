@@ -1,0 +1,108 @@
+"""The contract history: every terms version, amendment, revision request, delivery (with file
+hashes), deposit and event — also as a downloadable JSON file, the evidence for a case."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.errors import NotAllowed
+from bot.models.entities import (
+    Amendment,
+    Contract,
+    Delivery,
+    DeliveryFile,
+    Deposit,
+    Event,
+    RevisionRequest,
+    Terms,
+)
+from bot.models.states import Role
+from bot.models.timeutil import to_iso
+from bot.repositories import contracts as repo
+from bot.repositories import jobs as jobs_repo
+from bot.repositories.records import events_for_contract
+from bot.services.contracts import load_contract, role_of
+
+
+@dataclass(frozen=True, slots=True)
+class ContractHistory:
+    contract: Contract
+    job_title: str
+    versions: list[Terms]
+    amendments: list[Amendment]
+    revisions: list[RevisionRequest]
+    deliveries: list[Delivery]
+    files: list[DeliveryFile]
+    deposits: list[Deposit]
+    events: list[Event]
+
+    @property
+    def reverts(self) -> list[tuple[str, int, int]]:
+        """(what, id or version, earlier version) for every amendment, version or revision that
+        returns to an earlier version's scope."""
+        flagged: list[tuple[str, int, int]] = [
+            ("version", t.version, t.reverts_to) for t in self.versions if t.reverts_to
+        ]
+        flagged += [("revision", r.id, r.reverts_to) for r in self.revisions if r.reverts_to]
+        return flagged
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_iso(value)
+    return value
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+class HistoryService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def history(self, guild_id: int, contract_id: int, *, viewer_id: int,
+                      is_moderator: bool = False) -> ContractHistory:
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            if role_of(contract, viewer_id, is_moderator=is_moderator) is Role.OUTSIDER:
+                raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+            job = await jobs_repo.get_job(conn, contract.job_id)
+            assert job is not None
+            return ContractHistory(
+                contract=contract,
+                job_title=job.title,
+                versions=await repo.all_terms(conn, contract.id),
+                amendments=await repo.amendments(conn, contract.id),
+                revisions=await repo.revisions(conn, contract.id),
+                deliveries=await repo.deliveries(conn, contract.id),
+                files=await repo.delivery_files(conn, contract.id),
+                deposits=await repo.deposits(conn, contract.id),
+                events=await events_for_contract(conn, contract.id),
+            )
+
+    def export(self, history: ContractHistory) -> bytes:
+        """The whole history as a JSON document (UTF-8), with the time it was exported."""
+        files_by_delivery: dict[int, list[dict[str, Any]]] = {}
+        for f in history.files:
+            files_by_delivery.setdefault(f.delivery_id, []).append(_row(f))
+        document = {
+            "exported_at": to_iso(self.clock.now()),
+            "contract": _row(history.contract),
+            "job_title": history.job_title,
+            "terms_versions": [_row(t) for t in history.versions],
+            "amendments": [_row(a) for a in history.amendments],
+            "revision_requests": [_row(r) for r in history.revisions],
+            "deliveries": [{**_row(d), "files": files_by_delivery.get(d.id, [])} for d in history.deliveries],
+            "deposits": [_row(d) for d in history.deposits],
+            "events": [{**_row(e), "data": e.payload} for e in history.events],
+            "reverts": [{"what": w, "id": i, "reverts_to": v} for w, i, v in history.reverts],
+        }
+        return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")

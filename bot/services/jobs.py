@@ -1,0 +1,283 @@
+"""Jobs and applications: post, list and search, view, close, fill; apply, withdraw, reject."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
+from bot.models.entities import Application, Job
+from bot.models.states import (
+    APPLICATION_TRANSITIONS,
+    JOB_TRANSITIONS,
+    ApplicationStatus,
+    JobStatus,
+    Role,
+)
+from bot.models.terms import Deadline, DeadlineError
+from bot.models.timeutil import to_iso
+from bot.repositories import jobs as repo
+from bot.repositories.records import enqueue, record_event
+from bot.services.common import Amount, check_cooldown, clean_text, parse_amount, transition
+from bot.services.guilds import GuildService
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+MAX_POSITIONS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    jobs: list[Job]
+    total: int
+    page: int
+    pages: int
+
+
+def parse_deadline(text: str, today: object) -> Deadline:
+    try:
+        return Deadline.parse(text, today=today)  # type: ignore[arg-type]
+    except DeadlineError:
+        raise InvalidInput("error.deadline.invalid", value=text) from None
+
+
+class JobService:
+    def __init__(self, db: Database, clock: Clock, guilds: GuildService) -> None:
+        self.db = db
+        self.clock = clock
+        self.guilds = guilds
+
+    # -- jobs -----------------------------------------------------------------
+
+    async def post(
+        self,
+        guild_id: int,
+        client_id: int,
+        *,
+        title: str,
+        description: str,
+        budget: Amount,
+        deadline: str,
+        category: str | None = None,
+        positions: int = 1,
+    ) -> Job:
+        guild = await self.guilds.require(guild_id)
+        policies = await self.guilds.policies(guild_id)
+        now = self.clock.now()
+        clean_title = clean_text("title", title)
+        clean_description = clean_text("description", description)
+        clean_category = clean_text("category", category, required=False)
+        amount = parse_amount("budget", budget, guild.currency, max_major=policies.integer("max_budget"))
+        wanted = parse_deadline(deadline, now.date())
+        if not 1 <= positions <= MAX_POSITIONS:
+            raise InvalidInput("error.job.positions", maximum=MAX_POSITIONS)
+        days, on = wanted.columns()
+        async with self.db.transaction() as conn:
+            check_cooldown(await repo.last_job_posted_at(conn, guild_id, client_id),
+                           policies.duration("post_cooldown"), now)
+            limit = policies.integer("max_open_jobs")
+            if await repo.count_open_jobs(conn, guild_id, client_id) >= limit:
+                raise LimitReached("error.job.too_many_open", limit=limit)
+            job_id = await repo.insert_job(
+                conn,
+                guild_id=guild_id,
+                client_id=client_id,
+                title=clean_title,
+                description=clean_description,
+                category=clean_category,
+                budget=amount,
+                currency=guild.currency,
+                deadline_days=days,
+                deadline_date=on,
+                positions=positions,
+                status=JobStatus.OPEN.value,
+                created_at=to_iso(now),
+            )
+            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="job.posted", now=now,
+                               actor_id=client_id, budget=amount, currency=guild.currency)
+            await enqueue(conn, guild_id=guild_id, target="board", job_id=job_id,
+                          message_key="board.job", now=now)
+        log.info("guild %s job %s posted by %s", guild_id, job_id, client_id)
+        return await self.get(guild_id, job_id)
+
+    async def get(self, guild_id: int, job_id: int) -> Job:
+        async with self.db.read() as conn:
+            job = await repo.get_job(conn, job_id)
+        if job is None or job.guild_id != guild_id:
+            raise NotFound("error.job.not_found", job_id=job_id)
+        return job
+
+    async def search(
+        self,
+        guild_id: int,
+        *,
+        category: str | None = None,
+        query: str | None = None,
+        client_id: int | None = None,
+        page: int = 1,
+        include_closed: bool = False,
+    ) -> JobPage:
+        """Open jobs (or, with ``client_id``, that client's jobs in any state), newest first."""
+        await self.guilds.require(guild_id)
+        page = max(page, 1)
+        status = None if include_closed or client_id is not None else JobStatus.OPEN.value
+        async with self.db.read() as conn:
+            jobs, total = await repo.search_jobs(
+                conn, guild_id, status=status, category=category, query=(query or "").strip() or None,
+                client_id=client_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+            )
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        return JobPage(jobs=jobs, total=total, page=page, pages=pages)
+
+    async def categories(self, guild_id: int) -> list[str]:
+        async with self.db.read() as conn:
+            return await repo.categories(conn, guild_id)
+
+    async def close(self, guild_id: int, job_id: int, *, actor_id: int, is_moderator: bool = False) -> Job:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            job = await self._job(conn, guild_id, job_id)
+            role = Role.CLIENT if actor_id == job.client_id else Role.MODERATOR if is_moderator else Role.OUTSIDER
+            if role is Role.OUTSIDER:
+                raise NotAllowed("error.job.not_client", job_id=job_id)
+            target = transition(JOB_TRANSITIONS, "job", job.status, "close", role)
+            if not await repo.set_job_status(conn, job_id, job.status, target, now, actor_id):
+                raise NotFound("error.job.not_found", job_id=job_id)
+            for application in await repo.applications_for_job(conn, job_id):
+                if application.status == ApplicationStatus.PENDING:
+                    await repo.set_application_status(conn, application.id, application.status,
+                                                      ApplicationStatus.REJECTED, now)
+                    await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=application.worker_id,
+                                  job_id=job_id, message_key="notify.job_closed_applicant", now=now,
+                                  args={"job_id": job_id, "title": job.title})
+            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="job.closed", now=now,
+                               actor_id=actor_id, by=role.value)
+            await enqueue(conn, guild_id=guild_id, target="board", job_id=job_id, message_key="board.job", now=now)
+        log.info("guild %s job %s closed by %s", guild_id, job_id, actor_id)
+        return await self.get(guild_id, job_id)
+
+    async def set_board_message(self, job_id: int, channel_id: int, message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET board_channel_id = ?, board_message_id = ? WHERE id = ?",
+                (channel_id, message_id, job_id),
+            )
+
+    # -- applications ---------------------------------------------------------
+
+    async def apply(
+        self,
+        guild_id: int,
+        job_id: int,
+        worker_id: int,
+        *,
+        proposal: str,
+        price: Amount,
+        days: int | None = None,
+    ) -> Application:
+        policies = await self.guilds.policies(guild_id)
+        now = self.clock.now()
+        text = clean_text("proposal", proposal)
+        if days is not None and not 1 <= days <= 365:
+            raise InvalidInput("error.application.days", value=days)
+        async with self.db.transaction() as conn:
+            job = await self._job(conn, guild_id, job_id)
+            if job.client_id == worker_id:
+                raise NotAllowed("error.application.own_job", job_id=job_id)
+            if job.status != JobStatus.OPEN:
+                raise InvalidInput("error.application.job_not_open", job_id=job_id, status=job.status)
+            amount = parse_amount("price", price, job.currency, max_major=policies.integer("max_budget"))
+            if await repo.application_of(conn, job_id, worker_id) is not None:
+                raise InvalidInput("error.application.already_applied", job_id=job_id)
+            check_cooldown(await repo.last_applied_at(conn, guild_id, worker_id),
+                           policies.duration("apply_cooldown"), now)
+            limit = policies.integer("max_open_applications")
+            if await repo.count_open_applications(conn, guild_id, worker_id) >= limit:
+                raise LimitReached("error.application.too_many_open", limit=limit)
+            application_id = await repo.insert_application(
+                conn, job_id=job_id, guild_id=guild_id, worker_id=worker_id, proposal=text, price=amount,
+                days=days, status=ApplicationStatus.PENDING.value, created_at=to_iso(now), updated_at=to_iso(now),
+            )
+            if not application_id:
+                raise InvalidInput("error.application.already_applied", job_id=job_id)
+            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="application.submitted", now=now,
+                               actor_id=worker_id, application_id=application_id, price=amount)
+            await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=job.client_id, job_id=job_id,
+                          message_key="notify.application_received", now=now,
+                          args={"job_id": job_id, "title": job.title, "worker_id": worker_id,
+                                "price_amount": amount, "currency": job.currency})
+            application = await repo.get_application(conn, application_id)
+        assert application is not None
+        log.info("guild %s job %s application %s by %s", guild_id, job_id, application_id, worker_id)
+        return application
+
+    async def withdraw_application(self, guild_id: int, job_id: int, worker_id: int) -> Application:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            job = await self._job(conn, guild_id, job_id)
+            application = await repo.application_of(conn, job_id, worker_id)
+            if application is None:
+                raise NotFound("error.application.not_found", job_id=job_id)
+            target = transition(APPLICATION_TRANSITIONS, "application", application.status, "withdraw", Role.WORKER)
+            await repo.set_application_status(conn, application.id, application.status, target, now)
+            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="application.withdrawn", now=now,
+                               actor_id=worker_id, application_id=application.id)
+            await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=job.client_id, job_id=job_id,
+                          message_key="notify.application_withdrawn", now=now,
+                          args={"job_id": job_id, "title": job.title, "worker_id": worker_id})
+            updated = await repo.get_application(conn, application.id)
+        assert updated is not None
+        return updated
+
+    async def reject_application(self, guild_id: int, application_id: int, *, actor_id: int) -> Application:
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            application = await repo.get_application(conn, application_id)
+            if application is None or application.guild_id != guild_id:
+                raise NotFound("error.application.not_found", job_id=0)
+            job = await self._job(conn, guild_id, application.job_id)
+            role = Role.CLIENT if actor_id == job.client_id else Role.OUTSIDER
+            if role is Role.OUTSIDER:
+                raise NotAllowed("error.job.not_client", job_id=job.id)
+            target = transition(APPLICATION_TRANSITIONS, "application", application.status, "reject", role)
+            await repo.set_application_status(conn, application.id, application.status, target, now)
+            await record_event(conn, guild_id=guild_id, job_id=job.id, kind="application.rejected", now=now,
+                               actor_id=actor_id, application_id=application.id)
+            await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=application.worker_id, job_id=job.id,
+                          message_key="notify.application_rejected", now=now,
+                          args={"job_id": job.id, "title": job.title})
+            updated = await repo.get_application(conn, application.id)
+        assert updated is not None
+        return updated
+
+    async def applications(self, guild_id: int, job_id: int, *, actor_id: int,
+                           is_moderator: bool = False) -> list[Application]:
+        """The proposals for a job: the client's (and moderators') view."""
+        async with self.db.read() as conn:
+            job = await self._job(conn, guild_id, job_id)
+            if actor_id != job.client_id and not is_moderator:
+                raise NotAllowed("error.job.not_client", job_id=job_id)
+            return await repo.applications_for_job(conn, job_id)
+
+    async def application_of(self, guild_id: int, job_id: int, worker_id: int) -> Application | None:
+        async with self.db.read() as conn:
+            await self._job(conn, guild_id, job_id)
+            return await repo.application_of(conn, job_id, worker_id)
+
+    # -- autocomplete -----------------------------------------------------------
+
+    async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str, limit: int = 25) -> list[Job]:
+        """Jobs this user may act on: ``apply`` (open, not theirs), ``own`` (theirs, open or filled),
+        ``view`` (open ones and theirs)."""
+        async with self.db.read() as conn:
+            return await repo.suggest_jobs(conn, guild_id, user_id, text, purpose=purpose, limit=limit)
+
+    @staticmethod
+    async def _job(conn: Conn, guild_id: int, job_id: int) -> Job:
+        job = await repo.get_job(conn, job_id)
+        if job is None or job.guild_id != guild_id:
+            raise NotFound("error.job.not_found", job_id=job_id)
+        return job

@@ -67,7 +67,10 @@ class Database:
             "PRAGMA busy_timeout=5000",
             "PRAGMA synchronous=NORMAL",
         ):
-            await conn.execute(pragma)
+            # Read and close each cursor: a pragma that returns a row (journal_mode) left
+            # unfinished keeps a statement in progress, and a later COMMIT then fails.
+            async with conn.execute(pragma) as cur:
+                await cur.fetchall()
         self._conn = conn
 
     async def close(self) -> None:

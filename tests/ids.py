@@ -1,0 +1,14 @@
+"""Fixed Discord ids the tests share (snowflakes are just integers here)."""
+
+GUILD_ID = 1000
+CLIENT = 101
+WORKER = 102
+WORKER2 = 103
+MODERATOR = 104
+OUTSIDER = 105
+
+SETUP_ACTOR = 1
+JOBS_CHANNEL = 10
+MOD_CHANNEL = 11
+MODERATOR_ROLE = 12
+CONTRACTS_CHANNEL = 13

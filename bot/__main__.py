@@ -1,0 +1,162 @@
+"""``python -m bot [run | db upgrade | db current | check | invite]`` (default: run).
+
+A missing or invalid setting, or a token Discord rejects, ends with one line on stderr
+and exit code 2 (no traceback). SIGINT / SIGTERM close the bot cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+import discord
+
+from bot.config import ConfigError, Settings
+from bot.db import Database, DatabaseTooNewError, migration_files
+from bot.models.durations import format_duration
+
+log = logging.getLogger("bot")
+
+EXIT_USAGE = 2
+
+# Exactly what the bot uses: post and read in its channels, job posts in forums (public
+# threads), private contract threads, locking/archiving job posts and adding members to
+# threads (Manage Threads), embeds and files, pinning the terms card (Manage Messages).
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_private_threads=True,
+    create_public_threads=True,
+    manage_threads=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    manage_messages=True,
+)
+
+
+class Fatal(Exception):
+    """Ends the program with its message on one line and exit code 2."""
+
+
+def application_id_from_token(token: str) -> int:
+    """A bot token's first segment is the base64 of the application (bot user) id."""
+    first = token.strip().split(".", 1)[0]
+    try:
+        text = base64.b64decode(first + "=" * (-len(first) % 4), validate=False).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        text = ""
+    if not text.isascii() or not text.isdigit():
+        raise Fatal("DISCORD_TOKEN does not look like a bot token (its first part is not an id)")
+    return int(text)
+
+
+def invite_url(application_id: int) -> str:
+    query = urlencode(
+        {"client_id": application_id, "scope": "bot applications.commands", "permissions": PERMISSIONS.value}
+    )
+    return f"https://discord.com/oauth2/authorize?{query}"
+
+
+def _settings(*, require_token: bool) -> Settings:
+    try:
+        return Settings.from_env(require_token=require_token)
+    except ConfigError as error:
+        raise Fatal(str(error)) from None
+
+
+async def _db_version(settings: Settings, *, upgrade: bool) -> tuple[int, int]:
+    latest = migration_files()[-1][0]
+    db = Database(settings.database_path)
+    await db.connect()
+    try:
+        version = await db.migrate() if upgrade else await db.current_version()
+    except DatabaseTooNewError as error:
+        raise Fatal(str(error)) from None
+    finally:
+        await db.close()
+    return version, latest
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import create_bot
+
+    bot = create_bot(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with bot:
+        runner = asyncio.create_task(bot.start(settings.discord_token), name="discord")
+        stopper = asyncio.create_task(stop.wait(), name="signals")
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            log.info("signal received: shutting down")
+            await bot.close()
+        else:
+            stopper.cancel()
+        try:
+            await runner
+        except discord.LoginFailure as error:
+            raise Fatal(f"DISCORD_TOKEN was rejected by Discord: {error}") from None
+        except discord.PrivilegedIntentsRequired as error:
+            raise Fatal(f"Discord refused the gateway intents: {error}") from None
+        except DatabaseTooNewError as error:
+            raise Fatal(str(error)) from None
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="crowdwork-bot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (default)")
+    db = commands.add_parser("db", help="database migrations")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations and print the version")
+    db_commands.add_parser("current", help="print the database's schema version")
+    commands.add_parser("check", help="validate the settings and print OK")
+    commands.add_parser("invite", help="print the URL that adds the bot to a server")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command == "db":
+            settings = _settings(require_token=False)
+            version, latest = asyncio.run(_db_version(settings, upgrade=args.db_command == "upgrade"))
+            print(f"database {settings.database_path}: version {version} (latest {latest})")
+        elif command == "check":
+            settings = _settings(require_token=True)
+            print(
+                f"OK: database {settings.database_path}, files {settings.files_dir}, currency "
+                f"{settings.currency}, tick {format_duration(settings.scheduler_tick)}, "
+                f"commands synced {'to guild ' + str(settings.dev_guild_id) if settings.dev_guild_id else 'globally'}"
+            )
+        elif command == "invite":
+            settings = _settings(require_token=False)
+            if not settings.discord_token:
+                raise Fatal("DISCORD_TOKEN is missing: the invite URL needs the bot's application id from it")
+            print(invite_url(application_id_from_token(settings.discord_token)))
+        else:
+            settings = _settings(require_token=True)
+            discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level], root=True)
+            asyncio.run(_run(settings))
+    except Fatal as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

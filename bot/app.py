@@ -1,0 +1,288 @@
+"""The Discord application: ``MarketBot`` and the ``create_bot`` factory.
+
+``setup_hook`` (after login, before the gateway connects) opens and migrates the
+database, builds the services, loads the cogs (:data:`COGS`), registers the persistent
+buttons (modules in :data:`BUTTON_MODULES`), starts the outbox dispatcher and the
+scheduler, and syncs the command tree if it changed since the last sync.
+``close()`` stops all of that again. Tests build one bot per test with
+``create_bot(settings, clock=FakeClock())`` (tests/bot/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import json
+import logging
+import sys
+from collections import OrderedDict
+from datetime import UTC
+from typing import Any
+
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord.ext import commands
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n.translator import MarketTranslator
+from bot.services.bot_state import BotState
+from bot.services.container import Services
+from bot.tree import ERROR_CODE_ATTR, MarketTree
+from bot.ui.buttons import registered_buttons
+from bot.ui.notify import Dispatcher
+
+log = logging.getLogger(__name__)
+
+# Extensions loaded at start, in order. Each feature appends its cog module here.
+COGS: tuple[str, ...] = (
+    "bot.cogs.setup",
+    "bot.cogs.config",
+    "bot.cogs.help",
+)
+
+# Modules defining @register_button classes; imported at start so that their
+# DynamicItems are registered before any click arrives.
+BUTTON_MODULES: tuple[str, ...] = ()
+
+OUTBOX_RETRY_SECONDS = 30
+LOCALE_CACHE_SIZE = 10_000
+
+
+def intents() -> discord.Intents:
+    """Default intents: guilds, guild messages (author and time of thread messages, never
+    content), DMs. No privileged intent: no message_content, members or presences."""
+    return discord.Intents.default()
+
+
+class MarketBot(commands.Bot):
+    services: Services
+    dispatcher: Dispatcher
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            tree_cls=MarketTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=None,
+        )
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.db: Database | None = None
+        self.bot_state: BotState | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.synced_commands = False
+        self._started_sweep = False
+        self._sweep_lock = asyncio.Lock()
+        self._known_locales: OrderedDict[int, str] = OrderedDict()
+        self.command_ids: dict[str, int] = {}
+
+    # -- start-up -----------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        db = Database(self.settings.database_path)
+        await db.connect()
+        try:
+            version = await db.migrate()
+        except BaseException:
+            await db.close()
+            raise
+        log.info("database %s at version %s", self.settings.database_path, version)
+        self.db = db
+        self.bot_state = BotState(db)
+        self.services = Services.build(db, self.clock, self.settings)
+        self.dispatcher = Dispatcher(self, self.services)
+        db.after_commit.append(self.dispatcher.kick)
+
+        await self.tree.set_translator(MarketTranslator())
+        for extension in COGS:
+            await self.load_extension(extension)
+        for module in BUTTON_MODULES:
+            importlib.import_module(module)
+        buttons = registered_buttons()
+        if buttons:
+            self.add_dynamic_items(*buttons)
+
+        self.dispatcher.start()
+        self.scheduler = self._start_scheduler()
+        self.synced_commands = await self.sync_commands()
+
+    def _start_scheduler(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._scheduled_outbox,
+            "interval",
+            seconds=OUTBOX_RETRY_SECONDS,
+            id="outbox-retry",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            self.run_sweep,
+            "interval",
+            seconds=self.settings.scheduler_tick.total_seconds(),
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.start()
+        return scheduler
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s (%s) in %s guilds", self.user, self.user.id if self.user else "?", len(self.guilds))
+        if not self._started_sweep:
+            self._started_sweep = True
+            await self.run_sweep()
+
+    # -- command sync -------------------------------------------------------------
+
+    async def command_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
+        """What ``tree.sync(guild=...)`` would send, translations included."""
+        translator = self.tree.translator
+        commands_ = self.tree.get_commands(guild=guild)
+        if translator is None:
+            return [command.to_dict(self.tree) for command in commands_]
+        return [await command.get_translated_payload(self.tree, translator) for command in commands_]
+
+    async def sync_commands(self, *, force: bool = False) -> bool:
+        """Sync the tree to ``DEV_GUILD_ID`` (or globally) if it changed since the last sync.
+
+        The hash of the payload is kept in ``bot_state`` per application and scope.
+        Returns True if it synced.
+        """
+        assert self.bot_state is not None
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = await self.command_payload(guild)
+        digest = hashlib.sha256(
+            json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+        ).hexdigest()
+        scope = f"guild:{guild.id}" if guild is not None else "global"
+        key = f"commands_hash:{self.application_id}:{scope}"
+        if not force and await self.bot_state.get(key) == digest:
+            log.info("commands unchanged (%s, %s commands): not syncing", scope, len(payload))
+            try:
+                self._remember_command_ids(await self.tree.fetch_commands(guild=guild))
+            except discord.HTTPException as error:
+                log.warning("could not fetch the command ids (%s): help shows plain names", error)
+            return False
+        synced = await self.tree.sync(guild=guild)
+        await self.bot_state.set(key, digest)
+        self._remember_command_ids(synced)
+        log.info("synced %s commands (%s)", len(synced), scope)
+        return True
+
+    def _remember_command_ids(self, commands_: list[discord.app_commands.AppCommand]) -> None:
+        self.command_ids = {command.name: command.id for command in commands_}
+
+    def command_mention(self, qualified_name: str) -> str:
+        """``</job post:123>`` (a clickable, localized chip) when the id is known, else ``/job post``."""
+        command_id = self.command_ids.get(qualified_name.split()[0])
+        if command_id is None:
+            return f"/{qualified_name}"
+        return f"</{qualified_name}:{command_id}>"
+
+    # -- periodic work ------------------------------------------------------------
+
+    async def run_sweep(self) -> None:
+        """One scheduler tick: the timers' sweep (reminders, escalations), then the outbox.
+
+        A plain coroutine: tests move the clock and call it. Never raises.
+        """
+        async with self._sweep_lock:
+            timers = getattr(self.services, "timers", None)
+            if timers is not None:
+                try:
+                    await timers.sweep(self.clock.now())
+                except Exception:
+                    log.exception("timer sweep failed; it runs again next tick")
+            await self._scheduled_outbox()
+
+    async def _scheduled_outbox(self) -> None:
+        try:
+            await self.dispatcher.dispatch()
+        except Exception:
+            log.exception("outbox dispatch failed; it runs again in %ss", OUTBOX_RETRY_SECONDS)
+
+    # -- events -------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Track who spoke in a contract thread, and when (never the content).
+
+        Contract threads are private threads, so public channels and public threads (forum
+        job posts) are skipped without touching the database; the service ignores private
+        threads that are not a contract's.
+        """
+        channel = message.channel
+        if message.author.bot or message.guild is None:
+            return
+        if not isinstance(channel, discord.PartialMessageable) and (
+            channel.type is not discord.ChannelType.private_thread
+        ):
+            return  # a known channel that is not a private thread (an uncached one gets through)
+        contracts = getattr(self.services, "contracts", None)
+        record = getattr(contracts, "record_thread_message", None)
+        if record is None:
+            return
+        # The injected clock, not message.created_at, so that the sweep and the record agree.
+        await record(channel.id, message.author.id, self.clock.now())
+
+    async def note_locale(self, interaction: discord.Interaction[Any]) -> None:
+        """Remember the user's Discord locale (DMs are written in it): one write per
+        change, thanks to a small in-memory cache. Never fails the interaction."""
+        user_id, locale = interaction.user.id, str(interaction.locale)
+        cache = self._known_locales
+        if cache.get(user_id) == locale:
+            cache.move_to_end(user_id)
+            return
+        try:
+            await self.services.guilds.remember_locale(user_id, locale)
+        except Exception:
+            log.exception("could not remember the locale of user %s", user_id)
+            return
+        cache[user_id] = locale
+        while len(cache) > LOCALE_CACHE_SIZE:
+            cache.popitem(last=False)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        if error is not None and getattr(error, ERROR_CODE_ATTR, None):
+            return  # already reported to the user and logged with its code
+        log.exception("unhandled error in %s", event_method)
+
+    # -- shutdown -----------------------------------------------------------------
+
+    async def release(self) -> None:
+        """Stop the scheduler and the dispatcher and close the database (idempotent).
+
+        ``close()`` calls it; tests call it for a bot the harness detached.
+        """
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        dispatcher = getattr(self, "dispatcher", None)
+        if dispatcher is not None:
+            await dispatcher.stop()
+        db, self.db = self.db, None
+        if db is not None:
+            if dispatcher is not None and dispatcher.kick in db.after_commit:
+                db.after_commit.remove(dispatcher.kick)
+            await db.close()
+
+    async def close(self) -> None:
+        try:
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+            await super().close()
+        finally:
+            await self.release()
+        log.info("closed")
+
+
+def create_bot(settings: Settings, *, clock: Clock | None = None) -> MarketBot:
+    return MarketBot(settings, clock=clock)

@@ -1,0 +1,76 @@
+"""Real permission checks (``default_permissions`` alone can be overridden by admins).
+
+- ``@is_moderator()`` on a slash command: the member has the guild's moderator role
+  (from /setup) or Manage Server. Fails with :class:`NotModerator` (a ``CheckFailure``);
+  in a guild that is not set up, with the ``NotConfigured`` message.
+- ``await require_moderator(interaction)`` in a button or modal callback: the same rule;
+  raises ``NotModerator`` / ``NotConfigured``, which ``report_error`` renders.
+- ``@is_manager()``: the member has Manage Server (for /setup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.errors import MarketError
+from bot.tree import MarketCheckFailure
+
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+T = TypeVar("T")
+
+
+class NotModerator(app_commands.CheckFailure):
+    """The member has neither the guild's moderator role nor Manage Server."""
+
+
+class NotManager(app_commands.CheckFailure):
+    """The member does not have Manage Server."""
+
+
+def _member(interaction: discord.Interaction[Any]) -> discord.Member:
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        raise app_commands.NoPrivateMessage()
+    return interaction.user
+
+
+async def member_is_moderator(interaction: discord.Interaction[MarketBot]) -> bool:
+    """True for the guild's moderators; raises NotConfigured before /setup."""
+    member = _member(interaction)
+    guild = await interaction.client.services.guilds.require(member.guild.id)
+    if member.guild_permissions.manage_guild:
+        return True
+    return member.get_role(guild.moderator_role_id) is not None
+
+
+async def require_moderator(interaction: discord.Interaction[MarketBot]) -> None:
+    """For buttons and modals: raise unless the user is a moderator of this guild."""
+    if not await member_is_moderator(interaction):
+        raise NotModerator("moderator role or Manage Server required")
+
+
+def is_moderator() -> Callable[[T], T]:
+    async def predicate(interaction: discord.Interaction[MarketBot]) -> bool:
+        try:
+            await require_moderator(interaction)
+        except MarketError as error:
+            raise MarketCheckFailure(error) from error
+        return True
+
+    return app_commands.check(predicate)
+
+
+def is_manager() -> Callable[[T], T]:
+    """Manage Server in the guild (not only in the channel's overwrites)."""
+
+    async def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if not _member(interaction).guild_permissions.manage_guild:
+            raise NotManager("Manage Server required")
+        return True
+
+    return app_commands.check(predicate)

@@ -1,0 +1,1 @@
+"""Discord-facing presentation: formatting, persistent buttons, the outbox sender."""

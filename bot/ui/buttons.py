@@ -1,0 +1,180 @@
+"""Persistent buttons: ``DynamicItem`` subclasses whose custom id names their target.
+
+Custom ids are ``cw:<resource>:<id>:<action>`` (e.g. ``cw:contract:42:accept``), so a
+button keeps working after a restart: discord.py matches the id against the registered
+templates and the callback reloads the state from the database.
+
+Writing one (in the feature's ui module)::
+
+    @register_button("contract", "accept")
+    class AcceptOfferButton(MarketButton):
+        label_key = "button.contract.accept"       # a catalogue key, shown in the reader's language
+        style = discord.ButtonStyle.success
+
+        async def run(self, interaction: discord.Interaction[MarketBot]) -> None:
+            await interaction.response.defer(ephemeral=True)
+            view = await interaction.client.services.contracts.accept(
+                interaction.guild_id or 0, self.target_id, actor_id=interaction.user.id)
+            await interaction.followup.send(..., ephemeral=True)
+
+``run`` raises ``MarketError`` for refusals like any command; :class:`MarketButton` renders
+every error with ``report_error`` (discord.py would only log it) and remembers the
+clicker's locale first. Unexpected errors also go to ``bot.on_error``.
+
+Services name buttons in outbox rows as ``"<resource>:<id>:<action>"``;
+:func:`build_view` turns such a list into a ``View`` (the outbox dispatcher does that).
+The module with the button classes must be imported before the bot starts: list it in
+``bot.app.BUTTON_MODULES``; ``registered_buttons()`` is what the bot registers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import discord
+
+from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.tree import report_error
+
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+log = logging.getLogger(__name__)
+
+PREFIX = "cw"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ANY_TEMPLATE = rf"{PREFIX}:(?P<resource>[a-z0-9_]+):(?P<id>[0-9]+):(?P<action>[a-z0-9_]+)"
+MAX_BUTTONS = 25
+
+B = TypeVar("B", bound="type[MarketButton]")
+
+# Filled by @register_button when the button modules are imported (class definitions,
+# like discord.py's own command registration); never changed at run time.
+_REGISTRY: dict[tuple[str, str], type[MarketButton]] = {}
+
+
+def custom_id(resource: str, target_id: int, action: str) -> str:
+    return f"{PREFIX}:{resource}:{target_id}:{action}"
+
+
+class MarketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_ANY_TEMPLATE):
+    """Base class of every persistent button. Subclasses set ``label_key`` and ``style``
+    and implement :meth:`run`; ``self.target_id`` is the id from the custom id."""
+
+    resource: ClassVar[str] = ""
+    action: ClassVar[str] = ""
+    label_key: ClassVar[str] = ""
+    style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        kwargs.setdefault("template", _ANY_TEMPLATE)
+        super().__init_subclass__(**kwargs)
+
+    def __init__(
+        self,
+        target_id: int,
+        *,
+        language: str = DEFAULT_LANGUAGE,
+        label: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        if not self.resource:
+            raise TypeError(f"{type(self).__name__} is not registered with @register_button")
+        super().__init__(
+            discord.ui.Button(
+                label=label if label is not None else t(language, self.label_key),
+                style=self.style,
+                custom_id=custom_id(self.resource, target_id, self.action),
+            ),
+            row=row,
+        )
+        self.target_id = target_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> MarketButton:
+        label = getattr(item, "label", None)
+        return cls(int(match["id"]), label=label)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        bot: MarketBot = interaction.client
+        await bot.note_locale(interaction)
+        return True
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            code = await report_error(interaction, error)
+            if code is not None:
+                # Still inside the except block: bot.on_error reads sys.exc_info(), so the
+                # error reaches the bot's error hook (and test harnesses) once, with its code.
+                await interaction.client.on_error(f"button {self.custom_id}", interaction)
+
+    async def run(self, interaction: discord.Interaction[MarketBot]) -> None:
+        raise NotImplementedError
+
+
+def register_button(resource: str, action: str) -> Callable[[B], B]:
+    """Class decorator: bind a ``MarketButton`` subclass to ``cw:<resource>:<id>:<action>``."""
+    if not _NAME.match(resource) or not _NAME.match(action):
+        raise ValueError(f"button names must be lower-case words: {resource}:{action}")
+
+    def decorator(cls: B) -> B:
+        if not issubclass(cls, MarketButton):
+            raise TypeError(f"{cls.__name__} must subclass MarketButton")
+        key = (resource, action)
+        if key in _REGISTRY and _REGISTRY[key] is not cls:
+            raise ValueError(f"button {resource}:{action} is already registered by {_REGISTRY[key].__name__}")
+        cls.resource = resource
+        cls.action = action
+        cls.__discord_ui_compiled_template__ = re.compile(
+            rf"{PREFIX}:{re.escape(resource)}:(?P<id>[0-9]+):{re.escape(action)}"
+        )
+        _REGISTRY[key] = cls
+        return cls
+
+    return decorator
+
+
+def registered_buttons() -> list[type[MarketButton]]:
+    return list(_REGISTRY.values())
+
+
+def button_class(resource: str, action: str) -> type[MarketButton] | None:
+    return _REGISTRY.get((resource, action))
+
+
+def parse_spec(spec: str) -> tuple[str, int, str]:
+    """``"contract:42:accept"`` -> ("contract", 42, "accept"); ValueError if malformed."""
+    parts = spec.split(":")
+    if len(parts) != 3 or not parts[1].isascii() or not parts[1].isdigit():
+        raise ValueError(f"button spec {spec!r} is not <resource>:<id>:<action>")
+    return parts[0], int(parts[1]), parts[2]
+
+
+def build_view(button_specs: Iterable[str], language: str) -> discord.ui.View | None:
+    """A persistent view with the named buttons, labelled in ``language``; None if empty.
+
+    An unknown or malformed spec is logged and left out (the message still goes out).
+    """
+    view = discord.ui.View(timeout=None)
+    for spec in button_specs:
+        try:
+            resource, target_id, action = parse_spec(spec)
+        except ValueError:
+            log.error("malformed button spec %r", spec)
+            continue
+        cls = button_class(resource, action)
+        if cls is None:
+            log.error("no button registered for %s:%s", resource, action)
+            continue
+        if len(view.children) >= MAX_BUTTONS:
+            log.error("more than %s buttons; %r left out", MAX_BUTTONS, spec)
+            break
+        view.add_item(cls(target_id, language=language))
+    return view if view.children else None

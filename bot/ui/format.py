@@ -1,0 +1,66 @@
+"""Formatting of money and times for messages.
+
+Amounts are integer minor units (bot/models/money.py); times are aware UTC datetimes
+shown as Discord timestamps, which every client renders in the reader's own time zone
+and language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.i18n import language_of
+from bot.models.money import MoneyError, currency, format_plain, to_major
+from bot.models.timeutil import from_iso
+
+
+def format_money(minor: int, code: str, language: object | None = "en") -> str:
+    """``¥12,000`` / ``$12.50`` in English; ``12,000円`` for yen in Japanese.
+
+    ``language`` may be a catalogue language, a Discord locale or ``discord.Locale``.
+    """
+    if language_of(language) == "ja" and code.upper() == "JPY":
+        sign = "-" if minor < 0 else ""
+        return f"{sign}{to_major(abs(minor), code):,.{currency(code).decimals}f}円"
+    return format_plain(minor, code)
+
+
+def format_time(when: datetime, style: str = "f") -> str:
+    """A Discord timestamp (``<t:1767603600:f>``): date and time in the reader's zone."""
+    if when.tzinfo is None:
+        raise ValueError("naive datetime")
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+def format_relative(when: datetime) -> str:
+    """``in 2 days`` / ``2日後``, rendered by the client."""
+    return format_time(when, "R")
+
+
+def format_args(args: Mapping[str, Any], language: object | None) -> dict[str, Any]:
+    """Prepare outbox/message arguments for ``t()``.
+
+    - ``*_amount``: integer minor units, formatted with the ``currency`` argument;
+    - ``*_at``: ISO-8601 UTC text (or a datetime), formatted as a Discord timestamp;
+    - anything else unchanged.
+    A value that cannot be formatted is left as it is (the message still goes out).
+    """
+    code = str(args.get("currency") or "")
+    out: dict[str, Any] = dict(args)
+    for name, value in args.items():
+        if value is None:
+            continue
+        if name.endswith("_amount") and isinstance(value, int) and code:
+            try:
+                out[name] = format_money(value, code, language)
+            except MoneyError:
+                out[name] = str(value)
+        elif name.endswith("_at"):
+            try:
+                moment = value if isinstance(value, datetime) else from_iso(str(value))
+                out[name] = format_time(moment)
+            except ValueError:
+                out[name] = str(value)
+    return out

@@ -1,0 +1,290 @@
+"""The outbox dispatcher: sends the notifications services wrote in their transactions.
+
+Rows come from ``services.outbox.due()`` (bot/services/outbox.py) and are settled there:
+
+- ``dm``: DM ``recipient_id`` in the recipient's language (their last Discord locale,
+  else the guild's). If Discord refuses because the user closed DMs (403, code 50007),
+  the same message goes to the contract's thread with a mention of the recipient
+  (``fallback_thread``), or, without a thread, to the mod channel as a note
+  (``fallback_mod``).
+- ``thread``: post in the contract's private thread (``contracts.thread_id_of``), in the
+  guild's language, mentioning the recipient if there is one; no thread -> mod channel note.
+- ``mod``: post in the guild's mod channel, in the guild's language.
+- ``board``: handled by the job board (``register_handler("board", ...)``); without a
+  handler the row is marked sent with a note.
+
+Discord 429 / 5xx and network errors are retried later with backoff
+(``mark_retry``); any other error marks the row failed and is logged. Each send has
+explicit ``AllowedMentions``: only the recipient may be pinged.
+
+The message is ``t(language, row.message_key, **format_args(row.args))``: ``*_amount``
+args are minor units shown in the row's ``currency``, ``*_at`` args are ISO times shown
+as Discord timestamps (bot/ui/format.py). ``row.buttons`` (``"<resource>:<id>:<action>"``)
+become persistent buttons (bot/ui/buttons.py).
+
+No database transaction is held while Discord is awaited: each service call opens and
+closes its own. One long-lived task (:meth:`Dispatcher.start`) sends after every commit
+(``db.after_commit`` -> :meth:`kick`); the scheduler also calls :meth:`dispatch` every 30s
+for retries. ``dispatch`` is serialized by a lock, so a row is never sent twice by
+overlapping passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import aiohttp
+import discord
+
+from bot.i18n import DEFAULT_LANGUAGE, language_of, t
+from bot.models.entities import Guild, OutboxItem
+from bot.ui.buttons import build_view
+from bot.ui.format import format_args
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+
+log = logging.getLogger(__name__)
+
+KICK_EVENT = "outbox_kick"
+DM_CLOSED = 50007
+MAX_LENGTH = 2000
+
+Handler = Callable[[OutboxItem], Awaitable[int | None]]
+
+
+class Undeliverable(Exception):
+    """There is nowhere to send this row (no guild configuration, no channel)."""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, discord.HTTPException):
+        return error.status == 429 or error.status >= 500
+    return isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | OSError)
+
+
+def _mentions(user_id: int | None) -> discord.AllowedMentions:
+    if user_id is None:
+        return discord.AllowedMentions.none()
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(user_id)])
+
+
+async def _send(
+    channel: discord.abc.Messageable,
+    content: str,
+    view: discord.ui.View | None,
+    mentions: discord.AllowedMentions,
+) -> discord.Message:
+    if view is None:
+        return await channel.send(_clip(content), allowed_mentions=mentions)
+    return await channel.send(_clip(content), view=view, allowed_mentions=mentions)
+
+
+class Dispatcher:
+    def __init__(self, client: discord.Client, services: Services) -> None:
+        self.client = client
+        self.services = services
+        self._lock = asyncio.Lock()
+        self._pending = False
+        self._task: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Handler] = {}
+
+    # -- wiring -------------------------------------------------------------------
+
+    def register_handler(self, target: str, handler: Handler) -> None:
+        """Let a feature send its own target (the job board sends ``board`` rows).
+
+        The handler posts the row and returns the message id; errors it raises are
+        treated like the dispatcher's own (retry on 429/5xx, else failed).
+        """
+        self._handlers[target] = handler
+
+    def kick(self) -> None:
+        """Ask the background task for a pass (called after every commit; cheap, sync)."""
+        self._pending = True
+        self.client.dispatch(KICK_EVENT)
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._pending = True
+            self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _run(self) -> None:
+        log.info("outbox dispatcher started")
+        try:
+            while True:
+                if not self._pending:
+                    # A Client.wait_for listener: woken by kick(); recognised as idle by
+                    # test harnesses, unlike a bare asyncio.Event.
+                    await self.client.wait_for(KICK_EVENT)
+                self._pending = False
+                try:
+                    await self.dispatch()
+                except Exception:
+                    log.exception("outbox dispatch pass failed; the scheduler will retry")
+        finally:
+            log.info("outbox dispatcher stopped")
+
+    # -- sending ------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        """Send every due row once. Returns how many were delivered (sent or fallback)."""
+        delivered = 0
+        async with self._lock:
+            seen: set[int] = set()
+            while True:
+                batch = [item for item in await self.services.outbox.due() if item.id not in seen]
+                if not batch:
+                    return delivered
+                for item in batch:
+                    seen.add(item.id)
+                    if await self._deliver(item):
+                        delivered += 1
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        outbox = self.services.outbox
+        try:
+            handler = self._handlers.get(item.target)
+            if handler is not None:
+                message_id = await handler(item)
+                return await outbox.mark_delivered(item.id, message_id=message_id)
+            if item.target == "dm":
+                status, message_id = await self._send_dm(item)
+            elif item.target == "thread":
+                status, message_id = await self._send_thread(item)
+            elif item.target == "mod":
+                status, message_id = await self._send_mod(item)
+            elif item.target == "board":
+                return await outbox.mark_delivered(item.id, note="no board handler registered")
+            else:
+                raise Undeliverable(f"unknown target {item.target}")
+            return await outbox.mark_delivered(item.id, status=status, message_id=message_id)
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            if _retryable(error):
+                outcome = await outbox.mark_retry(item.id, reason)
+                log.warning("outbox %s (%s %s): %s; %s", item.id, item.target, item.message_key, reason, outcome)
+            elif isinstance(error, Undeliverable | discord.HTTPException):
+                await outbox.mark_failed(item.id, reason)
+                log.error("outbox %s (%s %s) failed: %s", item.id, item.target, item.message_key, reason)
+            else:
+                await outbox.mark_failed(item.id, reason)
+                log.exception("outbox %s (%s %s) failed unexpectedly", item.id, item.target, item.message_key)
+            return False
+
+    async def _send_dm(self, item: OutboxItem) -> tuple[str, int]:
+        if item.recipient_id is None:
+            raise Undeliverable("dm without recipient")
+        guild = await self.services.guilds.get(item.guild_id)
+        language = await self._user_language(item.recipient_id, guild)
+        content = self.render(item, language)
+        try:
+            channel = await self.client.create_dm(discord.Object(item.recipient_id))
+            message = await _send(channel, content, self._view(item, language), _mentions(item.recipient_id))
+        except discord.Forbidden as error:
+            if error.code != DM_CLOSED:
+                raise
+            log.info("outbox %s: user %s has DMs closed; falling back", item.id, item.recipient_id)
+            return await self._dm_fallback(item, guild, language, content)
+        return "sent", message.id
+
+    async def _dm_fallback(self, item: OutboxItem, guild: Guild | None, language: str, content: str) -> tuple[str, int]:
+        assert item.recipient_id is not None
+        mention = f"<@{item.recipient_id}>"
+        thread_id = await self._thread_id(item)
+        if thread_id is not None:
+            text = t(language, "dispatch.fallback_thread", mention=mention, message=content)
+            message = await self._post(
+                thread_id, item.guild_id, text, self._view(item, language), _mentions(item.recipient_id)
+            )
+            return "fallback_thread", message.id
+        guild_language = self._guild_language(guild)
+        text = t(guild_language, "dispatch.fallback_mod", mention=mention, message=self.render(item, guild_language))
+        message = await self._post(self._mod_channel(guild), item.guild_id, text, None, _mentions(None))
+        return "fallback_mod", message.id
+
+    async def _send_thread(self, item: OutboxItem) -> tuple[str, int]:
+        guild = await self.services.guilds.get(item.guild_id)
+        language = self._guild_language(guild)
+        content = self.render(item, language)
+        thread_id = await self._thread_id(item)
+        if thread_id is None:
+            text = t(language, "dispatch.no_thread", contract_id=item.contract_id, message=content)
+            message = await self._post(self._mod_channel(guild), item.guild_id, text, None, _mentions(None))
+            return "fallback_mod", message.id
+        if item.recipient_id is not None:
+            content = f"<@{item.recipient_id}> {content}"
+        message = await self._post(
+            thread_id, item.guild_id, content, self._view(item, language), _mentions(item.recipient_id)
+        )
+        return "sent", message.id
+
+    async def _send_mod(self, item: OutboxItem) -> tuple[str, int]:
+        guild = await self.services.guilds.get(item.guild_id)
+        language = self._guild_language(guild)
+        message = await self._post(
+            self._mod_channel(guild),
+            item.guild_id,
+            self.render(item, language),
+            self._view(item, language),
+            _mentions(item.recipient_id),
+        )
+        return "sent", message.id
+
+    # -- helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def render(item: OutboxItem, language: str) -> str:
+        return t(language, item.message_key, **format_args(item.arguments, language))
+
+    @staticmethod
+    def _view(item: OutboxItem, language: str) -> discord.ui.View | None:
+        return build_view(item.button_list, language)
+
+    async def _post(
+        self,
+        channel_id: int,
+        guild_id: int,
+        content: str,
+        view: discord.ui.View | None,
+        mentions: discord.AllowedMentions,
+    ) -> discord.Message:
+        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+        return await _send(channel, content, view, mentions)
+
+    async def _thread_id(self, item: OutboxItem) -> int | None:
+        contracts = getattr(self.services, "contracts", None)
+        if item.contract_id is None or contracts is None:
+            return None
+        thread_id: int | None = await contracts.thread_id_of(item.contract_id)
+        return thread_id
+
+    @staticmethod
+    def _mod_channel(guild: Guild | None) -> int:
+        if guild is None:
+            raise Undeliverable("the guild is not set up: no mod channel")
+        return guild.mod_channel_id
+
+    @staticmethod
+    def _guild_language(guild: Guild | None) -> str:
+        return language_of(guild.locale) if guild is not None else DEFAULT_LANGUAGE
+
+    async def _user_language(self, user_id: int, guild: Guild | None) -> str:
+        locale = await self.services.guilds.user_locale(user_id)
+        return language_of(locale) if locale else self._guild_language(guild)

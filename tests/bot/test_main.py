@@ -1,0 +1,77 @@
+"""``python -m bot``: one clear line and exit code 2 for bad settings; db and invite commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot import __main__ as cli
+from bot.app import MarketBot
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in ("DISCORD_TOKEN", "DATABASE_URL", "DEV_GUILD_ID", "SCHEDULER_TICK", "CURRENCY", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    return tmp_path
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """The last line on stderr (log lines may come before it), with no traceback."""
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and "Traceback" not in err, err
+    return err.splitlines()[-1] + "\n"
+
+
+def test_run_without_a_token(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    assert "DISCORD_TOKEN is missing" in one_line_error(capsys)
+
+
+def test_a_bad_setting(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv("SCHEDULER_TICK", "soon")
+    assert cli.main(["check"]) == 2
+    assert "SCHEDULER_TICK" in one_line_error(capsys)
+
+
+def test_check(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    assert cli.main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK") and TOKEN not in out
+
+
+def test_a_rejected_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+
+    async def start(self: MarketBot, token: str, *, reconnect: bool = True) -> None:
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    monkeypatch.setattr(MarketBot, "start", start)
+    monkeypatch.setattr(discord.utils, "setup_logging", lambda **kwargs: None)  # keep pytest's handlers
+    assert cli.main(["run"]) == 2
+    assert one_line_error(capsys) == "error: DISCORD_TOKEN was rejected by Discord: Improper token has been passed.\n"
+
+
+def test_db_upgrade_and_current(capsys: pytest.CaptureFixture[str], environment: Path) -> None:
+    assert cli.main(["db", "current"]) == 0
+    assert "version 0 (latest 2)" in capsys.readouterr().out
+    assert cli.main(["db", "upgrade"]) == 0
+    assert "version 2 (latest 2)" in capsys.readouterr().out
+    assert cli.main(["db", "current"]) == 0
+    assert "version 2 (latest 2)" in capsys.readouterr().out
+
+
+def test_invite(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["invite"]) == 2
+    assert "DISCORD_TOKEN is missing" in one_line_error(capsys)
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    assert cli.main(["invite"]) == 0
+    assert capsys.readouterr().out.startswith("https://discord.com/oauth2/authorize?client_id=123456789012345678&")

@@ -41,11 +41,25 @@ COGS: tuple[str, ...] = (
     "bot.cogs.setup",
     "bot.cogs.config",
     "bot.cogs.help",
+    "bot.cogs.profile",
+    "bot.cogs.jobs",
+    "bot.cogs.contracts",
+    "bot.cogs.escrow",
+    "bot.cogs.delivery",
+    "bot.cogs.review",
+    "bot.cogs.rate",
+    "bot.cogs.cases",
+    "bot.cogs.mod",
 )
 
 # Modules defining @register_button classes; imported at start so that their
 # DynamicItems are registered before any click arrives.
-BUTTON_MODULES: tuple[str, ...] = ()
+BUTTON_MODULES: tuple[str, ...] = (
+    "bot.ui.job_buttons",
+    "bot.ui.contract_buttons",
+    "bot.ui.review_buttons",
+    "bot.ui.case_cards",
+)
 
 OUTBOX_RETRY_SECONDS = 30
 LOCALE_CACHE_SIZE = 10_000

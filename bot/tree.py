@@ -27,6 +27,7 @@ from discord import app_commands
 
 from bot.errors import MarketError
 from bot.i18n import t
+from bot.ui.format import format_args
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -87,7 +88,7 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
     if known is not None:
         key, args = known
         log.debug("refused interaction %s for user %s: %s", interaction.id, interaction.user.id, key)
-        await send_ephemeral(interaction, t(interaction.locale, key, **args))
+        await send_ephemeral(interaction, t(interaction.locale, key, **format_args(args, interaction.locale)))
         return None
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     code = secrets.token_hex(4)

@@ -232,3 +232,18 @@ async def contract_by_thread(conn: Conn, thread_id: int) -> Contract | None:
     async with conn.execute("SELECT * FROM contracts WHERE thread_id = ?", (thread_id,)) as cur:
         row = await cur.fetchone()
     return from_row(Contract, row) if row else None
+
+
+_GUILD_OF = {
+    "contract": "SELECT guild_id FROM contracts WHERE id = ?",
+    "amendment": "SELECT c.guild_id FROM amendments a JOIN contracts c ON c.id = a.contract_id WHERE a.id = ?",
+    "revision": "SELECT c.guild_id FROM revision_requests r JOIN contracts c ON c.id = r.contract_id WHERE r.id = ?",
+    "case": "SELECT guild_id FROM cases WHERE id = ?",
+    "job": "SELECT guild_id FROM jobs WHERE id = ?",
+}
+
+
+async def guild_of(conn: Conn, resource: str, target_id: int) -> int | None:
+    async with conn.execute(_GUILD_OF[resource], (target_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None

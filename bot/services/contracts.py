@@ -143,6 +143,15 @@ class ContractService:
         async with self.db.read() as conn:
             return await repo.contracts_of(conn, guild_id, user_id, None, limit=25, text=digits)
 
+    async def guild_of(self, resource: str, target_id: int) -> int:
+        """The guild a contract, amendment, revision request, case or job belongs to: a button
+        clicked in a DM carries no guild, so the target decides. NotFound if there is none."""
+        async with self.db.read() as conn:
+            guild_id = await repo.guild_of(conn, resource, target_id)
+        if guild_id is None:
+            raise NotFound(f"error.{resource}.not_found", **{f"{resource}_id": target_id})
+        return guild_id
+
     async def thread_id_of(self, contract_id: int) -> int | None:
         contract = await self.get(contract_id)
         return contract.thread_id if contract else None

@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import language_of
+from bot.i18n import has, language_of, t
 from bot.models.money import MoneyError, currency, format_plain, to_major
 from bot.models.timeutil import from_iso
+
+
+VOCABULARY = frozenset({"status", "action", "field"})
+USER_ARGS = frozenset({"client_id", "worker_id", "by_id", "subject_id", "reporter_id", "user_id"})
 
 
 def format_money(minor: int, code: str, language: object | None = "en") -> str:
@@ -44,6 +48,9 @@ def format_args(args: Mapping[str, Any], language: object | None) -> dict[str, A
 
     - ``*_amount``: integer minor units, formatted with the ``currency`` argument;
     - ``*_at``: ISO-8601 UTC text (or a datetime), formatted as a Discord timestamp;
+    - ``status``, ``action``, ``field``: words translated from the ``status.*``, ``action.*``
+      and ``field.*`` vocabularies;
+    - user ids (``client_id``, ``worker_id``, ...): mentions;
     - anything else unchanged.
     A value that cannot be formatted is left as it is (the message still goes out).
     """
@@ -51,6 +58,12 @@ def format_args(args: Mapping[str, Any], language: object | None) -> dict[str, A
     out: dict[str, Any] = dict(args)
     for name, value in args.items():
         if value is None:
+            continue
+        if name in VOCABULARY and isinstance(value, str) and has(f"{name}.{value}"):
+            out[name] = t(language, f"{name}.{value}")
+            continue
+        if name in USER_ARGS and isinstance(value, int):
+            out[name] = f"<@{value}>"
             continue
         if name.endswith("_amount") and isinstance(value, int) and code:
             try:

@@ -35,7 +35,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -55,6 +56,20 @@ DM_CLOSED = 50007
 MAX_LENGTH = 2000
 
 Handler = Callable[[OutboxItem], Awaitable[int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a row becomes on Discord: text, an optional embed and optional buttons."""
+
+    content: str
+    embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
+
+
+Renderer = Callable[[OutboxItem, str], Awaitable[Rendered]]
+SentHook = Callable[[OutboxItem, discord.Message], Awaitable[None]]
+ThreadResolver = Callable[[OutboxItem], Awaitable[int | None]]
 
 
 class Undeliverable(Exception):
@@ -79,13 +94,15 @@ def _mentions(user_id: int | None) -> discord.AllowedMentions:
 
 async def _send(
     channel: discord.abc.Messageable,
-    content: str,
-    view: discord.ui.View | None,
+    rendered: Rendered,
     mentions: discord.AllowedMentions,
 ) -> discord.Message:
-    if view is None:
-        return await channel.send(_clip(content), allowed_mentions=mentions)
-    return await channel.send(_clip(content), view=view, allowed_mentions=mentions)
+    kwargs: dict[str, Any] = {"allowed_mentions": mentions}
+    if rendered.embed is not None:
+        kwargs["embed"] = rendered.embed
+    if rendered.view is not None:
+        kwargs["view"] = rendered.view
+    return await channel.send(_clip(rendered.content), **kwargs)
 
 
 class Dispatcher:
@@ -96,6 +113,9 @@ class Dispatcher:
         self._pending = False
         self._task: asyncio.Task[None] | None = None
         self._handlers: dict[str, Handler] = {}
+        self._renderers: dict[str, Renderer] = {}
+        self._sent_hooks: dict[str, SentHook] = {}
+        self.thread_resolver: ThreadResolver | None = None
 
     # -- wiring -------------------------------------------------------------------
 
@@ -106,6 +126,16 @@ class Dispatcher:
         treated like the dispatcher's own (retry on 429/5xx, else failed).
         """
         self._handlers[target] = handler
+
+    def register_renderer(self, prefix: str, renderer: Renderer) -> None:
+        """Render rows whose message key starts with ``prefix`` (e.g. ``case.card.``) as a
+        feature wants: an embed, its own buttons. The longest matching prefix wins."""
+        self._renderers[prefix] = renderer
+
+    def register_sent_hook(self, prefix: str, hook: SentHook) -> None:
+        """Called with the sent message of rows whose key starts with ``prefix`` (a case card
+        remembers its message so a decision can edit it)."""
+        self._sent_hooks[prefix] = hook
 
     def kick(self) -> None:
         """Ask the background task for a pass (called after every commit; cheap, sync)."""
@@ -193,58 +223,59 @@ class Dispatcher:
             raise Undeliverable("dm without recipient")
         guild = await self.services.guilds.get(item.guild_id)
         language = await self._user_language(item.recipient_id, guild)
-        content = self.render(item, language)
+        rendered = await self.compose(item, language)
         try:
             channel = await self.client.create_dm(discord.Object(item.recipient_id))
-            message = await _send(channel, content, self._view(item, language), _mentions(item.recipient_id))
+            message = await _send(channel, rendered, _mentions(item.recipient_id))
         except discord.Forbidden as error:
             if error.code != DM_CLOSED:
                 raise
             log.info("outbox %s: user %s has DMs closed; falling back", item.id, item.recipient_id)
-            return await self._dm_fallback(item, guild, language, content)
+            return await self._dm_fallback(item, guild, language, rendered)
+        await self._after_send(item, message)
         return "sent", message.id
 
-    async def _dm_fallback(self, item: OutboxItem, guild: Guild | None, language: str, content: str) -> tuple[str, int]:
+    async def _dm_fallback(
+        self, item: OutboxItem, guild: Guild | None, language: str, rendered: Rendered
+    ) -> tuple[str, int]:
         assert item.recipient_id is not None
         mention = f"<@{item.recipient_id}>"
         thread_id = await self._thread_id(item)
         if thread_id is not None:
-            text = t(language, "dispatch.fallback_thread", mention=mention, message=content)
+            text = t(language, "dispatch.fallback_thread", mention=mention, message=rendered.content)
             message = await self._post(
-                thread_id, item.guild_id, text, self._view(item, language), _mentions(item.recipient_id)
+                thread_id, item.guild_id, Rendered(text, rendered.embed, rendered.view), _mentions(item.recipient_id)
             )
             return "fallback_thread", message.id
         guild_language = self._guild_language(guild)
-        text = t(guild_language, "dispatch.fallback_mod", mention=mention, message=self.render(item, guild_language))
-        message = await self._post(self._mod_channel(guild), item.guild_id, text, None, _mentions(None))
+        in_guild = await self.compose(item, guild_language)
+        text = t(guild_language, "dispatch.fallback_mod", mention=mention, message=in_guild.content)
+        message = await self._post(
+            self._mod_channel(guild), item.guild_id, Rendered(text, in_guild.embed), _mentions(None)
+        )
         return "fallback_mod", message.id
 
     async def _send_thread(self, item: OutboxItem) -> tuple[str, int]:
         guild = await self.services.guilds.get(item.guild_id)
         language = self._guild_language(guild)
-        content = self.render(item, language)
+        rendered = await self.compose(item, language)
         thread_id = await self._thread_id(item)
         if thread_id is None:
-            text = t(language, "dispatch.no_thread", contract_id=item.contract_id, message=content)
-            message = await self._post(self._mod_channel(guild), item.guild_id, text, None, _mentions(None))
+            text = t(language, "dispatch.no_thread", contract_id=item.contract_id, message=rendered.content)
+            message = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
             return "fallback_mod", message.id
         if item.recipient_id is not None:
-            content = f"<@{item.recipient_id}> {content}"
-        message = await self._post(
-            thread_id, item.guild_id, content, self._view(item, language), _mentions(item.recipient_id)
-        )
+            rendered = Rendered(f"<@{item.recipient_id}> {rendered.content}", rendered.embed, rendered.view)
+        message = await self._post(thread_id, item.guild_id, rendered, _mentions(item.recipient_id))
+        await self._after_send(item, message)
         return "sent", message.id
 
     async def _send_mod(self, item: OutboxItem) -> tuple[str, int]:
         guild = await self.services.guilds.get(item.guild_id)
         language = self._guild_language(guild)
-        message = await self._post(
-            self._mod_channel(guild),
-            item.guild_id,
-            self.render(item, language),
-            self._view(item, language),
-            _mentions(item.recipient_id),
-        )
+        rendered = await self.compose(item, language)
+        message = await self._post(self._mod_channel(guild), item.guild_id, rendered, _mentions(item.recipient_id))
+        await self._after_send(item, message)
         return "sent", message.id
 
     # -- helpers ------------------------------------------------------------------
@@ -253,27 +284,40 @@ class Dispatcher:
     def render(item: OutboxItem, language: str) -> str:
         return t(language, item.message_key, **format_args(item.arguments, language))
 
+    async def compose(self, item: OutboxItem, language: str) -> Rendered:
+        """The row as a message: a feature's renderer for its keys, else text and buttons."""
+        prefix = self._longest_prefix(self._renderers, item.message_key)
+        if prefix is not None:
+            return await self._renderers[prefix](item, language)
+        return Rendered(self.render(item, language), None, build_view(item.button_list, language))
+
+    async def _after_send(self, item: OutboxItem, message: discord.Message) -> None:
+        prefix = self._longest_prefix(self._sent_hooks, item.message_key)
+        if prefix is not None:
+            await self._sent_hooks[prefix](item, message)
+
     @staticmethod
-    def _view(item: OutboxItem, language: str) -> discord.ui.View | None:
-        return build_view(item.button_list, language)
+    def _longest_prefix(table: dict[str, Any], key: str) -> str | None:
+        matches = [prefix for prefix in table if key.startswith(prefix)]
+        return max(matches, key=len) if matches else None
 
     async def _post(
         self,
         channel_id: int,
         guild_id: int,
-        content: str,
-        view: discord.ui.View | None,
+        rendered: Rendered,
         mentions: discord.AllowedMentions,
     ) -> discord.Message:
         channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
-        return await _send(channel, content, view, mentions)
+        return await _send(channel, rendered, mentions)
 
     async def _thread_id(self, item: OutboxItem) -> int | None:
-        contracts = getattr(self.services, "contracts", None)
-        if item.contract_id is None or contracts is None:
+        """The contract's thread; the contracts feature may create it on first use."""
+        if item.contract_id is None:
             return None
-        thread_id: int | None = await contracts.thread_id_of(item.contract_id)
-        return thread_id
+        if self.thread_resolver is not None:
+            return await self.thread_resolver(item)
+        return await self.services.contracts.thread_id_of(item.contract_id)
 
     @staticmethod
     def _mod_channel(guild: Guild | None) -> int:

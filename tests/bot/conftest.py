@@ -58,6 +58,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.errors import MarketError
 from bot.i18n import t
+from bot.ui.format import format_args
 from bot.services.container import Services
 from bot.tree import MarketCheckFailure
 from tests.invariants import assert_ledger_invariants
@@ -192,7 +193,7 @@ class Market:
             await conn.execute(statement, params)
 
     def assert_refused(self, result: simcord.InteractionResult, key: str, language: str = "en", **args: Any) -> None:
-        simcord.assert_responded(result, content=t(language, key, **args), ephemeral=True)
+        simcord.assert_responded(result, content=t(language, key, **format_args(args, language)), ephemeral=True)
         errors = self.env.errors  # acknowledges them
         assert errors, "expected the refusal to go through the tree's error handler"
         assert isinstance(errors[-1], MarketError | app_commands.AppCommandError | MarketCheckFailure)

@@ -22,6 +22,36 @@ Conn = aiosqlite.Connection
 Row = aiosqlite.Row
 
 _current: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
+_deferred: contextvars.ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = contextvars.ContextVar(
+    "db_deferred", default=None
+)
+
+
+async def write_later(conn: Conn, sql: str, params: tuple[Any, ...]) -> None:
+    """An insert whose result nobody reads in the same transaction (audit events, outbox rows):
+    inside :meth:`Database.transaction` it is queued and written just before COMMIT, batched
+    with its like in one round trip; outside a transaction it is written at once."""
+    pending = _deferred.get()
+    if pending is None:
+        await conn.execute(sql, params)
+    else:
+        pending.append((sql, params))
+
+
+async def _flush(conn: Conn, pending: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Write the queued inserts, one ``executemany`` per statement (the tables they go to are
+    not read back in the transaction, so only the order within each statement matters)."""
+    batches: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in pending:
+        batches.setdefault(sql, []).append(params)
+    for sql, rows in batches.items():
+        await conn.executemany(sql, rows)
+
+
+async def fetch_one(conn: Conn, sql: str, params: Iterable[Any] = ()) -> Row | None:
+    """One row (or None) in a single round trip to the database thread."""
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
 
 
 class DatabaseTooNewError(RuntimeError):
@@ -85,16 +115,20 @@ class Database:
             raise RuntimeError("nested transaction")
         async with self._lock:
             token = _current.set(self)
+            pending: list[tuple[str, tuple[Any, ...]]] = []
+            deferred = _deferred.set(pending)
             conn = self.conn
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                await _flush(conn, pending)
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
             else:
                 await conn.execute("COMMIT")
             finally:
+                _deferred.reset(deferred)
                 _current.reset(token)
         for callback in list(self.after_commit):
             callback()
@@ -109,12 +143,12 @@ class Database:
             yield self.conn
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        async with self.read() as conn:
+            return await fetch_one(conn, sql, params)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self.read() as conn, conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        async with self.read() as conn:
+            return list(await conn.execute_fetchall(sql, tuple(params)))
 
     # -- migrations -------------------------------------------------------------
 

@@ -322,7 +322,7 @@ CREATE INDEX outbox_pending ON outbox (status, next_attempt_at) WHERE status = '
 
 -- Each reminder / escalation fired, under a unique key: nothing fires twice.
 CREATE TABLE timer_fires (
-    key         TEXT PRIMARY KEY,             -- contract:kind:round:stage:repeat
+    key         TEXT PRIMARY KEY,             -- contract:kind:anchor time:stage:repeat
     guild_id    INTEGER NOT NULL,
     contract_id INTEGER,
     kind        TEXT    NOT NULL,

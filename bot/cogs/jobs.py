@@ -1,9 +1,241 @@
-"""Placeholder until the feature lands."""
+"""``/job post | list | view | apply | applications | close``, and the job board.
+
+The board (posting and updating each job's post) is the ``board`` outbox target, handled
+by :class:`bot.ui.job_board.JobBoard`, registered when the cog loads.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import member_is_moderator
+from bot.i18n import t
+from bot.models.entities import Application, Job
+from bot.services.common import LIMITS
+from bot.services.jobs import MAX_POSITIONS, JobPage
+from bot.ui.format import format_money
+from bot.ui.job_board import JobBoard, apply_view, board_url, clip, job_embed, worker_line
+from bot.ui.job_buttons import JobListView, applied_text, list_embed
 
-async def setup(bot: commands.Bot) -> None:
-    return None
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+Interaction = discord.Interaction["MarketBot"]
+
+NO_MENTIONS = discord.AllowedMentions.none()
+MESSAGE_LIMIT = 2000
+PROPOSAL_PREVIEW = 300
+
+
+@app_commands.guild_only()
+class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find and apply to jobs"):
+    def __init__(self, bot: MarketBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.dispatcher.register_handler("board", JobBoard(self.bot).handle)
+
+    @app_commands.command(name="post", description="Post a job on the job board")
+    @app_commands.describe(
+        title="A short title for the job",
+        description="What needs to be done",
+        budget="The budget in the server's currency, e.g. 45000 or 12.50",
+        deadline="Delivery time wanted: days from funding (7d) or a date (YYYY-MM-DD)",
+        category="A category, e.g. design or translation",
+        positions="How many workers you want to hire (default 1)",
+    )
+    async def job_post(
+        self,
+        interaction: Interaction,
+        title: app_commands.Range[str, 1, LIMITS["title"]],
+        description: app_commands.Range[str, 1, LIMITS["description"]],
+        budget: app_commands.Range[float, 0],
+        deadline: app_commands.Range[str, 1, 32],
+        category: app_commands.Range[str, 1, LIMITS["category"]] | None = None,
+        positions: app_commands.Range[int, 1, MAX_POSITIONS] = 1,
+    ) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        job = await services.jobs.post(
+            interaction.guild_id, interaction.user.id, title=title, description=description, budget=budget,
+            deadline=deadline, category=category, positions=positions,
+        )  # fmt: skip
+        guild = await services.guilds.require(interaction.guild_id)
+        text = t(interaction.locale, "ui.job.posted", job_id=job.id, title=job.title,
+                 channel=f"<#{guild.jobs_channel_id}>")  # fmt: skip
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="list", description="Browse and search open jobs")
+    @app_commands.describe(
+        category="Only jobs in this category",
+        query="Words to look for in titles and descriptions",
+        mine="Show the jobs you posted, in any state",
+    )
+    async def job_list(
+        self,
+        interaction: Interaction,
+        category: app_commands.Range[str, 1, LIMITS["category"]] | None = None,
+        query: app_commands.Range[str, 1, 100] | None = None,
+        mine: bool = False,
+    ) -> None:
+        assert interaction.guild_id is not None
+        guild_id, client_id = interaction.guild_id, interaction.user.id if mine else None
+
+        async def load(number: int) -> JobPage:
+            return await self.bot.services.jobs.search(
+                guild_id, category=category, query=query, client_id=client_id, page=number
+            )
+
+        page = await load(1)
+        if not page.jobs:
+            key = "ui.job.list_empty_mine" if mine else "ui.job.list_empty"
+            await interaction.response.send_message(t(interaction.locale, key), ephemeral=True)
+            return
+        view = JobListView(interaction.user.id, load, page, interaction.locale, mine=mine)
+        view.interaction = interaction
+        embed = list_embed(page, interaction.locale, mine=mine)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    @app_commands.command(name="view", description="Show a job in full")
+    @app_commands.describe(job="The job")
+    async def job_view(self, interaction: Interaction, job: int) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        found = await services.jobs.get(interaction.guild_id, job)
+        figures = await services.reputation.client_figures(found.guild_id, found.client_id)
+        url = board_url(found)
+        content = t(interaction.locale, "ui.job.board_link", url=url) if url else None
+        view = apply_view(found, interaction.locale) if found.client_id != interaction.user.id else None
+        embed = job_embed(found, figures, interaction.locale)
+        if view is not None:
+            await interaction.response.send_message(content, embed=embed, view=view, ephemeral=True)
+        else:
+            await interaction.response.send_message(content, embed=embed, ephemeral=True)
+
+    @app_commands.command(name="apply", description="Apply to a job")
+    @app_commands.describe(
+        job="The job to apply to",
+        proposal="Your proposal: what you will do, and how",
+        price="Your price in the server's currency",
+        days="Days you need to deliver (default: the job's deadline)",
+    )
+    async def job_apply(
+        self,
+        interaction: Interaction,
+        job: int,
+        proposal: app_commands.Range[str, 1, LIMITS["proposal"]],
+        price: app_commands.Range[float, 0],
+        days: app_commands.Range[int, 1, 365] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        application = await services.jobs.apply(
+            interaction.guild_id, job, interaction.user.id, proposal=proposal, price=price, days=days
+        )
+        found = await services.jobs.get(interaction.guild_id, job)
+        text = applied_text(interaction.locale, found, application.price)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="applications", description="See the proposals on your job")
+    @app_commands.describe(job="One of your jobs")
+    async def job_applications(self, interaction: Interaction, job: int) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = self.bot.services
+        moderator = await member_is_moderator(interaction)
+        applications = await services.jobs.applications(
+            interaction.guild_id, job, actor_id=interaction.user.id, is_moderator=moderator
+        )
+        found = await services.jobs.get(interaction.guild_id, job)
+        entries = [await self._entry(found, application, interaction.locale) for application in applications]
+        for chunk in proposal_messages(found, entries, interaction.locale):
+            await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _entry(self, job: Job, application: Application, language: object) -> str:
+        figures = await self.bot.services.reputation.worker_figures(job.guild_id, application.worker_id)
+        return application_entry(job, application, worker_line(figures, language), language)
+
+    @app_commands.command(name="close", description="Close your job to new applications")
+    @app_commands.describe(job="One of your jobs")
+    async def job_close(self, interaction: Interaction, job: int) -> None:
+        assert interaction.guild_id is not None
+        moderator = await member_is_moderator(interaction)
+        closed = await self.bot.services.jobs.close(
+            interaction.guild_id, job, actor_id=interaction.user.id, is_moderator=moderator
+        )
+        text = t(interaction.locale, "ui.job.closed", job_id=closed.id, title=closed.title)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # -- autocomplete -------------------------------------------------------------
+
+    async def _suggest(self, interaction: Interaction, current: str, purpose: str) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        jobs = await self.bot.services.jobs.suggest(interaction.guild_id, interaction.user.id, current, purpose=purpose)
+        return [app_commands.Choice(name=clip(f"#{job.id} {job.title}", 100), value=job.id) for job in jobs]
+
+    @job_view.autocomplete("job")
+    async def job_view_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return await self._suggest(interaction, current, "view")
+
+    @job_apply.autocomplete("job")
+    async def job_apply_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return await self._suggest(interaction, current, "apply")
+
+    @job_applications.autocomplete("job")
+    async def job_applications_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return await self._suggest(interaction, current, "own")
+
+    @job_close.autocomplete("job")
+    async def job_close_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return await self._suggest(interaction, current, "own")
+
+    @job_post.autocomplete("category")
+    @job_list.autocomplete("category")
+    async def job_category(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        text = current.strip().casefold()
+        names = await self.bot.services.jobs.categories(interaction.guild_id)
+        return [app_commands.Choice(name=name, value=name) for name in names if text in name.casefold()][:25]
+
+
+def application_entry(job: Job, application: Application, figures: str, language: object) -> str:
+    proposal = clip(application.proposal, PROPOSAL_PREVIEW).replace("\n", "\n> ")
+    days = (
+        t(language, "ui.job.days", days=application.days)
+        if application.days is not None
+        else t(language, "ui.job.days_job")
+    )
+    return t(
+        language,
+        "ui.job.application_entry",
+        worker=f"<@{application.worker_id}>",
+        price=format_money(application.price, job.currency, language),
+        days=days,
+        status=t(language, f"status.{application.status}"),
+        figures=figures,
+        proposal=proposal,
+    )
+
+
+def proposal_messages(job: Job, entries: list[str], language: object) -> list[str]:
+    """The header and the entries, in messages of at most 2000 characters."""
+    if not entries:
+        return [t(language, "ui.job.applications_empty", job_id=job.id, title=job.title)]
+    chunks = [t(language, "ui.job.applications_header", job_id=job.id, title=job.title, count=len(entries))]
+    for entry in entries:
+        if len(chunks[-1]) + 2 + len(entry) <= MESSAGE_LIMIT:
+            chunks[-1] = f"{chunks[-1]}\n\n{entry}"
+        else:
+            chunks.append(clip(entry, MESSAGE_LIMIT))
+    return chunks
+
+
+async def setup(bot: MarketBot) -> None:
+    await bot.add_cog(JobsCog(bot))

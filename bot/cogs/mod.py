@@ -1,9 +1,138 @@
-"""Placeholder until the feature lands."""
+"""``/mod cases [status]``, ``/mod payout user amount reference``, ``/mod balance [user]``
+(moderators). Case cards and their buttons live in bot/ui/case_cards.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import is_moderator
+from bot.i18n import has, t
+from bot.models.entities import Case
+from bot.ui.case_cards import card_link, register_case_cards
+from bot.ui.format import format_money, format_relative
 
-async def setup(bot: commands.Bot) -> None:
-    return None
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+Interaction = discord.Interaction["MarketBot"]
+
+MAX_LENGTH = 2000
+REFERENCE_LIMIT = 200
+
+# Choice values are unique words (the catalogue keys them as choice.<value>).
+CASE_STATUS_CHOICES = [
+    app_commands.Choice(name="Open cases", value="cases_open"),
+    app_commands.Choice(name="Resolved cases", value="cases_resolved"),
+    app_commands.Choice(name="All cases", value="cases_all"),
+]
+CASE_STATUS = {"cases_open": "open", "cases_resolved": "resolved", "cases_all": None}
+
+
+def case_line(locale: object, case: Case, guild_id: int, mod_channel_id: int) -> str:
+    kind_key = f"ui.case.kind.{case.reason_kind}"
+    link = (
+        card_link(guild_id, mod_channel_id, case.mod_message_id)
+        if case.mod_message_id is not None
+        else t(locale, "ui.mod.no_card")
+    )
+    return t(
+        locale,
+        "ui.mod.case_line",
+        case_id=case.id,
+        kind=t(locale, kind_key) if has(kind_key) else case.reason_kind,
+        contract=f"#{case.contract_id}" if case.contract_id is not None else "-",
+        status=t(locale, f"status.{case.status}") if has(f"status.{case.status}") else case.status,
+        opened=format_relative(case.created_at),
+        link=link,
+    )
+
+
+@app_commands.guild_only()
+class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator tools: cases, payouts, balances"):
+    def __init__(self, bot: MarketBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="cases", description="List the moderator cases, with links to their cards")
+    @app_commands.describe(status="Which cases to list (open by default)")
+    @app_commands.choices(status=CASE_STATUS_CHOICES)
+    @is_moderator()
+    async def mod_cases(self, interaction: Interaction, status: app_commands.Choice[str] | None = None) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        guild = await services.guilds.require(interaction.guild_id)
+        cases = await services.cases.list(interaction.guild_id, CASE_STATUS[status.value] if status else "open")
+        lines = [t(interaction.locale, "ui.mod.cases_header", count=len(cases))]
+        for case in cases:
+            line = case_line(interaction.locale, case, guild.guild_id, guild.mod_channel_id)
+            if sum(len(x) + 1 for x in lines) + len(line) > MAX_LENGTH - 40:
+                lines.append(t(interaction.locale, "ui.mod.cases_more"))
+                break
+            lines.append(line)
+        if not cases:
+            lines = [t(interaction.locale, "ui.mod.no_cases")]
+        await interaction.response.send_message(
+            "\n".join(lines), ephemeral=True, allowed_mentions=discord.AllowedMentions.none(), suppress_embeds=True
+        )
+
+    @app_commands.command(name="payout", description="Record a payout you made to a user outside the bot")
+    @app_commands.describe(
+        user="Who was paid",
+        amount="How much was paid, in the server's currency",
+        reference="The transfer's reference (bank or payment id)",
+    )
+    @is_moderator()
+    async def mod_payout(
+        self,
+        interaction: Interaction,
+        user: discord.User,
+        amount: float,
+        reference: app_commands.Range[str, 1, REFERENCE_LIMIT],
+    ) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        balance = await services.escrow.record_payout(
+            interaction.guild_id, moderator_id=interaction.user.id, user_id=user.id, amount=amount,
+            reference=reference, request_id=str(interaction.id),
+        )
+        details = await services.profiles.payout_details(
+            interaction.guild_id, user.id, viewer_id=interaction.user.id, viewer_is_moderator=True
+        )
+        locale = interaction.locale
+        text = t(
+            locale,
+            "ui.mod.payout_done",
+            user=user.mention,
+            reference=reference,
+            owed=format_money(balance.total_owed, balance.currency, locale),
+            details=details or t(locale, "ui.mod.no_payout_details"),
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @app_commands.command(name="balance", description="What is owed to a user, or the server's totals")
+    @app_commands.describe(user="The user (leave empty for the server's totals)")
+    @is_moderator()
+    async def mod_balance(self, interaction: Interaction, user: discord.User | None = None) -> None:
+        assert interaction.guild_id is not None
+        balance = await self.bot.services.escrow.balance(interaction.guild_id, user.id if user else None)
+        locale = interaction.locale
+
+        def money(minor: int) -> str:
+            return format_money(minor, balance.currency, locale)
+
+        if user is not None:
+            text = t(locale, "ui.mod.balance_user", user=user.mention, owed=money(balance.owed),
+                     refund=money(balance.refund), total=money(balance.total_owed))
+        else:
+            text = t(locale, "ui.mod.balance_guild", escrow=money(balance.escrow_total), owed=money(balance.owed),
+                     refund=money(balance.refund), fees=money(balance.fees))
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+
+async def setup(bot: MarketBot) -> None:
+    register_case_cards(bot)
+    await bot.add_cog(ModCog(bot))

@@ -1,4 +1,4 @@
-"""Rows as frozen dataclasses. Columns ending in ``_at`` are aware UTC datetimes."""
+"""Rows as frozen dataclasses. Columns ending in ``_at`` or ``_since`` are aware UTC datetimes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def from_row(cls: type[T], row: Any) -> T:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         value = row[f.name]
-        if f.name.endswith("_at") and isinstance(value, str):
+        if f.name.endswith(("_at", "_since")) and isinstance(value, str):
             value = from_iso(value)
         values[f.name] = value
     return cls(**values)

@@ -5,13 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.db import Conn
+from bot.db import Conn, fetch_one
 from bot.models.entities import Case, from_row
 from bot.models.timeutil import to_iso
 
 
-async def open_case(conn: Conn, *, guild_id: int, contract_id: int | None, kind: str, reason_kind: str,
-                    opened_by: int | None, subject_id: int | None, reason: str | None, now: datetime) -> int | None:
+async def open_case(
+    conn: Conn,
+    *,
+    guild_id: int,
+    contract_id: int | None,
+    kind: str,
+    reason_kind: str,
+    opened_by: int | None,
+    subject_id: int | None,
+    reason: str | None,
+    now: datetime,
+) -> int | None:
     """Insert an open case; None if the same contract already has an open case of that reason."""
     cur = await conn.execute(
         "INSERT INTO cases (guild_id, contract_id, kind, reason_kind, opened_by, subject_id, reason, status,"
@@ -23,13 +33,13 @@ async def open_case(conn: Conn, *, guild_id: int, contract_id: int | None, kind:
 
 
 async def get_case(conn: Conn, case_id: int) -> Case | None:
-    async with conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM cases WHERE id = ?", (case_id,))
     return from_row(Case, row) if row else None
 
 
-async def resolve(conn: Conn, case_id: int, *, resolution: str, moderator_id: int | None, note: str | None,
-                  now: datetime) -> bool:
+async def resolve(
+    conn: Conn, case_id: int, *, resolution: str, moderator_id: int | None, note: str | None, now: datetime
+) -> bool:
     cur = await conn.execute(
         "UPDATE cases SET status = 'resolved', resolution = ?, resolved_by = ?, resolution_note = ?,"
         " resolved_at = ? WHERE id = ? AND status = 'open'",
@@ -39,8 +49,12 @@ async def resolve(conn: Conn, case_id: int, *, resolution: str, moderator_id: in
 
 
 async def open_cases_for_contract(conn: Conn, contract_id: int) -> list[Case]:
-    async with conn.execute("SELECT * FROM cases WHERE contract_id = ? AND status = 'open'", (contract_id,)) as cur:
-        return [from_row(Case, r) for r in await cur.fetchall()]
+    return [
+        from_row(Case, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM cases WHERE contract_id = ? AND status = 'open'", (contract_id,)
+        )
+    ]
 
 
 async def list_cases(conn: Conn, guild_id: int, status: str | None, limit: int = 25) -> list[Case]:
@@ -49,8 +63,12 @@ async def list_cases(conn: Conn, guild_id: int, status: str | None, limit: int =
     if status:
         where += " AND status = ?"
         params.append(status)
-    async with conn.execute(f"SELECT * FROM cases WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)) as cur:
-        return [from_row(Case, r) for r in await cur.fetchall()]
+    return [
+        from_row(Case, r)
+        for r in await conn.execute_fetchall(
+            f"SELECT * FROM cases WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+    ]
 
 
 async def set_field(conn: Conn, case_id: int, **sets: Any) -> None:
@@ -59,9 +77,9 @@ async def set_field(conn: Conn, case_id: int, **sets: Any) -> None:
 
 
 async def last_report_at(conn: Conn, guild_id: int, reporter_id: int) -> str | None:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT MAX(created_at) FROM cases WHERE guild_id = ? AND opened_by = ? AND kind = 'report'",
         (guild_id, reporter_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return row[0] if row else None

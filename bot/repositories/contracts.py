@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.db import Conn
+from bot.db import Conn, fetch_one
 from bot.models.entities import (
     Amendment,
     Contract,
@@ -54,8 +54,7 @@ async def insert_revision(conn: Conn, **values: Any) -> int:
 
 
 async def get_contract(conn: Conn, contract_id: int) -> Contract | None:
-    async with conn.execute("SELECT * FROM contracts WHERE id = ?", (contract_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM contracts WHERE id = ?", (contract_id,))
     return from_row(Contract, row) if row else None
 
 
@@ -80,19 +79,23 @@ async def touch_timer(conn: Conn, contract_id: int) -> None:
 
 
 async def touch_guild_timers(conn: Conn, guild_id: int) -> None:
-    """A policy changed: every waiting contract of the guild is looked at on the next sweep."""
+    """A policy changed: every open or waiting contract of the guild is looked at on the next
+    sweep (also one whose escalation already fired: a raised threshold may resume reminders)."""
     await conn.execute(
-        "UPDATE contracts SET timer_due_at = ? WHERE guild_id = ? AND timer_due_at IS NOT NULL",
+        "UPDATE contracts SET timer_due_at = ? WHERE guild_id = ? AND (timer_due_at IS NOT NULL OR closed_at IS NULL)",
         (TIMER_NOW, guild_id),
     )
 
 
 async def due_for_timers(conn: Conn, now: str, limit: int) -> list[int]:
-    async with conn.execute(
-        "SELECT id FROM contracts WHERE timer_due_at IS NOT NULL AND timer_due_at <= ? ORDER BY timer_due_at LIMIT ?",
-        (now, limit),
-    ) as cur:
-        return [int(r[0]) for r in await cur.fetchall()]
+    return [
+        int(r[0])
+        for r in await conn.execute_fetchall(
+            "SELECT id FROM contracts WHERE timer_due_at IS NOT NULL AND timer_due_at <= ?"
+            " ORDER BY timer_due_at LIMIT ?",
+            (now, limit),
+        )
+    ]
 
 
 async def set_timer(conn: Conn, contract_id: int, due_at: str | None, seen: str) -> None:
@@ -104,8 +107,7 @@ async def set_timer(conn: Conn, contract_id: int, due_at: str | None, seen: str)
 
 
 async def count_ratings(conn: Conn, contract_id: int) -> int:
-    async with conn.execute("SELECT COUNT(*) FROM ratings WHERE contract_id = ?", (contract_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT COUNT(*) FROM ratings WHERE contract_id = ?", (contract_id,))
     return int(row[0]) if row else 0
 
 
@@ -119,39 +121,43 @@ async def record_fire(conn: Conn, *, key: str, guild_id: int, contract_id: int, 
 
 
 async def terms(conn: Conn, contract_id: int, version: int) -> Terms:
-    async with conn.execute(
-        "SELECT * FROM contract_terms WHERE contract_id = ? AND version = ?", (contract_id, version)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        conn, "SELECT * FROM contract_terms WHERE contract_id = ? AND version = ?", (contract_id, version)
+    )
     assert row is not None, f"contract {contract_id} has no terms v{version}"
     return from_row(Terms, row)
 
 
 async def all_terms(conn: Conn, contract_id: int) -> list[Terms]:
-    async with conn.execute(
-        "SELECT * FROM contract_terms WHERE contract_id = ? ORDER BY version", (contract_id,)
-    ) as cur:
-        return [from_row(Terms, r) for r in await cur.fetchall()]
+    return [
+        from_row(Terms, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM contract_terms WHERE contract_id = ? ORDER BY version", (contract_id,)
+        )
+    ]
 
 
 async def open_contract_for_application(conn: Conn, application_id: int) -> Contract | None:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT * FROM contracts WHERE application_id = ? AND status IN"
         " ('offered', 'awaiting_funding', 'funding_submitted', 'active', 'delivered', 'disputed')",
         (application_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return from_row(Contract, row) if row else None
 
 
 async def amendments(conn: Conn, contract_id: int) -> list[Amendment]:
-    async with conn.execute("SELECT * FROM amendments WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
-        return [from_row(Amendment, r) for r in await cur.fetchall()]
+    return [
+        from_row(Amendment, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM amendments WHERE contract_id = ? ORDER BY id", (contract_id,)
+        )
+    ]
 
 
 async def get_amendment(conn: Conn, amendment_id: int) -> Amendment | None:
-    async with conn.execute("SELECT * FROM amendments WHERE id = ?", (amendment_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM amendments WHERE id = ?", (amendment_id,))
     return from_row(Amendment, row) if row else None
 
 
@@ -165,8 +171,10 @@ async def set_amendment_status(conn: Conn, amendment_id: int, old: str, new: str
 
 
 async def deposits(conn: Conn, contract_id: int) -> list[Deposit]:
-    async with conn.execute("SELECT * FROM deposits WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
-        return [from_row(Deposit, r) for r in await cur.fetchall()]
+    return [
+        from_row(Deposit, r)
+        for r in await conn.execute_fetchall("SELECT * FROM deposits WHERE contract_id = ? ORDER BY id", (contract_id,))
+    ]
 
 
 async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> bool:
@@ -179,29 +187,36 @@ async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **
 
 
 async def deliveries(conn: Conn, contract_id: int) -> list[Delivery]:
-    async with conn.execute("SELECT * FROM deliveries WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
-        return [from_row(Delivery, r) for r in await cur.fetchall()]
+    return [
+        from_row(Delivery, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM deliveries WHERE contract_id = ? ORDER BY id", (contract_id,)
+        )
+    ]
 
 
 async def delivery_files(conn: Conn, contract_id: int) -> list[DeliveryFile]:
-    async with conn.execute(
-        "SELECT f.* FROM delivery_files f JOIN deliveries d ON d.id = f.delivery_id"
-        " WHERE d.contract_id = ? ORDER BY f.delivery_id, f.position",
-        (contract_id,),
-    ) as cur:
-        return [from_row(DeliveryFile, r) for r in await cur.fetchall()]
+    return [
+        from_row(DeliveryFile, r)
+        for r in await conn.execute_fetchall(
+            "SELECT f.* FROM delivery_files f JOIN deliveries d ON d.id = f.delivery_id"
+            " WHERE d.contract_id = ? ORDER BY f.delivery_id, f.position",
+            (contract_id,),
+        )
+    ]
 
 
 async def revisions(conn: Conn, contract_id: int) -> list[RevisionRequest]:
-    async with conn.execute(
-        "SELECT * FROM revision_requests WHERE contract_id = ? ORDER BY id", (contract_id,)
-    ) as cur:
-        return [from_row(RevisionRequest, r) for r in await cur.fetchall()]
+    return [
+        from_row(RevisionRequest, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM revision_requests WHERE contract_id = ? ORDER BY id", (contract_id,)
+        )
+    ]
 
 
 async def get_revision(conn: Conn, revision_id: int) -> RevisionRequest | None:
-    async with conn.execute("SELECT * FROM revision_requests WHERE id = ?", (revision_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM revision_requests WHERE id = ?", (revision_id,))
     return from_row(RevisionRequest, row) if row else None
 
 
@@ -213,8 +228,9 @@ async def set_revision_status(conn: Conn, revision_id: int, old: str, new: str, 
     return cur.rowcount == 1
 
 
-async def contracts_of(conn: Conn, guild_id: int, user_id: int, status: str | None, limit: int = 25,
-                       text: str = "") -> list[Contract]:
+async def contracts_of(
+    conn: Conn, guild_id: int, user_id: int, status: str | None, limit: int = 25, text: str = ""
+) -> list[Contract]:
     where = "guild_id = ? AND (client_id = ? OR worker_id = ?)"
     params: list[Any] = [guild_id, user_id, user_id]
     if status:
@@ -223,14 +239,16 @@ async def contracts_of(conn: Conn, guild_id: int, user_id: int, status: str | No
     if text:
         where += " AND CAST(id AS TEXT) LIKE ?"
         params.append(f"%{text}%")
-    async with conn.execute(f"SELECT * FROM contracts WHERE {where} ORDER BY id DESC LIMIT ?",
-                            (*params, limit)) as cur:
-        return [from_row(Contract, r) for r in await cur.fetchall()]
+    return [
+        from_row(Contract, r)
+        for r in await conn.execute_fetchall(
+            f"SELECT * FROM contracts WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+    ]
 
 
 async def contract_by_thread(conn: Conn, thread_id: int) -> Contract | None:
-    async with conn.execute("SELECT * FROM contracts WHERE thread_id = ?", (thread_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM contracts WHERE thread_id = ?", (thread_id,))
     return from_row(Contract, row) if row else None
 
 
@@ -244,6 +262,5 @@ _GUILD_OF = {
 
 
 async def guild_of(conn: Conn, resource: str, target_id: int) -> int | None:
-    async with conn.execute(_GUILD_OF[resource], (target_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, _GUILD_OF[resource], (target_id,))
     return int(row[0]) if row else None

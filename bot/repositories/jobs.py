@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.db import Conn
+from bot.db import Conn, fetch_one
 from bot.models.entities import Application, Job, from_row
 from bot.models.timeutil import to_iso
 
@@ -19,13 +19,13 @@ async def insert_job(conn: Conn, **values: Any) -> int:
 
 
 async def get_job(conn: Conn, job_id: int) -> Job | None:
-    async with conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM jobs WHERE id = ?", (job_id,))
     return from_row(Job, row) if row else None
 
 
-async def set_job_status(conn: Conn, job_id: int, old: str, new: str, now: datetime,
-                         actor_id: int | None = None) -> bool:
+async def set_job_status(
+    conn: Conn, job_id: int, old: str, new: str, now: datetime, actor_id: int | None = None
+) -> bool:
     closing = new == "closed"
     cur = await conn.execute(
         "UPDATE jobs SET status = ?, closed_at = CASE WHEN ? THEN ? ELSE closed_at END,"
@@ -35,22 +35,16 @@ async def set_job_status(conn: Conn, job_id: int, old: str, new: str, now: datet
     return cur.rowcount == 1
 
 
-async def count_open_jobs(conn: Conn, guild_id: int, client_id: int) -> int:
-    async with conn.execute(
-        "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND client_id = ? AND status = 'open'",
+async def client_posting(conn: Conn, guild_id: int, client_id: int) -> tuple[str | None, int]:
+    """(when the client last posted a job, how many of their jobs are open) in one query."""
+    row = await fetch_one(
+        conn,
+        "SELECT MAX(created_at), COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0)"
+        " FROM jobs WHERE guild_id = ? AND client_id = ?",
         (guild_id, client_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
-    return int(row[0])
-
-
-async def last_job_posted_at(conn: Conn, guild_id: int, client_id: int) -> str | None:
-    async with conn.execute(
-        "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND client_id = ?", (guild_id, client_id)
-    ) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
+    return row[0], int(row[1])
 
 
 async def search_jobs(
@@ -81,23 +75,26 @@ async def search_jobs(
             escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [f"%{escaped}%", f"%{escaped}%"]
     clause = " AND ".join(where)
-    async with conn.execute(f"SELECT COUNT(*) FROM jobs WHERE {clause}", params) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, f"SELECT COUNT(*) FROM jobs WHERE {clause}", params)
     total = int(row[0]) if row else 0
-    async with conn.execute(
-        f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
-    ) as cur:
-        jobs = [from_row(Job, r) for r in await cur.fetchall()]
+    jobs = [
+        from_row(Job, r)
+        for r in await conn.execute_fetchall(
+            f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+        )
+    ]
     return jobs, total
 
 
 async def categories(conn: Conn, guild_id: int) -> list[str]:
-    async with conn.execute(
-        "SELECT DISTINCT category FROM jobs WHERE guild_id = ? AND status = 'open' AND category IS NOT NULL"
-        " ORDER BY category",
-        (guild_id,),
-    ) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    return [
+        r[0]
+        for r in await conn.execute_fetchall(
+            "SELECT DISTINCT category FROM jobs WHERE guild_id = ? AND status = 'open' AND category IS NOT NULL"
+            " ORDER BY category",
+            (guild_id,),
+        )
+    ]
 
 
 async def insert_application(conn: Conn, **values: Any) -> int:
@@ -111,22 +108,20 @@ async def insert_application(conn: Conn, **values: Any) -> int:
 
 
 async def get_application(conn: Conn, application_id: int) -> Application | None:
-    async with conn.execute("SELECT * FROM applications WHERE id = ?", (application_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM applications WHERE id = ?", (application_id,))
     return from_row(Application, row) if row else None
 
 
 async def application_of(conn: Conn, job_id: int, worker_id: int) -> Application | None:
-    async with conn.execute(
-        "SELECT * FROM applications WHERE job_id = ? AND worker_id = ?", (job_id, worker_id)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM applications WHERE job_id = ? AND worker_id = ?", (job_id, worker_id))
     return from_row(Application, row) if row else None
 
 
 async def applications_for_job(conn: Conn, job_id: int) -> list[Application]:
-    async with conn.execute("SELECT * FROM applications WHERE job_id = ? ORDER BY id", (job_id,)) as cur:
-        return [from_row(Application, r) for r in await cur.fetchall()]
+    return [
+        from_row(Application, r)
+        for r in await conn.execute_fetchall("SELECT * FROM applications WHERE job_id = ? ORDER BY id", (job_id,))
+    ]
 
 
 async def set_application_status(conn: Conn, application_id: int, old: str, new: str, now: datetime) -> bool:
@@ -137,26 +132,19 @@ async def set_application_status(conn: Conn, application_id: int, old: str, new:
     return cur.rowcount == 1
 
 
-async def count_open_applications(conn: Conn, guild_id: int, worker_id: int) -> int:
-    async with conn.execute(
-        "SELECT COUNT(*) FROM applications WHERE guild_id = ? AND worker_id = ? AND status IN ('pending', 'offered')",
+async def worker_applying(conn: Conn, guild_id: int, worker_id: int) -> tuple[str | None, int]:
+    """(when the worker last applied, how many of their applications are open) in one query."""
+    row = await fetch_one(
+        conn,
+        "SELECT MAX(created_at), COALESCE(SUM(CASE WHEN status IN ('pending', 'offered') THEN 1 ELSE 0 END), 0)"
+        " FROM applications WHERE guild_id = ? AND worker_id = ?",
         (guild_id, worker_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
-    return int(row[0])
+    return row[0], int(row[1])
 
 
-async def last_applied_at(conn: Conn, guild_id: int, worker_id: int) -> str | None:
-    async with conn.execute(
-        "SELECT MAX(created_at) FROM applications WHERE guild_id = ? AND worker_id = ?", (guild_id, worker_id)
-    ) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
-
-
-async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, purpose: str,
-                       limit: int) -> list[Job]:
+async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, purpose: str, limit: int) -> list[Job]:
     like = f"%{text.strip().lower()}%"
     if purpose == "apply":
         where, params = "status = 'open' AND client_id <> ?", [user_id]
@@ -164,9 +152,11 @@ async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, pu
         where, params = "client_id = ? AND status IN ('open', 'filled')", [user_id]
     else:
         where, params = "(status = 'open' OR client_id = ?)", [user_id]
-    async with conn.execute(
-        f"SELECT * FROM jobs WHERE guild_id = ? AND {where}"
-        " AND (LOWER(title) LIKE ? OR CAST(id AS TEXT) LIKE ?) ORDER BY id DESC LIMIT ?",
-        (guild_id, *params, like, like, limit),
-    ) as cur:
-        return [from_row(Job, r) for r in await cur.fetchall()]
+    return [
+        from_row(Job, r)
+        for r in await conn.execute_fetchall(
+            f"SELECT * FROM jobs WHERE guild_id = ? AND {where}"
+            " AND (LOWER(title) LIKE ? OR CAST(id AS TEXT) LIKE ?) ORDER BY id DESC LIMIT ?",
+            (guild_id, *params, like, like, limit),
+        )
+    ]

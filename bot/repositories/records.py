@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.db import Conn
+from bot.db import Conn, fetch_one, write_later
 from bot.models.entities import Event, OutboxItem, from_row
 from bot.models.timeutil import to_iso
 
@@ -23,19 +23,21 @@ async def record_event(
     job_id: int | None = None,
     case_id: int | None = None,
     **data: Any,
-) -> int:
-    cur = await conn.execute(
+) -> None:
+    """Append to the audit trail (written with the transaction's other changes at commit)."""
+    await write_later(
+        conn,
         "INSERT INTO events (guild_id, contract_id, job_id, case_id, actor_id, kind, data, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (guild_id, contract_id, job_id, case_id, actor_id, kind, json.dumps(data, default=str), to_iso(now)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
 async def events_for_contract(conn: Conn, contract_id: int) -> list[Event]:
-    async with conn.execute("SELECT * FROM events WHERE contract_id = ? ORDER BY id", (contract_id,)) as cur:
-        return [from_row(Event, row) for row in await cur.fetchall()]
+    return [
+        from_row(Event, row)
+        for row in await conn.execute_fetchall("SELECT * FROM events WHERE contract_id = ? ORDER BY id", (contract_id,))
+    ]
 
 
 async def enqueue(
@@ -52,17 +54,19 @@ async def enqueue(
     args: dict[str, Any] | None = None,
     buttons: Sequence[str] = (),
     dedupe_key: str | None = None,
-) -> int | None:
-    """Write one notification. ``target`` is dm | thread | mod | board.
+) -> None:
+    """Write one notification, in the transaction of the change that causes it (at commit).
+    ``target`` is dm | thread | mod | board.
 
     ``args`` are the message placeholders (amounts as minor units with a ``currency``
-    arg; the sender formats them). ``buttons`` name persistent actions the sender
-    attaches (``contract_accept``, ``review_approve``, ...). With a ``dedupe_key`` a
-    second write of the same notification is ignored. Returns the row id, or None.
+    arg; the sender formats them). ``buttons`` name persistent buttons as
+    ``"<resource>:<id>:<action>"`` (bot/ui/buttons.py). With a ``dedupe_key`` a second
+    write of the same notification is ignored.
     """
     if target not in {"dm", "thread", "mod", "board"}:
         raise ValueError(target)
-    cur = await conn.execute(
+    await write_later(
+        conn,
         "INSERT INTO outbox (guild_id, target, recipient_id, contract_id, job_id, case_id, message_key,"
         " args, buttons, dedupe_key, next_attempt_at, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
@@ -81,12 +85,10 @@ async def enqueue(
             to_iso(now),
         ),
     )
-    return cur.lastrowid if cur.rowcount else None
 
 
 async def outbox_item(conn: Conn, item_id: int) -> OutboxItem | None:
-    async with conn.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT * FROM outbox WHERE id = ?", (item_id,))
     return from_row(OutboxItem, row) if row else None
 
 
@@ -127,11 +129,11 @@ async def post_ledger(
 
 
 async def balance(conn: Conn, guild_id: int, account: str, currency: str) -> int:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND account = ? AND currency = ?",
         (guild_id, account, currency),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return int(row[0])
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from bot.db import Conn, Row
+from bot.db import Conn, Row, fetch_one
 from bot.models.entities import Rating, from_row
 
 
-async def insert_rating(conn: Conn, *, contract_id: int, rater_id: int, ratee_id: int, ratee_role: str, stars: int,
-                        comment: str | None, created_at: str) -> bool:
+async def insert_rating(
+    conn: Conn,
+    *,
+    contract_id: int,
+    rater_id: int,
+    ratee_id: int,
+    ratee_role: str,
+    stars: int,
+    comment: str | None,
+    created_at: str,
+) -> bool:
     cur = await conn.execute(
         "INSERT INTO ratings (contract_id, rater_id, ratee_id, ratee_role, stars, comment, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contract_id, rater_id) DO NOTHING",
@@ -17,63 +26,70 @@ async def insert_rating(conn: Conn, *, contract_id: int, rater_id: int, ratee_id
 
 
 async def ratings_for_contract(conn: Conn, contract_id: int) -> list[Rating]:
-    async with conn.execute("SELECT * FROM ratings WHERE contract_id = ? ORDER BY created_at", (contract_id,)) as cur:
-        return [from_row(Rating, r) for r in await cur.fetchall()]
+    return [
+        from_row(Rating, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM ratings WHERE contract_id = ? ORDER BY created_at", (contract_id,)
+        )
+    ]
 
 
 async def ratings_received(conn: Conn, guild_id: int, user_id: int, role: str) -> list[Row]:
     """Ratings of ``user_id`` in ``role`` with what decides whether they are revealed yet."""
-    async with conn.execute(
-        "SELECT r.stars, r.contract_id, c.closed_at,"
-        " (SELECT COUNT(*) FROM ratings o WHERE o.contract_id = r.contract_id) AS both_count"
-        " FROM ratings r JOIN contracts c ON c.id = r.contract_id"
-        " WHERE c.guild_id = ? AND r.ratee_id = ? AND r.ratee_role = ?",
-        (guild_id, user_id, role),
-    ) as cur:
-        return list(await cur.fetchall())
+    return list(
+        await conn.execute_fetchall(
+            "SELECT r.stars, r.contract_id, c.closed_at,"
+            " (SELECT COUNT(*) FROM ratings o WHERE o.contract_id = r.contract_id) AS both_count"
+            " FROM ratings r JOIN contracts c ON c.id = r.contract_id"
+            " WHERE c.guild_id = ? AND r.ratee_id = ? AND r.ratee_role = ?",
+            (guild_id, user_id, role),
+        )
+    )
 
 
 async def client_contract_rows(conn: Conn, guild_id: int, client_id: int) -> list[Row]:
-    async with conn.execute(
-        "SELECT id, status, accepted_at, deposit_declared_at, closed_at FROM contracts"
-        " WHERE guild_id = ? AND client_id = ?",
-        (guild_id, client_id),
-    ) as cur:
-        return list(await cur.fetchall())
+    return list(
+        await conn.execute_fetchall(
+            "SELECT id, status, accepted_at, deposit_declared_at, closed_at FROM contracts"
+            " WHERE guild_id = ? AND client_id = ?",
+            (guild_id, client_id),
+        )
+    )
 
 
 async def client_review_rows(conn: Conn, guild_id: int, client_id: int) -> list[Row]:
-    async with conn.execute(
-        "SELECT d.created_at, d.reviewed_at FROM deliveries d JOIN contracts c ON c.id = d.contract_id"
-        " WHERE c.guild_id = ? AND c.client_id = ?",
-        (guild_id, client_id),
-    ) as cur:
-        return list(await cur.fetchall())
+    return list(
+        await conn.execute_fetchall(
+            "SELECT d.created_at, d.reviewed_at FROM deliveries d JOIN contracts c ON c.id = d.contract_id"
+            " WHERE c.guild_id = ? AND c.client_id = ?",
+            (guild_id, client_id),
+        )
+    )
 
 
 async def count_jobs(conn: Conn, guild_id: int, client_id: int) -> int:
-    async with conn.execute("SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND client_id = ?",
-                            (guild_id, client_id)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND client_id = ?", (guild_id, client_id))
     return int(row[0]) if row else 0
 
 
 async def count_escalations(conn: Conn, guild_id: int, user_id: int) -> int:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT COUNT(*) FROM cases WHERE guild_id = ? AND subject_id = ? AND kind = 'escalation'",
         (guild_id, user_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return int(row[0]) if row else 0
 
 
 async def worker_first_deliveries(conn: Conn, guild_id: int, worker_id: int) -> list[Row]:
     """Per settled contract of the worker: its status and whether the first delivery was on time."""
-    async with conn.execute(
-        "SELECT c.id, c.status,"
-        " (SELECT e.data FROM events e WHERE e.contract_id = c.id AND e.kind = 'delivery.submitted'"
-        "  ORDER BY e.id LIMIT 1) AS first_delivery"
-        " FROM contracts c WHERE c.guild_id = ? AND c.worker_id = ? AND c.status IN ('completed', 'split', 'refunded')",
-        (guild_id, worker_id),
-    ) as cur:
-        return list(await cur.fetchall())
+    return list(
+        await conn.execute_fetchall(
+            "SELECT c.id, c.status,"
+            " (SELECT e.data FROM events e WHERE e.contract_id = c.id AND e.kind = 'delivery.submitted'"
+            "  ORDER BY e.id LIMIT 1) AS first_delivery"
+            " FROM contracts c WHERE c.guild_id = ? AND c.worker_id = ?"
+            " AND c.status IN ('completed', 'split', 'refunded')",
+            (guild_id, worker_id),
+        )
+    )

@@ -109,6 +109,8 @@ class CaseService:
             if not await contracts_repo.update_contract(conn, contract.id, contract.status, status=target,
                                                         status_before_dispute=contract.status):
                 raise WrongState("error.contract.state", status=contract.status, action="dispute")
+            # the case card's buttons must fit the disputed contract, not the one before
+            contract = await load_contract(conn, contract.guild_id, contract.id)
         elif contract.status not in {_CS.FUNDING_SUBMITTED, _CS.DISPUTED}:
             raise WrongState("error.case.dispute_state", status=contract.status)
         case = await self.open_case(conn, contract, guild_id=contract.guild_id, kind="dispute",
@@ -256,7 +258,10 @@ class CaseService:
             return {}
         terms = await contracts_repo.terms(conn, contract.id, contract.terms_version)
         if action == "close":
-            if contract.status == _CS.DISPUTED and contract.status_before_dispute:
+            # the contract stays disputed while another dispute on it is still open
+            other_disputes = [c for c in await repo.open_cases_for_contract(conn, contract.id)
+                              if c.id != case.id and c.kind == "dispute"]
+            if contract.status == _CS.DISPUTED and contract.status_before_dispute and not other_disputes:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status,
                                     f"resume_{contract.status_before_dispute}", Role.MODERATOR)
                 await self._move(conn, contract, target, now, closed=False)

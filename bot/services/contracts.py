@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.models.states import (
     CONTRACT_TRANSITIONS,
     FUNDED_STATES,
     JOB_TRANSITIONS,
+    SETTLED_STATES,
     ApplicationStatus,
     ContractStatus,
     JobStatus,
@@ -108,6 +109,21 @@ async def free_position(conn: Conn, contract: Contract, now: datetime) -> None:
     await enqueue(conn, guild_id=job.guild_id, target="board", job_id=job.id, message_key="board.job", now=now)
 
 
+# Autocomplete purposes that are not a single transition of the contract state machine.
+_PURPOSE_STATES: dict[str, frozenset[ContractStatus]] = {
+    "rate": SETTLED_STATES,
+    "dispute": frozenset({ContractStatus.FUNDING_SUBMITTED, ContractStatus.ACTIVE, ContractStatus.DELIVERED}),
+}
+
+
+def _suits(contract: Contract, user_id: int, purpose: str) -> bool:
+    role = role_of(contract, user_id)
+    if purpose in _PURPOSE_STATES:
+        return role in {Role.CLIENT, Role.WORKER} and contract.status in _PURPOSE_STATES[purpose]
+    allowed = CONTRACT_TRANSITIONS.get((contract.status, purpose))
+    return allowed is not None and role in allowed.roles
+
+
 class ContractService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService) -> None:
         self.db = db
@@ -137,11 +153,17 @@ class ContractService:
         async with self.db.read() as conn:
             return await repo.contracts_of(conn, guild_id, user_id, status, limit=25)
 
-    async def suggest(self, guild_id: int, user_id: int, text: str) -> list[Contract]:
-        """Autocomplete: the user's contracts, newest first, matching the typed id."""
+    async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str | None = None) -> list[Contract]:
+        """Autocomplete: the user's contracts, newest first, matching the typed id. With a
+        ``purpose`` (a contract action such as ``deliver`` or ``approve``, or ``rate`` /
+        ``dispute``), only those on which the user's role may do that now."""
         digits = "".join(ch for ch in text if ch.isdigit())
         async with self.db.read() as conn:
-            return await repo.contracts_of(conn, guild_id, user_id, None, limit=25, text=digits)
+            found = await repo.contracts_of(conn, guild_id, user_id, None, limit=25 if purpose is None else 200,
+                                            text=digits)
+        if purpose is None:
+            return found
+        return [c for c in found if _suits(c, user_id, purpose)][:25]
 
     async def guild_of(self, resource: str, target_id: int) -> int:
         """The guild a contract, amendment, revision request, case or job belongs to: a button
@@ -167,6 +189,10 @@ class ContractService:
 
     async def record_thread_message(self, thread_id: int, author_id: int, at: datetime) -> None:
         """Track who spoke last in the contract thread (author and time only, never content)."""
+        async with self.db.read() as conn:
+            seen = await repo.contract_by_thread(conn, thread_id)
+        if seen is None or author_id not in {seen.client_id, seen.worker_id}:
+            return  # not a contract thread, or a moderator / the bot: nothing to write
         async with self.db.transaction() as conn:
             contract = await repo.contract_by_thread(conn, thread_id)
             if contract is None:
@@ -242,6 +268,7 @@ class ContractService:
                 fee_percent=policies.integer("fee_percent"), created_by=client_id, created_at=to_iso(now),
             )
             contract = await load_contract(conn, guild_id, contract_id)
+            offered = ContractView(contract=contract, terms=await repo.terms(conn, contract_id, 1), job_title=job.title)
             await record_event(conn, guild_id=guild_id, contract_id=contract_id, job_id=job_id,
                                kind="contract.offered", now=now, actor_id=client_id, price=amount,
                                deadline=terms_deadline.text())
@@ -250,7 +277,7 @@ class ContractService:
                          title=job.title, price_amount=amount, currency=job.currency,
                          deadline=terms_deadline.text(), client_id=client_id)
         log.info("guild %s contract %s offered by %s to %s", guild_id, contract_id, client_id, worker_id)
-        return await self.view(guild_id, contract_id, viewer_id=client_id)
+        return offered
 
     async def accept(self, guild_id: int, contract_id: int, *, actor_id: int) -> ContractView:
         now = self.clock.now()
@@ -259,11 +286,14 @@ class ContractService:
             role = role_of(contract, actor_id)
             self._require_party(contract, role)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "accept", role)
+            job = await jobs_repo.get_job(conn, contract.job_id)
+            assert job is not None and contract.application_id is not None
+            # another offer filled the last position (or the job was closed): no over-hiring
+            if job.status != JobStatus.OPEN:
+                raise WrongState("error.contract.job_not_open", job_id=job.id, status=job.status)
             if not await repo.update_contract(conn, contract.id, contract.status, status=target,
                                               accepted_at=to_iso(now), clock_at=to_iso(now)):
                 raise WrongState("error.contract.state", status=contract.status, action="accept")
-            job = await jobs_repo.get_job(conn, contract.job_id)
-            assert job is not None and contract.application_id is not None
             await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                    ApplicationStatus.HIRED, now)
             await self._take_position(conn, job, now)
@@ -275,14 +305,15 @@ class ContractService:
                          price_amount=terms.price, currency=contract.currency)
             await post_thread(conn, contract, "thread.opened", now, title=job.title,
                               client_id=contract.client_id, worker_id=contract.worker_id)
+            accepted = replace(contract, status=ContractStatus(target), accepted_at=now, clock_at=now)
         log.info("guild %s contract %s accepted", guild_id, contract_id)
-        return await self.view(guild_id, contract_id, viewer_id=actor_id)
+        return ContractView(contract=accepted, terms=terms, job_title=job.title)
 
     async def _take_position(self, conn: Conn, job: Job, now: datetime) -> None:
-        await conn.execute("UPDATE jobs SET filled = filled + 1 WHERE id = ?", (job.id,))
-        if job.filled + 1 >= job.positions and job.status == JobStatus.OPEN:
-            target = transition(JOB_TRANSITIONS, "job", job.status, "fill", Role.SYSTEM)
-            await jobs_repo.set_job_status(conn, job.id, job.status, target, now)
+        fills = job.filled + 1 >= job.positions and job.status == JobStatus.OPEN
+        target = transition(JOB_TRANSITIONS, "job", job.status, "fill", Role.SYSTEM) if fills else job.status
+        await conn.execute("UPDATE jobs SET filled = filled + 1, status = ? WHERE id = ?", (target, job.id))
+        if fills:
             await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.filled", now=now)
             for application in await jobs_repo.applications_for_job(conn, job.id):
                 if application.status == ApplicationStatus.PENDING:
@@ -434,6 +465,7 @@ class ContractService:
 
     async def answer_amendment(self, guild_id: int, amendment_id: int, *, actor_id: int, accept: bool) -> Amendment:
         now = self.clock.now()
+        stale: str | None = None
         async with self.db.transaction() as conn:
             amendment = await repo.get_amendment(conn, amendment_id)
             if amendment is None:
@@ -451,10 +483,18 @@ class ContractService:
                                    now=now, actor_id=actor_id, amendment_id=amendment.id)
                 await notify(conn, contract, "notify.amendment_rejected", now, to=(amendment.proposed_by,),
                              amendment_id=amendment.id)
+            elif contract.status not in AMENDABLE or amendment.base_version != contract.terms_version:
+                # the lapse is committed (raising here would roll it back), then refused below
+                stale = contract.status
+                await repo.set_amendment_status(conn, amendment.id, "proposed", "lapsed", decided_at=to_iso(now))
+                await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="amendment.lapsed",
+                                   now=now, actor_id=actor_id, amendment_id=amendment.id)
             else:
                 await self._apply_amendment(conn, contract, amendment, actor_id, now)
             updated = await repo.get_amendment(conn, amendment.id)
         assert updated is not None
+        if stale is not None:
+            raise WrongState("error.amendment.stale", status=stale)
         return updated
 
     async def _apply_amendment(self, conn: Conn, contract: Contract, amendment: Amendment, actor_id: int,

@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from bot.models.entities import Contract, Delivery, RevisionRequest
+from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionRequest
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
 from bot.models.terms import normalize_scope
 from bot.models.timeutil import to_iso
@@ -244,6 +244,12 @@ class DeliveryService:
         async with self.db.read() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             return await repo.deliveries(conn, contract.id)
+
+    async def files_of(self, contract_id: int, delivery_id: int) -> list[DeliveryFile]:
+        """The files of one delivery, in the order they were attached (for re-posting them)."""
+        async with self.db.read() as conn:
+            found = await repo.delivery_files(conn, contract_id)
+        return [f for f in found if f.delivery_id == delivery_id]
 
     async def _contract(self, contract_id: int) -> Contract | None:
         async with self.db.read() as conn:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.db import Conn, Database
+from bot.db import Conn, Database, fetch_one
 from bot.errors import InvalidInput, NotAllowed, WrongState
 from bot.models.entities import Contract, Deposit
 from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, ContractStatus, Role
@@ -224,10 +224,9 @@ class EscrowService:
         code = guild.currency
         async with self.db.read() as conn:
             fees = await balance(conn, guild_id, FEES_ACCOUNT, code)
-            async with conn.execute(
+            row = await fetch_one(conn,
                 "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND currency = ?"
-                " AND account LIKE 'escrow:%'", (guild_id, code)) as cur:
-                row = await cur.fetchone()
+                " AND account LIKE 'escrow:%'", (guild_id, code))
             escrow_total = int(row[0]) if row else 0
             if user_id is None:
                 owed = await self._sum_prefix(conn, guild_id, "owed:", code)
@@ -239,10 +238,9 @@ class EscrowService:
 
     @staticmethod
     async def _sum_prefix(conn: Conn, guild_id: int, prefix: str, code: str) -> int:
-        async with conn.execute(
+        row = await fetch_one(conn,
             "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND currency = ?"
-            " AND account LIKE ?", (guild_id, code, f"{prefix}%")) as cur:
-            row = await cur.fetchone()
+            " AND account LIKE ?", (guild_id, code, f"{prefix}%"))
         return int(row[0]) if row else 0
 
     async def record_payout(self, guild_id: int, *, moderator_id: int, user_id: int, amount: Amount,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Conn, Database
+from bot.db import Conn, Database, fetch_one
 from bot.errors import InvalidInput, NotConfigured
 from bot.models.entities import Guild, from_row
 from bot.models.money import CURRENCIES
@@ -32,6 +32,10 @@ class GuildService:
         self.db = db
         self.clock = clock
         self.settings = settings
+        # Read on nearly every command; written only by /setup and /config set through this
+        # service (one bot process owns the database), which drop the entry after commit.
+        self._guilds: dict[int, Guild] = {}
+        self._policies: dict[int, Policies] = {}
 
     async def setup(
         self,
@@ -54,8 +58,7 @@ class GuildService:
             raise InvalidInput("error.setup.fee_percent", value=fee_percent)
         now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
-            async with conn.execute("SELECT currency FROM guilds WHERE guild_id = ?", (guild_id,)) as cur:
-                existing = await cur.fetchone()
+            existing = await fetch_one(conn, "SELECT currency FROM guilds WHERE guild_id = ?", (guild_id,))
             if existing is not None and currency is None:
                 code = existing["currency"]
             await conn.execute(
@@ -89,12 +92,19 @@ class GuildService:
                 currency=code,
                 fee_percent=fee_percent,
             )
+        self._forget(guild_id)
         log.info("guild %s set up by %s", guild_id, actor_id)
         return await self.require(guild_id)
 
     async def get(self, guild_id: int) -> Guild | None:
-        row = await self.db.fetchone("SELECT * FROM guilds WHERE guild_id = ?", (guild_id,))
-        return from_row(Guild, row) if row else None
+        """The guild's setup; cached (one entry per guild, dropped when /setup changes it)."""
+        guild = self._guilds.get(guild_id)
+        if guild is None:
+            row = await self.db.fetchone("SELECT * FROM guilds WHERE guild_id = ?", (guild_id,))
+            if row is None:
+                return None
+            guild = self._guilds[guild_id] = from_row(Guild, row)
+        return guild
 
     async def require(self, guild_id: int) -> Guild:
         guild = await self.get(guild_id)
@@ -103,10 +113,20 @@ class GuildService:
         return guild
 
     async def policies(self, guild_id: int) -> Policies:
+        """Environment defaults overridden by the guild's /config set values; cached per guild and
+        dropped on every change, so a change applies from the next use."""
+        cached = self._policies.get(guild_id)
+        if cached is not None:
+            return cached
         values = dict(self.settings.policy_defaults)
         rows = await self.db.fetchall("SELECT name, value FROM guild_policies WHERE guild_id = ?", (guild_id,))
         values.update({row["name"]: row["value"] for row in rows if row["name"] in POLICY_SPECS})
-        return Policies(values)
+        policies = self._policies[guild_id] = Policies(values)
+        return policies
+
+    def _forget(self, guild_id: int) -> None:
+        self._guilds.pop(guild_id, None)
+        self._policies.pop(guild_id, None)
 
     async def list_policies(self, guild_id: int) -> list[PolicyView]:
         await self.require(guild_id)
@@ -142,6 +162,7 @@ class GuildService:
                 conn, guild_id=guild_id, kind="policy.set", now=self.clock.now(), actor_id=actor_id,
                 name=key, value=canonical,
             )
+        self._forget(guild_id)
         log.info("guild %s policy %s set to %s by %s", guild_id, key, canonical, actor_id)
         return canonical
 

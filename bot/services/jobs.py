@@ -76,10 +76,10 @@ class JobService:
             raise InvalidInput("error.job.positions", maximum=MAX_POSITIONS)
         days, on = wanted.columns()
         async with self.db.transaction() as conn:
-            check_cooldown(await repo.last_job_posted_at(conn, guild_id, client_id),
-                           policies.duration("post_cooldown"), now)
+            last_posted, open_jobs = await repo.client_posting(conn, guild_id, client_id)
+            check_cooldown(last_posted, policies.duration("post_cooldown"), now)
             limit = policies.integer("max_open_jobs")
-            if await repo.count_open_jobs(conn, guild_id, client_id) >= limit:
+            if open_jobs >= limit:
                 raise LimitReached("error.job.too_many_open", limit=limit)
             job_id = await repo.insert_job(
                 conn,
@@ -192,10 +192,10 @@ class JobService:
             amount = parse_amount("price", price, job.currency, max_major=policies.integer("max_budget"))
             if await repo.application_of(conn, job_id, worker_id) is not None:
                 raise InvalidInput("error.application.already_applied", job_id=job_id)
-            check_cooldown(await repo.last_applied_at(conn, guild_id, worker_id),
-                           policies.duration("apply_cooldown"), now)
+            last_applied, open_applications = await repo.worker_applying(conn, guild_id, worker_id)
+            check_cooldown(last_applied, policies.duration("apply_cooldown"), now)
             limit = policies.integer("max_open_applications")
-            if await repo.count_open_applications(conn, guild_id, worker_id) >= limit:
+            if open_applications >= limit:
                 raise LimitReached("error.application.too_many_open", limit=limit)
             application_id = await repo.insert_application(
                 conn, job_id=job_id, guild_id=guild_id, worker_id=worker_id, proposal=text, price=amount,
@@ -213,6 +213,20 @@ class JobService:
         assert application is not None
         log.info("guild %s job %s application %s by %s", guild_id, job_id, application_id, worker_id)
         return application
+
+    async def check_apply(self, guild_id: int, job_id: int, worker_id: int) -> Job:
+        """Refuse early what :meth:`apply` would refuse about this job (own job, not open,
+        already applied), so the Apply button does not open a modal only to refuse it.
+        ``apply`` checks everything again."""
+        async with self.db.read() as conn:
+            job = await self._job(conn, guild_id, job_id)
+            if job.client_id == worker_id:
+                raise NotAllowed("error.application.own_job", job_id=job_id)
+            if job.status != JobStatus.OPEN:
+                raise InvalidInput("error.application.job_not_open", job_id=job_id, status=job.status)
+            if await repo.application_of(conn, job_id, worker_id) is not None:
+                raise InvalidInput("error.application.already_applied", job_id=job_id)
+        return job
 
     async def withdraw_application(self, guild_id: int, job_id: int, worker_id: int) -> Application:
         now = self.clock.now()

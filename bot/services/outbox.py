@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, fetch_one
 from bot.models.entities import OutboxItem, from_row
 from bot.models.timeutil import to_iso
 
@@ -46,9 +46,8 @@ class OutboxService:
     async def mark_retry(self, item_id: int, error: str, *, delay: timedelta | None = None) -> str:
         """Schedule another attempt with exponential backoff; after MAX_ATTEMPTS it is failed."""
         async with self.db.transaction() as conn:
-            async with conn.execute("SELECT attempts FROM outbox WHERE id = ? AND status = 'pending'",
-                                    (item_id,)) as cur:
-                row = await cur.fetchone()
+            row = await fetch_one(conn, "SELECT attempts FROM outbox WHERE id = ? AND status = 'pending'",
+                                    (item_id,))
             if row is None:
                 return "settled"
             attempts = int(row["attempts"]) + 1

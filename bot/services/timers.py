@@ -61,6 +61,7 @@ class SweepReport:
     escalations: int = 0
     auto_approved: int = 0
     expired: int = 0
+    failed: int = 0
 
 
 def _key(contract_id: int, kind: str, anchor: datetime, stage: str, repeat: int) -> str:
@@ -68,15 +69,19 @@ def _key(contract_id: int, kind: str, anchor: datetime, stage: str, repeat: int)
 
 
 def plan_waiting(plan: Plan, contract_id: int, kind: str, anchor: datetime, now: datetime, *,
-                 remind_after: timedelta, repeat: timedelta, final_after: timedelta | None) -> None:
+                 remind_after: timedelta, repeat: timedelta, final_after: timedelta | None,
+                 remind_with_final: bool = True) -> None:
     """Reminders from ``anchor + remind_after``, repeated every ``repeat``, until the final
     action at ``anchor + final_after`` (escalation, expiry or auto-approval). Only the latest
-    due repeat is planned: a sweep after downtime sends one reminder, not every missed one."""
+    due repeat is planned: a sweep after downtime sends one reminder, not every missed one.
+    With ``remind_with_final`` false, a reminder not yet sent when the final moment has come
+    is dropped (a "please accept" next to "the offer expired" would only confuse)."""
     final_at = anchor + final_after if final_after is not None else None
-    if final_at is not None and now >= final_at:
+    final_due = final_at is not None and now >= final_at
+    if final_due:
         plan.finals.append(Due(_key(contract_id, kind, anchor, "final", 0), kind, "final", 0))
     first = anchor + remind_after
-    if final_at is None or first < final_at:
+    if (final_at is None or first < final_at) and not (final_due and not remind_with_final):
         if now < first:
             plan.later(first)
         else:
@@ -107,13 +112,21 @@ class TimerService:
         when = now or self.clock.now()
         report = SweepReport()
         policies: dict[int, Policies] = {}
+        failed: set[int] = set()
         for _ in range(max_batches):
             async with self.db.read() as conn:
-                ids = await repo.due_for_timers(conn, to_iso(when), BATCH)
+                ids = [i for i in await repo.due_for_timers(conn, to_iso(when), BATCH + len(failed)) if i not in failed]
             if not ids:
                 break
             for contract_id in ids:
-                await self._process(contract_id, when, policies, report)
+                try:
+                    await self._process(contract_id, when, policies, report)
+                except Exception:
+                    # One broken contract must not stop every other reminder: it stays due and
+                    # is tried again on the next tick; the traceback names it.
+                    log.exception("sweep: contract %s failed; it will be retried next tick", contract_id)
+                    failed.add(contract_id)
+                    report.failed += 1
             if len(ids) < BATCH:
                 break
         if report.contracts:
@@ -162,7 +175,7 @@ class TimerService:
         if status == _CS.OFFERED:
             plan_waiting(plan, contract.id, "offer", contract.clock_at, now,
                          remind_after=p.duration("offer_reminder_after"), repeat=repeat,
-                         final_after=p.duration("offer_expires_after"))
+                         final_after=p.duration("offer_expires_after"), remind_with_final=False)
         elif status == _CS.AWAITING_FUNDING:
             plan_waiting(plan, contract.id, "escrow", contract.clock_at, now,
                          remind_after=p.duration("escrow_reminder_after"), repeat=repeat,
@@ -170,7 +183,7 @@ class TimerService:
         elif status == _CS.DELIVERED:
             plan_waiting(plan, contract.id, "review", contract.clock_at, now,
                          remind_after=p.duration("review_reminder_after"), repeat=repeat,
-                         final_after=p.duration("review_auto_approve_after"))
+                         final_after=p.duration("review_auto_approve_after"), remind_with_final=False)
         elif status == _CS.ACTIVE and contract.due_at is not None:
             before = p.duration("deadline_reminder_before")
             if before:

@@ -1,1 +1,291 @@
-"""Placeholder until the feature lands."""
+"""Case cards in the mod channel and the moderator's one-click decisions on them.
+
+A case card is an outbox row (``case.card.<reason>``) that :func:`register_case_cards`
+renders as the service's text plus an embed: the contract (parties, status, price of the
+current terms), its last events and the figures of the party concerned; with the buttons
+the service chose for the contract's state (``cw:case:<id>:<action>``). Once sent, the
+card's message id is stored on the case so a decision can be found from ``/mod cases``.
+
+Every button checks the moderator role, then opens a modal: money decisions (release,
+refund, split, cancel) ask why (split also the worker's percentage, extend a duration);
+nudge and close take an optional note. The decision goes to ``services.cases.act``, which
+refuses a moderator who is a party and tells both parties the outcome. The card then
+shows who decided what, when; a decision that resolves the case disables its buttons.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.checks import require_moderator
+from bot.errors import InvalidInput
+from bot.i18n import has, t
+from bot.models.durations import format_duration
+from bot.models.entities import Case, Event, OutboxItem
+from bot.services.reputation import Figures
+from bot.ui.buttons import MarketButton, build_view, register_button
+from bot.ui.format import format_args, format_time
+from bot.ui.modals import MarketModal
+from bot.ui.notify import Rendered
+from bot.ui.review_buttons import disabled_view
+
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["MarketBot"]
+
+CARD_PREFIX = "case.card."
+TIMELINE_EVENTS = 10
+FIELD_LIMIT = 1024
+REASON_LIMIT = 1000
+MONEY_ACTIONS = ("release", "refund", "split", "cancel")
+COLOUR_OPEN = discord.Colour.orange()
+COLOUR_DECIDED = discord.Colour.green()
+
+
+# -- rendering the card ----------------------------------------------------------------
+
+
+def _clip(text: str, limit: int = FIELD_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def event_line(language: str, event: Event) -> str:
+    key = f"ui.case.event.{event.kind}"
+    what = t(language, key) if has(key) else f"`{event.kind}`"
+    by = f" · <@{event.actor_id}>" if event.actor_id else ""
+    return f"{format_time(event.created_at)} · {what}{by}"
+
+
+def _duration(value: Any) -> str:
+    return format_duration(value) if value is not None else "-"
+
+
+def _rating(average: float | None, count: int) -> str:
+    return f"{average:.1f}★ ({count})" if average is not None else "-"
+
+
+def figures_text(language: str, figures: Figures) -> str:
+    client, worker = figures.client, figures.worker
+    return "\n".join(
+        (
+            t(
+                language,
+                "ui.case.figures_client",
+                jobs=client.jobs_posted,
+                completed=client.completed,
+                cancelled=client.cancelled,
+                fund=_duration(client.median_time_to_fund),
+                review=_duration(client.median_time_to_review),
+                escalations=client.escalations,
+                rating=_rating(client.average_rating, client.ratings),
+            ),
+            t(
+                language,
+                "ui.case.figures_worker",
+                completed=worker.completed,
+                on_time=f"{worker.on_time_rate:.0%}" if worker.on_time_rate is not None else "-",
+                rating=_rating(worker.average_rating, worker.ratings),
+            ),
+        )
+    )
+
+
+def register_case_cards(bot: MarketBot) -> None:
+    """Render ``case.card.*`` rows as cards and remember each card's message."""
+    services = bot.services
+
+    async def render(item: OutboxItem, language: str) -> Rendered:
+        text = t(language, item.message_key, **format_args(item.arguments, language))
+        view = build_view(item.button_list, language)
+        if item.case_id is None:
+            return Rendered(text, None, view)
+        case, contract = await services.cases.get(item.guild_id, item.case_id)
+        kind = t(language, f"ui.case.kind.{case.reason_kind}") if has(f"ui.case.kind.{case.reason_kind}") else (
+            case.reason_kind
+        )
+        embed = discord.Embed(title=t(language, "ui.case.title", case_id=case.id, kind=kind), colour=COLOUR_OPEN)
+        embed.add_field(name=t(language, "ui.case.reason"), value=_clip(case.reason or "-"), inline=False)
+        viewer = bot.user.id if bot.user is not None else 0
+        if contract is not None:
+            terms = (await services.contracts.view(item.guild_id, contract.id, viewer_id=viewer,
+                                                   is_moderator=True)).terms
+            summary = t(language, "ui.case.contract_line", **format_args({
+                "contract_id": contract.id, "client_id": contract.client_id, "worker_id": contract.worker_id,
+                "status": contract.status.value, "price_amount": terms.price, "currency": contract.currency,
+            }, language))
+            embed.add_field(name=t(language, "ui.case.contract"), value=_clip(summary), inline=False)
+            history = await services.history.history(item.guild_id, contract.id, viewer_id=viewer, is_moderator=True)
+            lines = [event_line(language, event) for event in history.events[-TIMELINE_EVENTS:]]
+            embed.add_field(name=t(language, "ui.case.timeline"), value=_clip("\n".join(lines) or "-"), inline=False)
+        if case.subject_id is not None:
+            figures = await services.reputation.figures(item.guild_id, case.subject_id)
+            embed.add_field(
+                name=t(language, "ui.case.figures"),
+                value=_clip(f"<@{case.subject_id}>\n{figures_text(language, figures)}"),
+                inline=False,
+            )
+        return Rendered(text, embed, view)
+
+    async def remember(item: OutboxItem, message: discord.Message) -> None:
+        if item.case_id is not None:
+            await services.cases.set_mod_message(item.case_id, message.id)
+
+    bot.dispatcher.register_renderer(CARD_PREFIX, render)
+    bot.dispatcher.register_sent_hook(CARD_PREFIX, remember)
+
+
+def card_link(guild_id: int, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+# -- deciding ------------------------------------------------------------------------------
+
+
+def action_label(locale: Any, action: str) -> str:
+    return t(locale, f"button.case.{action}")
+
+
+def decided_card(
+    message: discord.Message, locale: Any, case: Case, action: str, moderator_id: int, at: datetime, reason: str
+) -> tuple[discord.Embed, discord.ui.View | None]:
+    """The card's embed with the decision added, and its buttons (disabled once resolved)."""
+    embed = message.embeds[0].copy() if message.embeds else discord.Embed()
+    resolved = case.status != "open"
+    line = t(
+        locale,
+        "ui.case.decision_line",
+        moderator=f"<@{moderator_id}>",
+        action=action_label(locale, action),
+        at=format_time(at),
+        reason=reason.strip() or "-",
+    )
+    if resolved:
+        embed.colour = COLOUR_DECIDED
+        embed.add_field(name=t(locale, "ui.case.decision"), value=_clip(line), inline=False)
+        return embed, disabled_view(message)
+    embed.add_field(name=t(locale, "ui.case.note"), value=_clip(line), inline=False)
+    return embed, None
+
+
+class CaseActionModal(MarketModal):
+    """Why (and, for split and extend, how much) before a decision is recorded."""
+
+    def __init__(self, case_id: int, action: str, locale: Any) -> None:
+        title = t(locale, "ui.case.modal_title", case_id=case_id, action=action_label(locale, action))
+        super().__init__(title=title[:45])
+        self.case_id = case_id
+        self.action = action
+        self.percent: discord.ui.TextInput[CaseActionModal] | None = None
+        self.duration: discord.ui.TextInput[CaseActionModal] | None = None
+        if action == "split":
+            self.percent = discord.ui.TextInput(
+                label=t(locale, "ui.case.modal_percent")[:45], custom_id="percent", max_length=3, placeholder="50"
+            )
+            self.add_item(self.percent)
+        if action == "extend":
+            self.duration = discord.ui.TextInput(
+                label=t(locale, "ui.case.modal_duration")[:45], custom_id="duration", max_length=16, default="1d"
+            )
+            self.add_item(self.duration)
+        self.reason: discord.ui.TextInput[CaseActionModal] = discord.ui.TextInput(
+            label=t(locale, "ui.case.modal_reason" if action in MONEY_ACTIONS else "ui.case.modal_note")[:45],
+            style=discord.TextStyle.paragraph,
+            custom_id="reason",
+            required=action in MONEY_ACTIONS,
+            max_length=REASON_LIMIT,
+        )
+        self.add_item(self.reason)
+
+    def _percent(self) -> int | None:
+        if self.percent is None:
+            return None
+        text = self.percent.value.strip().rstrip("%").strip()
+        if not (text.isascii() and text.isdigit()):
+            raise InvalidInput("error.case.percent")
+        return int(text)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        await require_moderator(interaction)
+        assert interaction.guild_id is not None
+        bot = interaction.client
+        case = await bot.services.cases.act(
+            interaction.guild_id,
+            self.case_id,
+            moderator_id=interaction.user.id,
+            action=self.action,
+            reason=self.reason.value or None,
+            percent=self._percent(),
+            extend=self.duration.value.strip() if self.duration is not None else None,
+        )
+        at = case.resolved_at or bot.clock.now()
+        done = t(interaction.locale, "ui.case.done" if case.status != "open" else "ui.case.nudged",
+                 case_id=case.id, action=action_label(interaction.locale, self.action))
+        mentions = discord.AllowedMentions.none()
+        if interaction.message is None:
+            await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
+            return
+        guild_locale = interaction.guild_locale or interaction.locale
+        embed, view = decided_card(
+            interaction.message, guild_locale, case, self.action, interaction.user.id, at, self.reason.value
+        )
+        if view is None:
+            await interaction.response.edit_message(embed=embed, allowed_mentions=mentions)
+        else:
+            await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=mentions)
+        await interaction.followup.send(done, ephemeral=True, allowed_mentions=mentions)
+        log.info("case %s: %s by moderator %s", case.id, self.action, interaction.user.id)
+
+
+class _CaseButton(MarketButton):
+    async def run(self, interaction: Interaction) -> None:
+        await require_moderator(interaction)
+        await interaction.response.send_modal(CaseActionModal(self.target_id, self.action, interaction.locale))
+
+
+@register_button("case", "nudge")
+class NudgeButton(_CaseButton):
+    label_key = "button.case.nudge"
+    style = discord.ButtonStyle.primary
+
+
+@register_button("case", "extend")
+class ExtendButton(_CaseButton):
+    label_key = "button.case.extend"
+    style = discord.ButtonStyle.secondary
+
+
+@register_button("case", "cancel")
+class CancelButton(_CaseButton):
+    label_key = "button.case.cancel"
+    style = discord.ButtonStyle.danger
+
+
+@register_button("case", "release")
+class ReleaseButton(_CaseButton):
+    label_key = "button.case.release"
+    style = discord.ButtonStyle.success
+
+
+@register_button("case", "refund")
+class RefundButton(_CaseButton):
+    label_key = "button.case.refund"
+    style = discord.ButtonStyle.danger
+
+
+@register_button("case", "split")
+class SplitButton(_CaseButton):
+    label_key = "button.case.split"
+    style = discord.ButtonStyle.primary
+
+
+@register_button("case", "close")
+class CloseButton(_CaseButton):
+    label_key = "button.case.close"
+    style = discord.ButtonStyle.secondary

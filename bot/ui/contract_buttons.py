@@ -1,1 +1,220 @@
-"""Placeholder until the feature lands."""
+"""Persistent buttons for contracts, amendments and escrow (they survive a restart).
+
+- ``contract:<id>:accept`` / ``contract:<id>:decline`` (the offer DM; decline asks the reason
+  in a modal);
+- ``amendment:<id>:accept`` / ``amendment:<id>:reject`` (the amendment DM);
+- ``escrow:<id>:deposit`` (the client's DMs; a modal takes the optional reference);
+- ``escrow:<id>:confirm`` (the mod channel; moderators only).
+
+Each calls the same service method as the matching command and answers ephemerally; when
+the action succeeded, the clicked message's buttons are disabled. A click in a DM carries no
+guild: the target's guild is looked up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.checks import require_moderator
+from bot.i18n import t
+from bot.ui.buttons import MarketButton, register_button
+from bot.ui.contract_views import NO_MENTIONS, disable_buttons
+from bot.ui.format import format_money
+from bot.ui.modals import MarketModal
+
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+    from bot.models.entities import Amendment, Contract, Deposit
+    from bot.services.contracts import ContractView
+
+Interaction = discord.Interaction["MarketBot"]
+
+REASON_LIMIT = 1000
+REFERENCE_LIMIT = 200
+
+
+async def guild_for(interaction: Interaction, resource: str, target_id: int) -> int:
+    """The guild of the click, or of the target when the button was clicked in a DM."""
+    if interaction.guild_id is not None:
+        return interaction.guild_id
+    return await interaction.client.services.contracts.guild_of(resource, target_id)
+
+
+async def answer(interaction: Interaction, text: str) -> None:
+    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+# -- texts shared with the commands -------------------------------------------------------
+
+
+def accepted_text(view: ContractView, locale: object, *, from_dm: bool) -> str:
+    """What the worker reads after accepting.
+
+    discord.py cannot test whether a DM would arrive without sending one, so: an offer accepted
+    from its DM proves the worker's DMs work; one accepted with the command gets a note that,
+    should their DMs be closed, reminders come in the contract thread (where the dispatcher
+    posts any DM that Discord refuses, with a mention). The client's closed DMs show when the
+    "offer accepted" DM fails: that message then goes to the thread, mentioning them.
+    """
+    text = t(locale, "ui.contract.accepted", contract_id=view.contract.id, title=view.job_title)
+    if not from_dm:
+        text = f"{text}\n{t(locale, 'ui.contract.accepted_dm_note')}"
+    return text
+
+
+def declined_text(contract: Contract, locale: object) -> str:
+    return t(locale, "ui.contract.declined", contract_id=contract.id)
+
+
+def amendment_answer_text(amendment: Amendment, locale: object) -> str:
+    if amendment.status == "accepted":
+        return t(locale, "ui.contract.amendment_accepted", amendment_id=amendment.id,
+                 contract_id=amendment.contract_id, version=amendment.new_version)
+    return t(locale, "ui.contract.amendment_rejected", amendment_id=amendment.id, contract_id=amendment.contract_id)
+
+
+def deposit_text(deposit: Deposit, currency: str, locale: object) -> str:
+    key = "ui.escrow.declared_topup" if deposit.kind == "topup" else "ui.escrow.declared"
+    return t(locale, key, contract_id=deposit.contract_id, amount=format_money(deposit.amount, currency, locale))
+
+
+def confirmed_text(deposit: Deposit, currency: str, locale: object) -> str:
+    key = "ui.escrow.confirmed_topup" if deposit.kind == "topup" else "ui.escrow.confirmed"
+    return t(locale, key, contract_id=deposit.contract_id, amount=format_money(deposit.amount, currency, locale))
+
+
+# -- offers ------------------------------------------------------------------------------
+
+
+@register_button("contract", "accept")
+class AcceptOfferButton(MarketButton):
+    label_key = "button.contract.accept"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await guild_for(interaction, "contract", self.target_id)
+        view = await interaction.client.services.contracts.accept(
+            guild_id, self.target_id, actor_id=interaction.user.id
+        )
+        await answer(interaction, accepted_text(view, interaction.locale, from_dm=interaction.guild_id is None))
+        await disable_buttons(interaction.message)
+
+
+class DeclineModal(MarketModal):
+    def __init__(self, contract_id: int, guild_id: int, locale: object) -> None:
+        super().__init__(title=t(locale, "ui.contract.decline_modal_title", contract_id=contract_id)[:45],
+                         custom_id=f"cw:decline_modal:{contract_id}")
+        self.contract_id = contract_id
+        self.guild_id = guild_id
+        self.reason: discord.ui.TextInput[DeclineModal] = discord.ui.TextInput(
+            label=t(locale, "ui.contract.decline_reason_label")[:45],
+            placeholder=t(locale, "ui.contract.decline_reason_placeholder")[:100],
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=REASON_LIMIT,
+            custom_id="reason",
+        )
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        contract = await interaction.client.services.contracts.decline(
+            self.guild_id, self.contract_id, actor_id=interaction.user.id, reason=self.reason.value or None
+        )
+        await answer(interaction, declined_text(contract, interaction.locale))
+        await disable_buttons(interaction.message)
+
+
+@register_button("contract", "decline")
+class DeclineOfferButton(MarketButton):
+    label_key = "button.contract.decline"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await guild_for(interaction, "contract", self.target_id)
+        await interaction.response.send_modal(DeclineModal(self.target_id, guild_id, interaction.locale))
+
+
+# -- amendments ----------------------------------------------------------------------------
+
+
+class _AmendmentButton(MarketButton):
+    accept = True
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await guild_for(interaction, "amendment", self.target_id)
+        amendment = await interaction.client.services.contracts.answer_amendment(
+            guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept
+        )
+        await answer(interaction, amendment_answer_text(amendment, interaction.locale))
+        await disable_buttons(interaction.message)
+
+
+@register_button("amendment", "accept")
+class AcceptAmendmentButton(_AmendmentButton):
+    label_key = "button.amendment.accept"
+    style = discord.ButtonStyle.success
+    accept = True
+
+
+@register_button("amendment", "reject")
+class RejectAmendmentButton(_AmendmentButton):
+    label_key = "button.amendment.reject"
+    style = discord.ButtonStyle.danger
+    accept = False
+
+
+# -- escrow ----------------------------------------------------------------------------------
+
+
+class DepositModal(MarketModal):
+    def __init__(self, contract_id: int, guild_id: int, locale: object) -> None:
+        super().__init__(title=t(locale, "ui.escrow.deposit_modal_title", contract_id=contract_id)[:45],
+                         custom_id=f"cw:deposit_modal:{contract_id}")
+        self.contract_id = contract_id
+        self.guild_id = guild_id
+        self.reference: discord.ui.TextInput[DepositModal] = discord.ui.TextInput(
+            label=t(locale, "ui.escrow.reference_label")[:45],
+            placeholder=t(locale, "ui.escrow.reference_placeholder")[:100],
+            required=False,
+            max_length=REFERENCE_LIMIT,
+            custom_id="reference",
+        )
+        self.add_item(self.reference)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        services = interaction.client.services
+        deposit = await services.escrow.deposit(
+            self.guild_id, self.contract_id, actor_id=interaction.user.id, reference=self.reference.value or None
+        )
+        contract = await services.contracts.get(self.contract_id)
+        currency = contract.currency if contract else ""
+        await answer(interaction, deposit_text(deposit, currency, interaction.locale))
+        await disable_buttons(interaction.message)
+
+
+@register_button("escrow", "deposit")
+class DepositButton(MarketButton):
+    label_key = "button.escrow.deposit"
+    style = discord.ButtonStyle.primary
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await guild_for(interaction, "contract", self.target_id)
+        await interaction.response.send_modal(DepositModal(self.target_id, guild_id, interaction.locale))
+
+
+@register_button("escrow", "confirm")
+class ConfirmDepositButton(MarketButton):
+    label_key = "button.escrow.confirm"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: Interaction) -> None:
+        await require_moderator(interaction)
+        assert interaction.guild_id is not None  # require_moderator refuses DMs
+        services = interaction.client.services
+        deposit = await services.escrow.confirm(interaction.guild_id, self.target_id, moderator_id=interaction.user.id)
+        contract = await services.contracts.get(self.target_id)
+        currency = contract.currency if contract else ""
+        await answer(interaction, confirmed_text(deposit, currency, interaction.locale))
+        await disable_buttons(interaction.message)

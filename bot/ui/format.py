@@ -15,7 +15,6 @@ from bot.i18n import has, language_of, t
 from bot.models.money import MoneyError, currency, format_plain, to_major
 from bot.models.timeutil import from_iso
 
-
 VOCABULARY = frozenset({"status", "action", "field"})
 USER_ARGS = frozenset({"client_id", "worker_id", "by_id", "subject_id", "reporter_id", "user_id"})
 

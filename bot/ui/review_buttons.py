@@ -1,1 +1,224 @@
-"""Placeholder until the feature lands."""
+"""Persistent buttons of the review flow (they arrive in DMs, so they carry no guild).
+
+- ``cw:review:<contract>:approve``: the client approves the delivery (escrow released);
+- ``cw:review:<contract>:revise``: the client asks for a revision, in a modal;
+- ``cw:revision:<id>:accept`` / ``cw:revision:<id>:decline``: the worker's answer to a
+  revision request beyond those included in the terms.
+
+After a success the buttons of the clicked message are disabled, so the message shows
+that it was answered; a click on another copy (a reminder) is refused by the service.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.i18n import language_of, t
+from bot.models.entities import DeliveryFile, OutboxItem
+from bot.ui.buttons import MarketButton, build_view, register_button
+from bot.ui.format import format_args
+from bot.ui.modals import MarketModal
+from bot.ui.notify import Rendered
+
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["MarketBot"]
+
+REASON_INPUT = "reason"
+REASON_LIMIT = 1000
+
+
+def disabled_view(message: discord.Message | None) -> discord.ui.View | None:
+    """A copy of the message's buttons, all disabled (None if it has none)."""
+    if message is None:
+        return None
+    view = discord.ui.View(timeout=None)
+    for row, component in enumerate(message.components):
+        children = component.children if isinstance(component, discord.ActionRow) else [component]
+        for child in children:
+            if isinstance(child, discord.Button):
+                view.add_item(
+                    discord.ui.Button(
+                        style=child.style,
+                        label=child.label,
+                        custom_id=child.custom_id,
+                        url=child.url,
+                        emoji=child.emoji,
+                        disabled=True,
+                        row=min(row, 4),
+                    )
+                )
+    return view if view.children else None
+
+
+async def close_buttons(interaction: Interaction, content: str) -> None:
+    """Disable the buttons of the message the interaction came from, and answer privately."""
+    mentions = discord.AllowedMentions.none()
+    view = disabled_view(interaction.message)
+    if view is not None:
+        await interaction.response.edit_message(view=view)
+        await interaction.followup.send(content, ephemeral=True, allowed_mentions=mentions)
+    else:
+        await interaction.response.send_message(content, ephemeral=True, allowed_mentions=mentions)
+
+
+@register_button("review", "approve")
+class ApproveDeliveryButton(MarketButton):
+    label_key = "button.review.approve"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        guild_id = await services.contracts.guild_of("contract", self.target_id)
+        await services.deliveries.approve(guild_id, self.target_id, actor_id=interaction.user.id)
+        await close_buttons(interaction, t(interaction.locale, "ui.review.approved", contract_id=self.target_id))
+
+
+@register_button("review", "revise")
+class ReviseDeliveryButton(MarketButton):
+    label_key = "button.review.revise"
+    style = discord.ButtonStyle.secondary
+
+    async def run(self, interaction: Interaction) -> None:
+        await interaction.response.send_modal(RevisionModal(self.target_id, interaction.locale))
+
+
+class RevisionModal(MarketModal):
+    """The client's revision request, written in a paragraph field."""
+
+    def __init__(self, contract_id: int, locale: Any) -> None:
+        super().__init__(title=t(locale, "ui.review.modal_title", contract_id=contract_id)[:45])
+        self.contract_id = contract_id
+        self.reason: discord.ui.TextInput[RevisionModal] = discord.ui.TextInput(
+            label=t(locale, "ui.review.modal_reason")[:45],
+            placeholder=t(locale, "ui.review.modal_placeholder")[:100],
+            style=discord.TextStyle.paragraph,
+            custom_id=REASON_INPUT,
+            max_length=REASON_LIMIT,
+        )
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        services = interaction.client.services
+        guild_id = await services.contracts.guild_of("contract", self.contract_id)
+        outcome = await services.deliveries.request_revision(
+            guild_id, self.contract_id, actor_id=interaction.user.id, reason=self.reason.value
+        )
+        await close_buttons(interaction, revision_reply(interaction.locale, self.contract_id, outcome.included))
+
+
+def revision_reply(locale: Any, contract_id: int, included: bool) -> str:
+    key = "ui.review.revised" if included else "ui.review.revised_extra"
+    return t(locale, key, contract_id=contract_id)
+
+
+class _RevisionAnswer(MarketButton):
+    accept: bool = True
+
+    async def run(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        guild_id = await services.contracts.guild_of("revision", self.target_id)
+        request = await services.deliveries.answer_extra_revision(
+            guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept
+        )
+        key = "ui.revision.accepted" if self.accept else "ui.revision.declined"
+        await close_buttons(interaction, t(interaction.locale, key, contract_id=request.contract_id))
+
+
+@register_button("revision", "accept")
+class AcceptRevisionButton(_RevisionAnswer):
+    label_key = "button.revision.accept"
+    style = discord.ButtonStyle.success
+    accept = True
+
+
+@register_button("revision", "decline")
+class DeclineRevisionButton(_RevisionAnswer):
+    label_key = "button.revision.decline"
+    style = discord.ButtonStyle.secondary
+    accept = False
+
+
+# -- the delivery as the client and the contract thread see it ----------------------------
+
+DELIVERED_CLIENT = "notify.delivered_client"
+THREAD_DELIVERED = "thread.delivered"
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-message upload limit without boosts
+
+
+def format_size(size: int) -> str:
+    """``812 B``, ``12.5 KB``, ``3.2 MB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def file_lines(language: object, files: list[DeliveryFile]) -> str:
+    return "\n".join(
+        t(language, "ui.delivery.file_line", filename=f.filename, size=format_size(f.size), sha256=f.sha256)
+        for f in files
+    )
+
+
+def register_delivery_rendering(bot: MarketBot) -> None:
+    """The delivery DM and thread post list each file with its size and sha256; the thread
+    post then gets the stored files attached (Discord's own links would expire)."""
+    services = bot.services
+
+    async def render(item: OutboxItem, language: str) -> Rendered:
+        args = dict(item.arguments)
+        delivery_id = args.get("delivery_id")
+        if item.contract_id is not None and isinstance(delivery_id, int):
+            files = await services.deliveries.files_of(item.contract_id, delivery_id)
+            if files:
+                args["files"] = file_lines(language, files)
+        text = t(language, item.message_key, **format_args(args, language))
+        return Rendered(text, None, build_view(item.button_list, language))
+
+    async def attach_files(item: OutboxItem, message: discord.Message) -> None:
+        delivery_id = item.arguments.get("delivery_id")
+        if item.contract_id is None or not isinstance(delivery_id, int):
+            return
+        limit = message.guild.filesize_limit if message.guild is not None else DEFAULT_UPLOAD_LIMIT
+        attached: list[discord.File] = []
+        left_out: list[str] = []
+        total = 0
+        for stored in await services.deliveries.files_of(item.contract_id, delivery_id):
+            if total + stored.size > limit or not services.files.exists(stored.sha256):
+                left_out.append(stored.filename)
+                continue
+            data = await services.files.read(stored.sha256)
+            total += len(data)
+            attached.append(discord.File(io.BytesIO(data), filename=stored.filename,
+                                         description=f"sha256:{stored.sha256}"))
+        if not attached and not left_out:
+            return
+        content = message.content
+        if left_out:
+            guild = await services.guilds.get(item.guild_id)
+            language = language_of(guild.locale if guild is not None else None)
+            note = t(language, "ui.delivery.not_attached", files=", ".join(left_out))
+            content = f"{content}\n{note}"[:2000]
+        try:
+            await message.edit(content=content, attachments=attached)
+        except discord.HTTPException as error:
+            if error.status == 429 or error.status >= 500:
+                raise  # the dispatcher retries the row
+            log.error("contract %s delivery %s: could not attach the files to thread message %s: %s",
+                      item.contract_id, delivery_id, message.id, error)
+        else:
+            log.info("contract %s delivery %s: %d files attached in the thread, %d left out",
+                     item.contract_id, delivery_id, len(attached), len(left_out))
+
+    bot.dispatcher.register_renderer(DELIVERED_CLIENT, render)
+    bot.dispatcher.register_renderer(THREAD_DELIVERED, render)
+    bot.dispatcher.register_sent_hook(THREAD_DELIVERED, attach_files)

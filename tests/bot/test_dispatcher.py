@@ -58,10 +58,11 @@ async def put(market: Market, **row: Any) -> int:
     row.setdefault("message_key", "dispatchtest.paid")
     row.setdefault("args", paid_args(market))
     async with market.services.db.transaction() as conn:
-        row_id = await enqueue(conn, guild_id=market.guild.id, now=market.clock.now(), **row)
-    assert row_id is not None
+        await enqueue(conn, guild_id=market.guild.id, now=market.clock.now(), **row)
+    latest = await market.services.db.fetchone("SELECT MAX(id) FROM outbox")
+    assert latest is not None and latest[0] is not None
     await market.settle()
-    return row_id
+    return int(latest[0])
 
 
 def stamp(market: Market) -> str:

@@ -1,0 +1,603 @@
+"""What contracts look like on Discord: the terms card, the offer DM, the history pages, the
+escrow status; and the contract's private thread.
+
+The thread is created lazily (:class:`ContractThreads`, installed as the outbox dispatcher's
+``thread_resolver`` by the contracts cog): the first row that must go to the thread of an
+accepted contract creates a private thread in the guild's contracts channel (the jobs channel
+if none is set), adds both parties, posts the terms card and pins it. Offers that were never
+accepted have no thread (the dispatcher then writes a note in the mod channel). A
+``thread.terms_changed`` row edits the pinned card to the new version.
+
+Everything here renders in the ``language`` it is given: the reader's for DMs and ephemeral
+answers, the guild's for thread posts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.errors import MarketError
+from bot.i18n import has, t
+from bot.models.entities import Contract, OutboxItem, Terms
+from bot.services.contracts import ContractView
+from bot.services.escrow import EscrowStatus
+from bot.services.history import ContractHistory
+from bot.services.reputation import ClientFigures
+from bot.ui.buttons import build_view
+from bot.ui.format import format_args, format_money, format_time
+from bot.ui.notify import Rendered
+
+if TYPE_CHECKING:
+    from bot.app import MarketBot
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELD = 1024
+CONTENT = 2000
+THREAD_NAME = 100
+
+# History: one page (an embed) per message; the JSON file attached to the first holds everything.
+HISTORY_PAGE = 3800
+HISTORY_MESSAGES = 5  # the answer and up to four followups
+
+THREAD_ARCHIVE_MINUTES = 10080  # a week: contracts run for days
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mention(user_id: int | None) -> str:
+    return f"<@{user_id}>" if user_id else "-"
+
+
+def money(amount: int, code: str, language: object) -> str:
+    return format_money(amount, code, language)
+
+
+def status_word(status: str, language: object) -> str:
+    key = f"status.{status}"
+    return t(language, key) if has(key) else status
+
+
+def deadline_text(terms: Terms, language: object) -> str:
+    deadline = terms.deadline
+    if deadline.days is not None:
+        return t(language, "ui.contract.deadline_days", days=deadline.days)
+    assert deadline.on is not None
+    return t(language, "ui.contract.deadline_date", date=deadline.on.isoformat())
+
+
+def reverts_flag(version: int | None, language: object) -> str:
+    return t(language, "ui.contract.reverts", version=version) if version else ""
+
+
+def approx_duration(value: timedelta, language: object) -> str:
+    hours = value.total_seconds() / 3600
+    if hours < 1:
+        return t(language, "ui.contract.duration_under_hour")
+    if hours < 48:
+        return t(language, "ui.contract.duration_hours", hours=round(hours))
+    return t(language, "ui.contract.duration_days", days=round(hours / 24, 1))
+
+
+def client_line(figures: ClientFigures, language: object) -> str:
+    """The client's reputation in one line (shown with an offer)."""
+    none = t(language, "ui.contract.figures_none")
+    rating = (
+        t(language, "ui.contract.figures_rating", stars=f"{figures.average_rating:.1f}", count=figures.ratings)
+        if figures.average_rating is not None
+        else t(language, "ui.contract.figures_no_rating")
+    )
+    return t(
+        language,
+        "ui.contract.figures",
+        jobs=figures.jobs_posted,
+        completed=figures.completed,
+        cancelled=figures.cancelled,
+        fund=approx_duration(figures.median_time_to_fund, language) if figures.median_time_to_fund else none,
+        review=approx_duration(figures.median_time_to_review, language) if figures.median_time_to_review else none,
+        escalations=figures.escalations,
+        rating=rating,
+    )
+
+
+# -- the terms card ------------------------------------------------------------------
+
+
+def terms_embed(view: ContractView, language: object, *, with_status: bool = False) -> discord.Embed:
+    """The current terms of a contract: scope, price, fee, payout, delivery time, revisions."""
+    contract, terms = view.contract, view.terms
+    fee, payout = view.fee_and_payout
+    code = contract.currency
+    embed = discord.Embed(
+        title=clip(t(language, "ui.contract.card_title", contract_id=contract.id, title=view.job_title), EMBED_TITLE),
+        description=clip(terms.scope, EMBED_DESCRIPTION - 200),
+        colour=discord.Colour.blurple(),
+        timestamp=terms.created_at,
+    )
+    version = t(language, "ui.contract.version_value", version=terms.version)
+    if terms.reverts_to:
+        version = f"{version}\n{reverts_flag(terms.reverts_to, language)}"
+    embed.add_field(name=t(language, "ui.contract.field_price"), value=money(terms.price, code, language))
+    embed.add_field(
+        name=t(language, "ui.contract.field_fee", percent=terms.fee_percent), value=money(fee, code, language)
+    )
+    embed.add_field(name=t(language, "ui.contract.field_payout"), value=money(payout, code, language))
+    embed.add_field(name=t(language, "ui.contract.field_deadline"), value=deadline_text(terms, language))
+    embed.add_field(name=t(language, "ui.contract.field_revisions"), value=str(terms.revisions_included))
+    embed.add_field(name=t(language, "ui.contract.field_version"), value=version)
+    embed.add_field(name=t(language, "ui.contract.field_client"), value=mention(contract.client_id))
+    embed.add_field(name=t(language, "ui.contract.field_worker"), value=mention(contract.worker_id))
+    if with_status:
+        embed.add_field(name=t(language, "ui.contract.field_status"), value=status_word(contract.status, language))
+        if contract.due_at is not None:
+            embed.add_field(name=t(language, "ui.contract.field_due"), value=format_time(contract.due_at))
+        if contract.topup_due:
+            embed.add_field(name=t(language, "ui.contract.field_topup"), value=money(contract.topup_due, code, language))
+    embed.set_footer(text=t(language, "ui.contract.card_footer", version=terms.version))
+    return embed
+
+
+# -- the offer DM --------------------------------------------------------------------
+
+
+def offer_embed(view: ContractView, figures: ClientFigures | None, language: object) -> discord.Embed:
+    embed = terms_embed(view, language)
+    if figures is not None:
+        embed.add_field(
+            name=t(language, "ui.contract.field_about_client"),
+            value=clip(client_line(figures, language), EMBED_FIELD),
+            inline=False,
+        )
+    return embed
+
+
+class OfferRenderer:
+    """``notify.offer_received``: the offer text, the terms card with the client's figures, and
+    the Accept / Decline buttons."""
+
+    def __init__(self, bot: MarketBot) -> None:
+        self.bot = bot
+
+    async def __call__(self, item: OutboxItem, language: str) -> Rendered:
+        services = self.bot.services
+        text = t(language, item.message_key, **format_args(item.arguments, language))
+        buttons = build_view(item.button_list, language)
+        embed: discord.Embed | None = None
+        if item.contract_id is not None and item.recipient_id is not None:
+            try:
+                view = await services.contracts.view(item.guild_id, item.contract_id, viewer_id=item.recipient_id)
+                figures = await services.reputation.client_figures(item.guild_id, view.contract.client_id)
+                embed = offer_embed(view, figures, language)
+            except MarketError as error:
+                # the text and the buttons still go out; the card is a convenience
+                log.warning("outbox %s: no terms card for contract %s: %s", item.id, item.contract_id, error)
+        return Rendered(text, embed, buttons)
+
+
+# -- the contract list ----------------------------------------------------------------
+
+
+def role_word(contract: Contract, user_id: int, language: object) -> str:
+    role = contract.party_role(user_id)
+    return t(language, f"ui.contract.role_{role or 'moderator'}")
+
+
+def contract_choice(contract: Contract, user_id: int, language: object) -> str:
+    """An autocomplete entry (at most 100 characters)."""
+    return clip(
+        t(
+            language,
+            "ui.contract.choice",
+            contract_id=contract.id,
+            status=status_word(contract.status, language),
+            role=role_word(contract, user_id, language),
+        ),
+        100,
+    )
+
+
+def list_text(contracts: list[Contract], user_id: int, status: str | None, language: object) -> str:
+    if not contracts:
+        key = "ui.contract.list_empty_status" if status else "ui.contract.list_empty"
+        return t(language, key, status=status_word(status or "", language))
+    lines = [t(language, "ui.contract.list_header", count=len(contracts))]
+    for contract in contracts:
+        lines.append(
+            t(
+                language,
+                "ui.contract.list_line",
+                contract_id=contract.id,
+                status=status_word(contract.status, language),
+                role=role_word(contract, user_id, language),
+                client=mention(contract.client_id),
+                worker=mention(contract.worker_id),
+            )
+        )
+    return clip("\n".join(lines), CONTENT)
+
+
+# -- the history ------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def _at(when: datetime | None) -> str:
+    return format_time(when) if when is not None else "-"
+
+
+def event_label(kind: str, language: object) -> str:
+    key = f"ui.contract.event.{kind.replace('.', '_')}"
+    return t(language, key) if has(key) else f"`{kind}`"
+
+
+def history_blocks(history: ContractHistory, language: object) -> list[str]:
+    """The history as text blocks, in reading order; each block stays together on a page when
+    it can."""
+    contract = history.contract
+    code = contract.currency
+    blocks = [
+        t(
+            language,
+            "ui.contract.history_header",
+            contract_id=contract.id,
+            title=history.job_title,
+            status=status_word(contract.status, language),
+            client=mention(contract.client_id),
+            worker=mention(contract.worker_id),
+        )
+    ]
+    reverts = history.reverts
+    if reverts:
+        blocks.append(
+            t(language, "ui.contract.history_reverts_summary", count=len(reverts))
+        )
+
+    blocks.append(t(language, "ui.contract.history_versions"))
+    for terms in history.versions:
+        head = t(
+            language,
+            "ui.contract.history_version",
+            version=terms.version,
+            at=_at(terms.created_at),
+            by=mention(terms.created_by),
+            price=money(terms.price, code, language),
+            deadline=deadline_text(terms, language),
+            revisions=terms.revisions_included,
+        )
+        lines = [head]
+        if terms.reverts_to:
+            lines.append(f"**{reverts_flag(terms.reverts_to, language)}**")
+        if terms.reason:
+            lines.append(t(language, "ui.contract.history_reason", reason=terms.reason))
+        lines.append(_quote(terms.scope))
+        blocks.append("\n".join(lines))
+
+    if history.amendments:
+        blocks.append(t(language, "ui.contract.history_amendments"))
+    for amendment in history.amendments:
+        changes = []
+        if amendment.scope is not None:
+            changes.append(t(language, "ui.contract.history_change_scope"))
+        if amendment.price is not None:
+            changes.append(t(language, "ui.contract.history_change_price", price=money(amendment.price, code, language)))
+        if amendment.deadline_days is not None or amendment.deadline_date is not None:
+            deadline = (
+                t(language, "ui.contract.deadline_days", days=amendment.deadline_days)
+                if amendment.deadline_days is not None
+                else t(language, "ui.contract.deadline_date", date=amendment.deadline_date)
+            )
+            changes.append(t(language, "ui.contract.history_change_deadline", deadline=deadline))
+        lines = [
+            t(
+                language,
+                "ui.contract.history_amendment",
+                amendment_id=amendment.id,
+                at=_at(amendment.created_at),
+                by=mention(amendment.proposed_by),
+                status=status_word(amendment.status, language),
+                base=amendment.base_version,
+                changes=", ".join(changes) or "-",
+            )
+        ]
+        if amendment.reverts_to:
+            lines.append(f"**{reverts_flag(amendment.reverts_to, language)}**")
+        if amendment.new_version:
+            lines.append(t(language, "ui.contract.history_became", version=amendment.new_version))
+        lines.append(t(language, "ui.contract.history_reason", reason=amendment.reason))
+        if amendment.scope is not None:
+            lines.append(_quote(amendment.scope))
+        blocks.append("\n".join(lines))
+
+    if history.revisions:
+        blocks.append(t(language, "ui.contract.history_revisions"))
+    for revision in history.revisions:
+        kind = "ui.contract.history_included" if revision.included else "ui.contract.history_extra"
+        lines = [
+            t(
+                language,
+                "ui.contract.history_revision",
+                revision_id=revision.id,
+                at=_at(revision.created_at),
+                by=mention(revision.requested_by),
+                delivery_id=revision.delivery_id,
+                version=revision.terms_version,
+                kind=t(language, kind),
+                status=status_word(revision.status, language),
+            )
+        ]
+        if revision.reverts_to:
+            lines.append(f"**{reverts_flag(revision.reverts_to, language)}**")
+        lines.append(_quote(revision.reason))
+        blocks.append("\n".join(lines))
+
+    if history.deliveries:
+        blocks.append(t(language, "ui.contract.history_deliveries"))
+    for delivery in history.deliveries:
+        lines = [
+            t(
+                language,
+                "ui.contract.history_delivery",
+                delivery_id=delivery.id,
+                at=_at(delivery.created_at),
+                version=delivery.terms_version,
+                outcome=status_word(delivery.outcome, language) if delivery.outcome else "-",
+            )
+        ]
+        if delivery.note:
+            lines.append(t(language, "ui.contract.history_note", note=delivery.note))
+        for file in (f for f in history.files if f.delivery_id == delivery.id):
+            lines.append(
+                t(language, "ui.contract.history_file", filename=file.filename, size=file.size, sha256=file.sha256)
+            )
+        blocks.append("\n".join(lines))
+
+    if history.deposits:
+        blocks.append(t(language, "ui.contract.history_deposits"))
+    for deposit in history.deposits:
+        blocks.append(deposit_line(deposit.id, deposit.kind, deposit.amount, code, deposit.status,
+                                   deposit.reference, deposit.declared_at, deposit.confirmed_at, language))
+
+    if history.events:
+        blocks.append(t(language, "ui.contract.history_events"))
+        blocks.extend(
+            t(
+                language,
+                "ui.contract.history_event",
+                at=_at(event.created_at),
+                event=event_label(event.kind, language),
+                by=mention(event.actor_id) if event.actor_id else t(language, "ui.contract.by_system"),
+            )
+            for event in history.events
+        )
+    return blocks
+
+
+def paginate(blocks: Iterable[str], size: int = HISTORY_PAGE) -> list[str]:
+    """Join blocks into pages of at most ``size`` characters; a block longer than a page is cut
+    across pages."""
+    pages: list[str] = []
+    current = ""
+    for block in blocks:
+        while len(block) > size:
+            if current:
+                pages.append(current)
+                current = ""
+            pages.append(block[:size])
+            block = block[size:]
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) > size:
+            pages.append(current)
+            current = block
+        else:
+            current = candidate
+    if current:
+        pages.append(current)
+    return pages
+
+
+def history_pages(history: ContractHistory, language: object) -> list[discord.Embed]:
+    """The history as page embeds, one per message (a page stays under Discord's 6000-character
+    total per message). Beyond :data:`HISTORY_MESSAGES` pages the last one says that the
+    attached file has everything."""
+    pages = paginate(history_blocks(history, language))
+    truncated = len(pages) > HISTORY_MESSAGES
+    pages = pages[:HISTORY_MESSAGES]
+    if truncated:
+        pages[-1] = f"{pages[-1]}\n\n{t(language, 'ui.contract.history_truncated')}"
+    title = clip(t(language, "ui.contract.history_title", contract_id=history.contract.id), EMBED_TITLE)
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        embed = discord.Embed(title=title, description=clip(page, EMBED_DESCRIPTION), colour=discord.Colour.dark_teal())
+        embed.set_footer(text=t(language, "ui.contract.history_page", page=number, pages=len(pages)))
+        embeds.append(embed)
+    return embeds
+
+
+def history_filename(contract_id: int) -> str:
+    return f"contract-{contract_id}-history.json"
+
+
+# -- escrow ----------------------------------------------------------------------------
+
+
+def deposit_line(
+    deposit_id: int,
+    kind: str,
+    amount: int,
+    code: str,
+    status: str,
+    reference: str | None,
+    declared_at: datetime,
+    confirmed_at: datetime | None,
+    language: object,
+) -> str:
+    key = "ui.escrow.deposit_confirmed" if confirmed_at is not None else "ui.escrow.deposit_declared"
+    return t(
+        language,
+        key,
+        deposit_id=deposit_id,
+        kind=t(language, f"ui.escrow.kind_{kind}") if has(f"ui.escrow.kind_{kind}") else kind,
+        amount=money(amount, code, language),
+        status=t(language, f"ui.escrow.deposit_{status}_word") if has(f"ui.escrow.deposit_{status}_word") else status,
+        reference=reference or "-",
+        declared_at=_at(declared_at),
+        confirmed_at=_at(confirmed_at),
+    )
+
+
+def escrow_embed(status: EscrowStatus, language: object) -> discord.Embed:
+    contract = status.contract
+    code = contract.currency
+    embed = discord.Embed(
+        title=t(language, "ui.escrow.status_title", contract_id=contract.id), colour=discord.Colour.gold()
+    )
+    embed.add_field(name=t(language, "ui.contract.field_status"), value=status_word(contract.status, language))
+    embed.add_field(name=t(language, "ui.contract.field_price"), value=money(status.price, code, language))
+    embed.add_field(name=t(language, "ui.escrow.field_held"), value=money(status.held, code, language))
+    if status.topup_due:
+        embed.add_field(name=t(language, "ui.contract.field_topup"), value=money(status.topup_due, code, language))
+    embed.add_field(name=t(language, "ui.contract.field_client"), value=mention(contract.client_id))
+    embed.add_field(name=t(language, "ui.contract.field_worker"), value=mention(contract.worker_id))
+    lines = [
+        deposit_line(d.id, d.kind, d.amount, code, d.status, d.reference, d.declared_at, d.confirmed_at, language)
+        for d in status.deposits
+    ]
+    embed.description = clip("\n".join(lines) or t(language, "ui.escrow.no_deposits"), EMBED_DESCRIPTION)
+    return embed
+
+
+# -- buttons after a click -------------------------------------------------------------
+
+
+async def disable_buttons(message: discord.Message | None) -> None:
+    """Grey out every button of the message that was clicked (after the action succeeded)."""
+    if message is None or not message.components:
+        return
+    view = discord.ui.View.from_message(message, timeout=None)
+    for item in view.children:
+        if isinstance(item, discord.ui.Button):
+            item.disabled = True
+    view.stop()  # nothing to listen for: the buttons are disabled
+    try:
+        await message.edit(view=view, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as error:
+        log.warning("could not disable the buttons of message %s: %s", message.id, error)
+
+
+# -- the contract thread ----------------------------------------------------------------
+
+
+class ContractThreads:
+    """The outbox dispatcher's ``thread_resolver`` and the pinned terms card.
+
+    Called only by the dispatcher, whose passes are serialized, so two rows never create two
+    threads for one contract. Each step is stored as soon as it is done (thread id, then the
+    card's message id), so a retry after a Discord error finishes the setup instead of opening
+    a second thread.
+    """
+
+    def __init__(self, bot: MarketBot) -> None:
+        self.bot = bot
+
+    async def resolve(self, item: OutboxItem) -> int | None:
+        if item.contract_id is None:
+            return None
+        services = self.bot.services
+        contract = await services.contracts.get(item.contract_id)
+        if contract is None:
+            return None
+        if contract.accepted_at is None:
+            return None  # offered, declined, expired, withdrawn: no thread
+        thread_id = contract.thread_id
+        if thread_id is None:
+            thread = await self._create(contract)
+            if thread is None:
+                return None
+            await services.contracts.set_thread(contract.id, thread.id)
+            thread_id = await services.contracts.thread_id_of(contract.id) or thread.id
+        if contract.terms_message_id is None:
+            await self._finish(contract, thread_id)
+        return thread_id
+
+    async def _language(self, guild_id: int) -> str:
+        guild = await self.bot.services.guilds.get(guild_id)
+        return guild.locale if guild is not None else "en"
+
+    async def _create(self, contract: Contract) -> discord.Thread | None:
+        guild = await self.bot.services.guilds.get(contract.guild_id)
+        if guild is None:
+            return None
+        parent_id = guild.contracts_channel_id or guild.jobs_channel_id
+        parent = self.bot.get_channel(parent_id)
+        if parent is None:
+            try:
+                parent = await self.bot.fetch_channel(parent_id)
+            except discord.NotFound:
+                log.warning("guild %s: contracts channel %s is gone; no thread for contract %s",
+                            contract.guild_id, parent_id, contract.id)
+                return None
+        if not isinstance(parent, discord.TextChannel):
+            # a forum jobs channel cannot hold private threads: rows go to the mod channel
+            log.warning("guild %s: channel %s cannot hold private threads; no thread for contract %s",
+                        contract.guild_id, parent_id, contract.id)
+            return None
+        view = await self.bot.services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
+        name = t(guild.locale, "ui.contract.thread_name", contract_id=contract.id, title=view.job_title)
+        thread = await parent.create_thread(
+            name=clip(name, THREAD_NAME),
+            type=discord.ChannelType.private_thread,
+            invitable=False,
+            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+        )
+        log.info("guild %s contract %s: thread %s created", contract.guild_id, contract.id, thread.id)
+        return thread
+
+    async def _finish(self, contract: Contract, thread_id: int) -> None:
+        """Add both parties, post the terms card and pin it."""
+        services = self.bot.services
+        language = await self._language(contract.guild_id)
+        thread = self.bot.get_channel(thread_id) or await self.bot.fetch_channel(thread_id)
+        if not isinstance(thread, discord.Thread):
+            log.warning("contract %s: channel %s is not a thread", contract.id, thread_id)
+            return
+        for user_id in (contract.client_id, contract.worker_id):
+            await thread.add_user(discord.Object(user_id))
+        view = await services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
+        card = await thread.send(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)
+        await services.contracts.set_terms_message(contract.id, card.id)
+        try:
+            await card.pin()
+        except discord.HTTPException as error:
+            log.warning("contract %s: could not pin the terms card %s: %s", contract.id, card.id, error)
+
+    async def terms_changed(self, item: OutboxItem, message: discord.Message) -> None:
+        """After ``thread.terms_changed`` is posted: show the new version on the pinned card."""
+        if item.contract_id is None:
+            return
+        services = self.bot.services
+        contract = await services.contracts.get(item.contract_id)
+        if contract is None or contract.thread_id is None or contract.terms_message_id is None:
+            return
+        language = await self._language(contract.guild_id)
+        view = await services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
+        card = self.bot.get_partial_messageable(contract.thread_id, guild_id=contract.guild_id).get_partial_message(
+            contract.terms_message_id
+        )
+        with contextlib.suppress(discord.NotFound):
+            await card.edit(embed=terms_embed(view, language))
+

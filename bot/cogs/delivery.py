@@ -40,7 +40,7 @@ async def contract_choices(
     return [
         app_commands.Choice(
             name=t(interaction.locale, "ui.delivery.contract_choice", **format_args(
-                {"contract_id": contract.id, "status": contract.status.value}, interaction.locale))[:100],
+                {"contract_id": contract.id, "status": str(contract.status)}, interaction.locale))[:100],
             value=contract.id,
         )
         for contract in found[:25]

@@ -29,6 +29,10 @@ Interaction = discord.Interaction["MarketBot"]
 NO_MENTIONS = discord.AllowedMentions.none()
 MESSAGE_LIMIT = 2000
 PROPOSAL_PREVIEW = 300
+TITLE_MAX = LIMITS["title"]
+DESCRIPTION_MAX = LIMITS["description"]
+CATEGORY_MAX = LIMITS["category"]
+PROPOSAL_MAX = LIMITS["proposal"]
 
 
 @app_commands.guild_only()
@@ -52,11 +56,11 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
     async def job_post(
         self,
         interaction: Interaction,
-        title: app_commands.Range[str, 1, LIMITS["title"]],
-        description: app_commands.Range[str, 1, LIMITS["description"]],
+        title: app_commands.Range[str, 1, TITLE_MAX],
+        description: app_commands.Range[str, 1, DESCRIPTION_MAX],
         budget: app_commands.Range[float, 0],
         deadline: app_commands.Range[str, 1, 32],
-        category: app_commands.Range[str, 1, LIMITS["category"]] | None = None,
+        category: app_commands.Range[str, 1, CATEGORY_MAX] | None = None,
         positions: app_commands.Range[int, 1, MAX_POSITIONS] = 1,
     ) -> None:
         assert interaction.guild_id is not None
@@ -79,7 +83,7 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
     async def job_list(
         self,
         interaction: Interaction,
-        category: app_commands.Range[str, 1, LIMITS["category"]] | None = None,
+        category: app_commands.Range[str, 1, CATEGORY_MAX] | None = None,
         query: app_commands.Range[str, 1, 100] | None = None,
         mine: bool = False,
     ) -> None:
@@ -128,7 +132,7 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
         self,
         interaction: Interaction,
         job: int,
-        proposal: app_commands.Range[str, 1, LIMITS["proposal"]],
+        proposal: app_commands.Range[str, 1, PROPOSAL_MAX],
         price: app_commands.Range[float, 0],
         days: app_commands.Range[int, 1, 365] | None = None,
     ) -> None:

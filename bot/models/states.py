@@ -87,7 +87,7 @@ CONTRACT_TRANSITIONS: dict[tuple[ContractStatus, str], Transition] = {
     (_CS.OFFERED, "accept"): _t(_CS.AWAITING_FUNDING, W),
     (_CS.OFFERED, "decline"): _t(_CS.DECLINED, W),
     (_CS.OFFERED, "expire"): _t(_CS.EXPIRED, S),
-    (_CS.OFFERED, "withdraw"): _t(_CS.WITHDRAWN, C),
+    (_CS.OFFERED, "withdraw"): _t(_CS.WITHDRAWN, C, S),
     (_CS.AWAITING_FUNDING, "cancel"): _t(_CS.CANCELLED, C, W),
     (_CS.AWAITING_FUNDING, "deposit"): _t(_CS.FUNDING_SUBMITTED, C),
     (_CS.AWAITING_FUNDING, "mod_cancel"): _t(_CS.CANCELLED, M),

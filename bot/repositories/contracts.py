@@ -264,3 +264,10 @@ _GUILD_OF = {
 async def guild_of(conn: Conn, resource: str, target_id: int) -> int | None:
     row = await fetch_one(conn, _GUILD_OF[resource], (target_id,))
     return int(row[0]) if row else None
+
+
+async def offered_for_job(conn: Conn, job_id: int) -> list[Contract]:
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM contracts WHERE job_id = ? AND status = 'offered' ORDER BY id", (job_id,)
+    )
+    return [from_row(Contract, r) for r in rows]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot.errors import CooldownActive, InvalidInput, NotAllowed, WrongState
 from bot.models.money import MoneyError, currency, to_minor
 from bot.models.states import Role, Transition, TransitionRefused, next_state
+from bot.models.terms import Deadline, DeadlineError
 from bot.models.timeutil import from_iso, to_iso
 
 # Discord's limits for a modal paragraph (4000) and our own tighter ones.
@@ -59,6 +60,14 @@ def parse_amount(field: str, amount: Amount, code: str, *, max_major: int) -> in
     if minor > max_minor:
         raise InvalidInput("error.money.too_large", field=field, max_amount=max_minor, currency=code)
     return minor
+
+
+def parse_deadline(text: str, today: date) -> Deadline:
+    """``7d`` (days counted from funding) or a future ``YYYY-MM-DD``."""
+    try:
+        return Deadline.parse(text, today=today)
+    except DeadlineError:
+        raise InvalidInput("error.deadline.invalid", value=text) from None
 
 
 def check_cooldown(last: str | None, cooldown: timedelta, now: datetime) -> None:

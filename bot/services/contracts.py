@@ -25,12 +25,12 @@ from bot.models.states import (
 )
 from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS, Deadline, normalize_scope
 from bot.models.timeutil import to_iso
+from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
 from bot.repositories.records import enqueue, record_event
-from bot.services.common import Amount, clean_text, parse_amount, transition
+from bot.services.common import Amount, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
-from bot.services.jobs import parse_deadline
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,9 @@ async def free_position(conn: Conn, contract: Contract, now: datetime) -> None:
 _PURPOSE_STATES: dict[str, frozenset[ContractStatus]] = {
     "rate": SETTLED_STATES,
     "dispute": frozenset({ContractStatus.FUNDING_SUBMITTED, ContractStatus.ACTIVE, ContractStatus.DELIVERED}),
+    "amend": AMENDABLE,
+    # /contract cancel: before funding it cancels, after a deposit it opens a case
+    "cancel": AMENDABLE,
 }
 
 
@@ -122,6 +125,22 @@ def _suits(contract: Contract, user_id: int, purpose: str) -> bool:
         return role in {Role.CLIENT, Role.WORKER} and contract.status in _PURPOSE_STATES[purpose]
     allowed = CONTRACT_TRANSITIONS.get((contract.status, purpose))
     return allowed is not None and role in allowed.roles
+
+
+async def withdraw_open_offers(conn: Conn, job: Job, now: datetime, *, reason: str) -> None:
+    """The job was filled or closed: offers still out to other workers end now (withdrawn by
+    the system) instead of lingering with reminders until they expire."""
+    for contract in await repo.offered_for_job(conn, job.id):
+        target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "withdraw", Role.SYSTEM)
+        if not await repo.update_contract(conn, contract.id, contract.status, status=target, closed_at=to_iso(now)):
+            continue
+        if contract.application_id is not None:
+            await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
+                                                   ApplicationStatus.DECLINED, now)
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, job_id=job.id,
+                           kind="contract.withdrawn", now=now, reason=reason)
+        await notify(conn, contract, f"notify.offer_withdrawn_{reason}", now, to=(contract.worker_id,),
+                     title=job.title, job_id=job.id)
 
 
 class ContractService:
@@ -315,6 +334,7 @@ class ContractService:
         await conn.execute("UPDATE jobs SET filled = filled + 1, status = ? WHERE id = ?", (target, job.id))
         if fills:
             await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.filled", now=now)
+            await withdraw_open_offers(conn, job, now, reason="job_filled")
             for application in await jobs_repo.applications_for_job(conn, job.id):
                 if application.status == ApplicationStatus.PENDING:
                     await jobs_repo.set_application_status(conn, application.id, application.status,
@@ -385,6 +405,10 @@ class ContractService:
                                               closed_at=to_iso(now)):
                 raise WrongState("error.contract.state", status=contract.status, action="cancel")
             await free_position(conn, contract, now)
+            # an escalation of the unfunded contract has nothing left to decide
+            for case in await cases_repo.open_cases_for_contract(conn, contract.id):
+                await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note="cancelled",
+                                         now=now)
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=contract.job_id,
                                kind="contract.cancelled", now=now, actor_id=actor_id, reason=text)
             await notify(conn, contract, "notify.contract_cancelled", now, to=(contract.other_party(actor_id),),

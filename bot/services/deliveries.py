@@ -15,6 +15,7 @@ from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionReques
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
 from bot.models.terms import normalize_scope
 from bot.models.timeutil import to_iso
+from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories.records import record_event
 from bot.services.common import clean_text, transition
@@ -41,6 +42,10 @@ class IncomingFile:
 class RevisionOutcome:
     request: RevisionRequest
     included: bool
+
+
+def outcome_note(actor_id: int | None) -> str:
+    return "approved by the client" if actor_id is not None else "auto-approved after the review period"
 
 
 def display_name(filename: str) -> str:
@@ -131,6 +136,12 @@ class DeliveryService:
                                               closed_at=to_iso(now)):
                 raise WrongState("error.contract.state", status=contract.status, action="approve")
             settlement = await release(conn, contract, terms, now, actor_id)
+            # a case still open on it (a cancel request, an escalation) is settled by the approval
+            for case in await cases_repo.open_cases_for_contract(conn, contract.id):
+                await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None,
+                                         note=outcome_note(actor_id), now=now)
+                await record_event(conn, guild_id=guild_id, contract_id=contract.id, case_id=case.id,
+                                   kind="case.settled", now=now, actor_id=actor_id)
             outcome = "auto_approved" if actor_id is None else "approved"
             await conn.execute(
                 "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",

@@ -16,11 +16,11 @@ from bot.models.states import (
     JobStatus,
     Role,
 )
-from bot.models.terms import Deadline, DeadlineError
 from bot.models.timeutil import to_iso
 from bot.repositories import jobs as repo
 from bot.repositories.records import enqueue, record_event
-from bot.services.common import Amount, check_cooldown, clean_text, parse_amount, transition
+from bot.services.common import Amount, check_cooldown, clean_text, parse_amount, parse_deadline, transition
+from bot.services.contracts import withdraw_open_offers
 from bot.services.guilds import GuildService
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,6 @@ class JobPage:
     total: int
     page: int
     pages: int
-
-
-def parse_deadline(text: str, today: object) -> Deadline:
-    try:
-        return Deadline.parse(text, today=today)  # type: ignore[arg-type]
-    except DeadlineError:
-        raise InvalidInput("error.deadline.invalid", value=text) from None
 
 
 class JobService:
@@ -153,6 +146,7 @@ class JobService:
                     await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=application.worker_id,
                                   job_id=job_id, message_key="notify.job_closed_applicant", now=now,
                                   args={"job_id": job_id, "title": job.title})
+            await withdraw_open_offers(conn, job, now, reason="job_closed")
             await record_event(conn, guild_id=guild_id, job_id=job_id, kind="job.closed", now=now,
                                actor_id=actor_id, by=role.value)
             await enqueue(conn, guild_id=guild_id, target="board", job_id=job_id, message_key="board.job", now=now)

@@ -118,7 +118,7 @@ def register_case_cards(bot: MarketBot) -> None:
                                                    is_moderator=True)).terms
             summary = t(language, "ui.case.contract_line", **format_args({
                 "contract_id": contract.id, "client_id": contract.client_id, "worker_id": contract.worker_id,
-                "status": contract.status.value, "price_amount": terms.price, "currency": contract.currency,
+                "status": str(contract.status), "price_amount": terms.price, "currency": contract.currency,
             }, language))
             embed.add_field(name=t(language, "ui.case.contract"), value=_clip(summary), inline=False)
             history = await services.history.history(item.guild_id, contract.id, viewer_id=viewer, is_moderator=True)

@@ -19,6 +19,7 @@ import discord
 
 from bot.checks import require_moderator
 from bot.i18n import t
+from bot.services.common import LIMITS
 from bot.ui.buttons import MarketButton, register_button
 from bot.ui.contract_views import NO_MENTIONS, disable_buttons
 from bot.ui.format import format_money
@@ -29,10 +30,11 @@ if TYPE_CHECKING:
     from bot.models.entities import Amendment, Contract, Deposit
     from bot.services.contracts import ContractView
 
-Interaction = discord.Interaction["MarketBot"]
+    Interaction = discord.Interaction[MarketBot]
 
-REASON_LIMIT = 1000
-REFERENCE_LIMIT = 200
+REASON_LIMIT = LIMITS["reason"]
+REFERENCE_LIMIT = LIMITS["reference"]
+SCOPE_LIMIT = LIMITS["scope"]
 
 
 async def guild_for(interaction: Interaction, resource: str, target_id: int) -> int:
@@ -70,8 +72,13 @@ def declined_text(contract: Contract, locale: object) -> str:
 
 def amendment_answer_text(amendment: Amendment, locale: object) -> str:
     if amendment.status == "accepted":
-        return t(locale, "ui.contract.amendment_accepted", amendment_id=amendment.id,
-                 contract_id=amendment.contract_id, version=amendment.new_version)
+        return t(
+            locale,
+            "ui.contract.amendment_accepted",
+            amendment_id=amendment.id,
+            contract_id=amendment.contract_id,
+            version=amendment.new_version,
+        )
     return t(locale, "ui.contract.amendment_rejected", amendment_id=amendment.id, contract_id=amendment.contract_id)
 
 
@@ -104,8 +111,10 @@ class AcceptOfferButton(MarketButton):
 
 class DeclineModal(MarketModal):
     def __init__(self, contract_id: int, guild_id: int, locale: object) -> None:
-        super().__init__(title=t(locale, "ui.contract.decline_modal_title", contract_id=contract_id)[:45],
-                         custom_id=f"cw:decline_modal:{contract_id}")
+        super().__init__(
+            title=t(locale, "ui.contract.decline_modal_title", contract_id=contract_id)[:45],
+            custom_id=f"cw:decline_modal:{contract_id}",
+        )
         self.contract_id = contract_id
         self.guild_id = guild_id
         self.reason: discord.ui.TextInput[DeclineModal] = discord.ui.TextInput(
@@ -151,6 +160,52 @@ class _AmendmentButton(MarketButton):
         await disable_buttons(interaction.message)
 
 
+def amendment_proposed_text(amendment: Amendment, locale: object) -> str:
+    text = t(locale, "ui.contract.amendment_proposed", amendment_id=amendment.id, contract_id=amendment.contract_id)
+    if amendment.reverts_to:
+        text = f"{text}\n{t(locale, 'ui.contract.amendment_reverts', version=amendment.reverts_to)}"
+    return text
+
+
+class AmendModal(MarketModal):
+    """``/contract amend`` without a change: edit the scope (prefilled with the current one) in a
+    form, where long text is comfortable."""
+
+    def __init__(self, contract_id: int, guild_id: int, locale: object, *, scope: str, reason: str) -> None:
+        super().__init__(
+            title=t(locale, "ui.contract.amend_modal_title", contract_id=contract_id)[:45],
+            custom_id=f"cw:amend_modal:{contract_id}",
+        )
+        self.contract_id = contract_id
+        self.guild_id = guild_id
+        self.scope: discord.ui.TextInput[AmendModal] = discord.ui.TextInput(
+            label=t(locale, "ui.contract.amend_scope_label")[:45],
+            style=discord.TextStyle.paragraph,
+            default=scope[:SCOPE_LIMIT],
+            max_length=SCOPE_LIMIT,
+            custom_id="scope",
+        )
+        self.reason: discord.ui.TextInput[AmendModal] = discord.ui.TextInput(
+            label=t(locale, "ui.contract.amend_reason_label")[:45],
+            style=discord.TextStyle.paragraph,
+            default=reason[:REASON_LIMIT],
+            max_length=REASON_LIMIT,
+            custom_id="reason",
+        )
+        self.add_item(self.scope)
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        amendment = await interaction.client.services.contracts.propose_amendment(
+            self.guild_id,
+            self.contract_id,
+            actor_id=interaction.user.id,
+            reason=self.reason.value,
+            scope=self.scope.value,
+        )
+        await answer(interaction, amendment_proposed_text(amendment, interaction.locale))
+
+
 @register_button("amendment", "accept")
 class AcceptAmendmentButton(_AmendmentButton):
     label_key = "button.amendment.accept"
@@ -170,8 +225,10 @@ class RejectAmendmentButton(_AmendmentButton):
 
 class DepositModal(MarketModal):
     def __init__(self, contract_id: int, guild_id: int, locale: object) -> None:
-        super().__init__(title=t(locale, "ui.escrow.deposit_modal_title", contract_id=contract_id)[:45],
-                         custom_id=f"cw:deposit_modal:{contract_id}")
+        super().__init__(
+            title=t(locale, "ui.escrow.deposit_modal_title", contract_id=contract_id)[:45],
+            custom_id=f"cw:deposit_modal:{contract_id}",
+        )
         self.contract_id = contract_id
         self.guild_id = guild_id
         self.reference: discord.ui.TextInput[DepositModal] = discord.ui.TextInput(

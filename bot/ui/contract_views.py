@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
 import discord
 
@@ -31,6 +31,7 @@ from bot.services.history import ContractHistory
 from bot.services.reputation import ClientFigures
 from bot.ui.buttons import build_view
 from bot.ui.format import format_args, format_money, format_time
+from bot.ui.job_board import client_line
 from bot.ui.notify import Rendered
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ THREAD_NAME = 100
 HISTORY_PAGE = 3800
 HISTORY_MESSAGES = 5  # the answer and up to four followups
 
-THREAD_ARCHIVE_MINUTES = 10080  # a week: contracts run for days
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: contracts run for days
 
 
 def clip(text: str, limit: int) -> str:
@@ -66,9 +67,14 @@ def money(amount: int, code: str, language: object) -> str:
     return format_money(amount, code, language)
 
 
+def word(table: str, value: str, language: object) -> str:
+    """``value`` translated from the ``table`` vocabulary (e.g. ``status``), else as it is."""
+    key = f"{table}.{value}"
+    return t(language, key) if has(key) else value
+
+
 def status_word(status: str, language: object) -> str:
-    key = f"status.{status}"
-    return t(language, key) if has(key) else status
+    return word("status", status, language)
 
 
 def deadline_text(terms: Terms, language: object) -> str:
@@ -81,36 +87,6 @@ def deadline_text(terms: Terms, language: object) -> str:
 
 def reverts_flag(version: int | None, language: object) -> str:
     return t(language, "ui.contract.reverts", version=version) if version else ""
-
-
-def approx_duration(value: timedelta, language: object) -> str:
-    hours = value.total_seconds() / 3600
-    if hours < 1:
-        return t(language, "ui.contract.duration_under_hour")
-    if hours < 48:
-        return t(language, "ui.contract.duration_hours", hours=round(hours))
-    return t(language, "ui.contract.duration_days", days=round(hours / 24, 1))
-
-
-def client_line(figures: ClientFigures, language: object) -> str:
-    """The client's reputation in one line (shown with an offer)."""
-    none = t(language, "ui.contract.figures_none")
-    rating = (
-        t(language, "ui.contract.figures_rating", stars=f"{figures.average_rating:.1f}", count=figures.ratings)
-        if figures.average_rating is not None
-        else t(language, "ui.contract.figures_no_rating")
-    )
-    return t(
-        language,
-        "ui.contract.figures",
-        jobs=figures.jobs_posted,
-        completed=figures.completed,
-        cancelled=figures.cancelled,
-        fund=approx_duration(figures.median_time_to_fund, language) if figures.median_time_to_fund else none,
-        review=approx_duration(figures.median_time_to_review, language) if figures.median_time_to_review else none,
-        escalations=figures.escalations,
-        rating=rating,
-    )
 
 
 # -- the terms card ------------------------------------------------------------------
@@ -145,7 +121,9 @@ def terms_embed(view: ContractView, language: object, *, with_status: bool = Fal
         if contract.due_at is not None:
             embed.add_field(name=t(language, "ui.contract.field_due"), value=format_time(contract.due_at))
         if contract.topup_due:
-            embed.add_field(name=t(language, "ui.contract.field_topup"), value=money(contract.topup_due, code, language))
+            embed.add_field(
+                name=t(language, "ui.contract.field_topup"), value=money(contract.topup_due, code, language)
+            )
     embed.set_footer(text=t(language, "ui.contract.card_footer", version=terms.version))
     return embed
 
@@ -242,7 +220,7 @@ def _at(when: datetime | None) -> str:
 
 def event_label(kind: str, language: object) -> str:
     key = f"ui.contract.event.{kind.replace('.', '_')}"
-    return t(language, key) if has(key) else f"`{kind}`"
+    return t(language, key) if has(key) else f"`{kind}`"  # a kind added later: its code
 
 
 def history_blocks(history: ContractHistory, language: object) -> list[str]:
@@ -263,9 +241,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
     ]
     reverts = history.reverts
     if reverts:
-        blocks.append(
-            t(language, "ui.contract.history_reverts_summary", count=len(reverts))
-        )
+        blocks.append(t(language, "ui.contract.history_reverts_summary", count=len(reverts)))
 
     blocks.append(t(language, "ui.contract.history_versions"))
     for terms in history.versions:
@@ -294,7 +270,8 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
         if amendment.scope is not None:
             changes.append(t(language, "ui.contract.history_change_scope"))
         if amendment.price is not None:
-            changes.append(t(language, "ui.contract.history_change_price", price=money(amendment.price, code, language)))
+            price = money(amendment.price, code, language)
+            changes.append(t(language, "ui.contract.history_change_price", price=price))
         if amendment.deadline_days is not None or amendment.deadline_date is not None:
             deadline = (
                 t(language, "ui.contract.deadline_days", days=amendment.deadline_days)
@@ -309,7 +286,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 amendment_id=amendment.id,
                 at=_at(amendment.created_at),
                 by=mention(amendment.proposed_by),
-                status=status_word(amendment.status, language),
+                status=word("ui.contract.amendment_status", amendment.status, language),
                 base=amendment.base_version,
                 changes=", ".join(changes) or "-",
             )
@@ -337,7 +314,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 delivery_id=revision.delivery_id,
                 version=revision.terms_version,
                 kind=t(language, kind),
-                status=status_word(revision.status, language),
+                status=word("ui.contract.revision_status", revision.status, language),
             )
         ]
         if revision.reverts_to:
@@ -355,7 +332,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 delivery_id=delivery.id,
                 at=_at(delivery.created_at),
                 version=delivery.terms_version,
-                outcome=status_word(delivery.outcome, language) if delivery.outcome else "-",
+                outcome=word("ui.contract.outcome", delivery.outcome, language) if delivery.outcome else "-",
             )
         ]
         if delivery.note:
@@ -369,8 +346,19 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
     if history.deposits:
         blocks.append(t(language, "ui.contract.history_deposits"))
     for deposit in history.deposits:
-        blocks.append(deposit_line(deposit.id, deposit.kind, deposit.amount, code, deposit.status,
-                                   deposit.reference, deposit.declared_at, deposit.confirmed_at, language))
+        blocks.append(
+            deposit_line(
+                deposit.id,
+                deposit.kind,
+                deposit.amount,
+                code,
+                deposit.status,
+                deposit.reference,
+                deposit.declared_at,
+                deposit.confirmed_at,
+                language,
+            )
+        )
 
     if history.events:
         blocks.append(t(language, "ui.contract.history_events"))
@@ -451,9 +439,9 @@ def deposit_line(
         language,
         key,
         deposit_id=deposit_id,
-        kind=t(language, f"ui.escrow.kind_{kind}") if has(f"ui.escrow.kind_{kind}") else kind,
+        kind=word("ui.escrow.kind", kind, language),
         amount=money(amount, code, language),
-        status=t(language, f"ui.escrow.deposit_{status}_word") if has(f"ui.escrow.deposit_{status}_word") else status,
+        status=word("ui.escrow.deposit_status", status, language),
         reference=reference or "-",
         declared_at=_at(declared_at),
         confirmed_at=_at(confirmed_at),
@@ -506,9 +494,9 @@ class ContractThreads:
     """The outbox dispatcher's ``thread_resolver`` and the pinned terms card.
 
     Called only by the dispatcher, whose passes are serialized, so two rows never create two
-    threads for one contract. Each step is stored as soon as it is done (thread id, then the
-    card's message id), so a retry after a Discord error finishes the setup instead of opening
-    a second thread.
+    threads for one contract. The thread id is stored once both parties are in the thread;
+    the terms card is a convenience (``/contract view`` shows the same), so failing to post or
+    pin it is logged and the row still goes to the thread.
     """
 
     def __init__(self, bot: MarketBot) -> None:
@@ -518,27 +506,29 @@ class ContractThreads:
         if item.contract_id is None:
             return None
         services = self.bot.services
+        thread_id = await services.contracts.thread_id_of(item.contract_id)
+        if thread_id is not None:
+            return thread_id
         contract = await services.contracts.get(item.contract_id)
-        if contract is None:
-            return None
-        if contract.accepted_at is None:
+        if contract is None or contract.accepted_at is None:
             return None  # offered, declined, expired, withdrawn: no thread
-        thread_id = contract.thread_id
-        if thread_id is None:
-            thread = await self._create(contract)
-            if thread is None:
-                return None
-            await services.contracts.set_thread(contract.id, thread.id)
-            thread_id = await services.contracts.thread_id_of(contract.id) or thread.id
-        if contract.terms_message_id is None:
-            await self._finish(contract, thread_id)
-        return thread_id
+        thread = await self._create(contract)
+        if thread is None:
+            return None
+        await services.contracts.set_thread(contract.id, thread.id)
+        stored = await services.contracts.thread_id_of(contract.id)
+        if stored != thread.id:  # cannot happen while only the dispatcher creates threads
+            log.warning("contract %s: thread %s already set; %s left unused", contract.id, stored, thread.id)
+            return stored
+        await self._post_card(contract, thread)
+        return thread.id
 
     async def _language(self, guild_id: int) -> str:
         guild = await self.bot.services.guilds.get(guild_id)
         return guild.locale if guild is not None else "en"
 
     async def _create(self, contract: Contract) -> discord.Thread | None:
+        """A private thread in the contracts channel (else the jobs channel) with both parties."""
         guild = await self.bot.services.guilds.get(contract.guild_id)
         if guild is None:
             return None
@@ -548,13 +538,18 @@ class ContractThreads:
             try:
                 parent = await self.bot.fetch_channel(parent_id)
             except discord.NotFound:
-                log.warning("guild %s: contracts channel %s is gone; no thread for contract %s",
-                            contract.guild_id, parent_id, contract.id)
+                log.warning(
+                    "guild %s: channel %s is gone; no thread for contract %s", contract.guild_id, parent_id, contract.id
+                )
                 return None
         if not isinstance(parent, discord.TextChannel):
             # a forum jobs channel cannot hold private threads: rows go to the mod channel
-            log.warning("guild %s: channel %s cannot hold private threads; no thread for contract %s",
-                        contract.guild_id, parent_id, contract.id)
+            log.warning(
+                "guild %s: channel %s cannot hold private threads; no thread for contract %s",
+                contract.guild_id,
+                parent_id,
+                contract.id,
+            )
             return None
         view = await self.bot.services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
         name = t(guild.locale, "ui.contract.thread_name", contract_id=contract.id, title=view.job_title)
@@ -564,26 +559,22 @@ class ContractThreads:
             invitable=False,
             auto_archive_duration=THREAD_ARCHIVE_MINUTES,
         )
+        for user_id in (contract.client_id, contract.worker_id):
+            await thread.add_user(discord.Object(user_id))
         log.info("guild %s contract %s: thread %s created", contract.guild_id, contract.id, thread.id)
         return thread
 
-    async def _finish(self, contract: Contract, thread_id: int) -> None:
-        """Add both parties, post the terms card and pin it."""
+    async def _post_card(self, contract: Contract, thread: discord.Thread) -> None:
+        """Post the terms card in the new thread and pin it."""
         services = self.bot.services
         language = await self._language(contract.guild_id)
-        thread = self.bot.get_channel(thread_id) or await self.bot.fetch_channel(thread_id)
-        if not isinstance(thread, discord.Thread):
-            log.warning("contract %s: channel %s is not a thread", contract.id, thread_id)
-            return
-        for user_id in (contract.client_id, contract.worker_id):
-            await thread.add_user(discord.Object(user_id))
         view = await services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
-        card = await thread.send(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)
-        await services.contracts.set_terms_message(contract.id, card.id)
         try:
+            card = await thread.send(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)
+            await services.contracts.set_terms_message(contract.id, card.id)
             await card.pin()
         except discord.HTTPException as error:
-            log.warning("contract %s: could not pin the terms card %s: %s", contract.id, card.id, error)
+            log.warning("contract %s: terms card in thread %s not posted or pinned: %s", contract.id, thread.id, error)
 
     async def terms_changed(self, item: OutboxItem, message: discord.Message) -> None:
         """After ``thread.terms_changed`` is posted: show the new version on the pinned card."""
@@ -600,4 +591,3 @@ class ContractThreads:
         )
         with contextlib.suppress(discord.NotFound):
             await card.edit(embed=terms_embed(view, language))
-

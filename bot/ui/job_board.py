@@ -21,6 +21,7 @@ reputation figures on one line, as on a job post or a contract offer), the multi
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -220,9 +221,10 @@ class JobBoard:
             edited = await self._edit(job, embed, language)
             if edited is not None:
                 return edited
-            if job.status != JobStatus.OPEN:
-                log.info("job %s: its board post is gone and it is %s; not posting again", job.id, job.status)
-                return None
+        if job.status != JobStatus.OPEN:
+            # never shown (closed before its first post) or its post was deleted: nothing to add
+            log.info("job %s is %s and has no board post; not posting it", job.id, job.status)
+            return None
         return await self._post(job, guild.jobs_channel_id, embed, language)
 
     async def _channel(self, channel_id: int) -> discord.abc.GuildChannel | discord.Thread | None:
@@ -238,33 +240,28 @@ class JobBoard:
         return None
 
     async def _post(self, job: Job, channel_id: int, embed: discord.Embed, language: str) -> int:
+        """A new post for an open job."""
         channel = await self._channel(channel_id)
-        view = apply_view(job, language)
+        view = build_view([f"job:{job.id}:apply"], language)
+        assert view is not None
         if isinstance(channel, discord.ForumChannel):
             tag = await self._tag(channel, job.category)
-            kwargs: dict[str, object] = {"applied_tags": [tag]} if tag is not None else {}
-            if view is not None:
-                kwargs["view"] = view
             thread, message = await channel.create_thread(
                 name=clip(f"#{job.id} {job.title}", THREAD_NAME),
                 embed=embed,
+                view=view,
+                applied_tags=[tag] if tag is not None else [],
                 allowed_mentions=NO_MENTIONS,
-                **kwargs,  # type: ignore[arg-type]
             )
-            if job.status != JobStatus.OPEN:
-                await thread.edit(archived=True, locked=True)
             await self.bot.services.jobs.set_board_message(job.id, thread.id, message.id)
             log.info("job %s posted on the forum %s as thread %s", job.id, channel.id, thread.id)
             return message.id
         if not isinstance(channel, discord.TextChannel):
             raise Undeliverable(f"the jobs channel {channel_id} is not a text or forum channel")
-        if view is not None:
-            message = await channel.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
-        else:
-            message = await channel.send(embed=embed, allowed_mentions=NO_MENTIONS)
-        await self.bot.services.jobs.set_board_message(job.id, channel.id, message.id)
-        log.info("job %s posted in channel %s as message %s", job.id, channel.id, message.id)
-        return message.id
+        posted = await channel.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+        await self.bot.services.jobs.set_board_message(job.id, channel.id, posted.id)
+        log.info("job %s posted in channel %s as message %s", job.id, channel.id, posted.id)
+        return posted.id
 
     async def _edit(self, job: Job, embed: discord.Embed, language: str) -> int | None:
         """Update the existing post; None if it no longer exists."""
@@ -308,6 +305,6 @@ class JobBoard:
         return _find_tag(tags, name)
 
 
-def _find_tag(tags: list[discord.ForumTag], name: str) -> discord.ForumTag | None:
+def _find_tag(tags: Sequence[discord.ForumTag], name: str) -> discord.ForumTag | None:
     wanted = name.casefold()
     return next((tag for tag in tags if tag.name.casefold() == wanted), None)

@@ -26,7 +26,7 @@ from bot.ui.job_board import clip, list_line
 from bot.ui.modals import MarketModal
 
 if TYPE_CHECKING:
-    from bot.app import MarketBot
+    from bot.app import MarketBot  # noqa: F401  (the string annotation below)
 
 log = logging.getLogger(__name__)
 
@@ -149,30 +149,23 @@ class JobListView(discord.ui.View):
         self.page = page
         self.mine = mine
         self.interaction: Interaction | None = None
-        self.previous: discord.ui.Button[JobListView] = discord.ui.Button(
-            label=t(language, "button.job.previous"), custom_id="job_list:previous", style=discord.ButtonStyle.secondary
-        )
-        self.next: discord.ui.Button[JobListView] = discord.ui.Button(
-            label=t(language, "button.job.next"), custom_id="job_list:next", style=discord.ButtonStyle.secondary
-        )
-        self.previous.callback = self._previous  # type: ignore[method-assign]
-        self.next.callback = self._next  # type: ignore[method-assign]
-        self.add_item(self.previous)
-        self.add_item(self.next)
-        self._refresh()
+        self._relabel(language)
+        self._enable()
 
-    def _refresh(self) -> None:
-        self.previous.disabled = self.page.page <= 1
-        self.next.disabled = self.page.page >= self.page.pages
+    def _enable(self) -> None:
+        self.previous_page.disabled = self.page.page <= 1
+        self.next_page.disabled = self.page.page >= self.page.pages
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         await interaction.client.note_locale(interaction)
         return interaction.user.id == self.owner_id
 
-    async def _previous(self, interaction: Interaction) -> None:
+    @discord.ui.button(label="<", custom_id="job_list:previous", style=discord.ButtonStyle.secondary)
+    async def previous_page(self, interaction: Interaction, button: discord.ui.Button[JobListView]) -> None:
         await self._show(interaction, self.page.page - 1)
 
-    async def _next(self, interaction: Interaction) -> None:
+    @discord.ui.button(label=">", custom_id="job_list:next", style=discord.ButtonStyle.secondary)
+    async def next_page(self, interaction: Interaction, button: discord.ui.Button[JobListView]) -> None:
         await self._show(interaction, self.page.page + 1)
 
     async def _show(self, interaction: Interaction, number: int) -> None:
@@ -180,24 +173,24 @@ class JobListView(discord.ui.View):
         if page.page > page.pages and page.total:
             page = await self.load(page.pages)  # the list shrank meanwhile
         self.page = page
-        self._relabel(interaction.locale)
-        self._refresh()
         self.interaction = interaction
         if not page.jobs:
             key = "ui.job.list_empty_mine" if self.mine else "ui.job.list_empty"
             self.stop()
             await interaction.response.edit_message(content=t(interaction.locale, key), embed=None, view=None)
             return
+        self._relabel(interaction.locale)
+        self._enable()
         await interaction.response.edit_message(embed=list_embed(page, interaction.locale, mine=self.mine), view=self)
 
     def _relabel(self, language: object) -> None:
-        self.previous.label = t(language, "button.job.previous")
-        self.next.label = t(language, "button.job.next")
+        self.previous_page.label = t(language, "button.job.previous")
+        self.next_page.label = t(language, "button.job.next")
 
     async def on_timeout(self) -> None:
         if self.interaction is None:
             return
-        for item in (self.previous, self.next):
+        for item in (self.previous_page, self.next_page):
             item.disabled = True
         try:
             await self.interaction.edit_original_response(view=self)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.errors import NotFound
 from bot.i18n import language_of, t
 from bot.models.entities import Job
 from bot.models.states import JobStatus
@@ -213,7 +214,10 @@ class JobBoard:
         guild = await services.guilds.get(item.guild_id)
         if guild is None:
             raise Undeliverable("the guild is not set up: no jobs channel")
-        job = await services.jobs.get(item.guild_id, item.job_id)
+        try:
+            job = await services.jobs.get(item.guild_id, item.job_id)
+        except NotFound:
+            raise Undeliverable(f"job {item.job_id} does not exist in guild {item.guild_id}") from None
         language = language_of(guild.locale)
         figures = await services.reputation.client_figures(job.guild_id, job.client_id)
         embed = job_embed(job, figures, language)
@@ -270,8 +274,9 @@ class JobBoard:
         if not isinstance(channel, discord.Thread | discord.TextChannel):
             return None
         is_open = job.status == JobStatus.OPEN
-        if isinstance(channel, discord.Thread) and is_open and (channel.archived or channel.locked):
-            # a filled job reopened: a message in an archived thread cannot be edited
+        if isinstance(channel, discord.Thread) and (channel.archived or channel.locked):
+            # a filled job reopened, or a thread Discord archived for inactivity: a message in
+            # an archived thread cannot be edited
             await channel.edit(archived=False, locked=False)
         try:
             await channel.get_partial_message(job.board_message_id).edit(
@@ -280,7 +285,7 @@ class JobBoard:
         except discord.NotFound:
             log.warning("job %s: board message %s is gone", job.id, job.board_message_id)
             return None
-        if isinstance(channel, discord.Thread) and not is_open and not (channel.archived and channel.locked):
+        if isinstance(channel, discord.Thread) and not is_open:
             await channel.edit(archived=True, locked=True)
         log.info("job %s: board post %s updated (%s)", job.id, job.board_message_id, job.status)
         return job.board_message_id

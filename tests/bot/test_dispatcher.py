@@ -227,6 +227,7 @@ async def test_mod_and_thread_rows(setup_market: Market, monkeypatch: pytest.Mon
 async def test_board_rows_wait_for_the_board(setup_market: Market) -> None:
     market = setup_market
     posted: list[int] = []
+    market.bot.dispatcher._handlers.pop("board", None)  # the jobs cog's board: here, the dispatcher without one
 
     row_id = await put(market, target="board", job_id=3, message_key="board.job", args={})
     item = await market.services.outbox.get(row_id)

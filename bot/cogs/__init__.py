@@ -10,8 +10,9 @@ For cog authors:
 - Raise ``MarketError`` (or let the service raise it): the tree renders it ephemeral and
   localized. If a callback defers and may still refuse, defer with ``ephemeral=True``
   (a followup after a public "thinking" defer becomes that public message).
-- Every name and description you write needs an entry in
-  ``bot/i18n/locales/{en,ja}/commands.toml`` (see bot/i18n/translator.py); tests walk the
-  tree and fail on a missing or invalid one.
+- Every name and description you write needs a ``cmd.*`` entry in both languages (see
+  bot/i18n/translator.py), kept with the feature's other messages in
+  ``bot/i18n/locales/{en,ja}/<feature>.toml``; tests walk the tree and fail on a missing or
+  invalid one.
 - Buttons in DMs: the interaction has no ``guild_id``; take the guild from the target.
 """

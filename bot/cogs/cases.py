@@ -43,7 +43,10 @@ class CasesCog(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None
         case = await self.bot.services.cases.report(
-            interaction.guild_id, reporter_id=interaction.user.id, user_id=user.id, reason=reason,
+            interaction.guild_id,
+            reporter_id=interaction.user.id,
+            user_id=user.id,
+            reason=reason,
             contract_id=contract,
         )
         text = t(interaction.locale, "ui.report.done", case_id=case.id, user=user.mention)

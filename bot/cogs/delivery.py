@@ -39,8 +39,11 @@ async def contract_choices(
     )
     return [
         app_commands.Choice(
-            name=t(interaction.locale, "ui.delivery.contract_choice", **format_args(
-                {"contract_id": contract.id, "status": str(contract.status)}, interaction.locale))[:100],
+            name=t(
+                interaction.locale,
+                "ui.delivery.contract_choice",
+                **format_args({"contract_id": contract.id, "status": str(contract.status)}, interaction.locale),
+            )[:100],
             value=contract.id,
         )
         for contract in found[:25]
@@ -74,8 +77,9 @@ class DeliveryCog(commands.Cog):
         limit = self.bot.settings.max_file_bytes
         for attachment in attachments:  # refused before downloading anything
             if attachment.size > limit:
-                raise InvalidInput("error.delivery.too_large", filename=display_name(attachment.filename),
-                                   limit_mb=limit // MEBIBYTE)
+                raise InvalidInput(
+                    "error.delivery.too_large", filename=display_name(attachment.filename), limit_mb=limit // MEBIBYTE
+                )
         await interaction.response.defer(ephemeral=True, thinking=True)
         files = [IncomingFile(a.filename, await a.read(), a.content_type) for a in attachments]
         services = self.bot.services
@@ -83,8 +87,13 @@ class DeliveryCog(commands.Cog):
             interaction.guild_id, contract, actor_id=interaction.user.id, files=files, note=note
         )
         stored = await services.deliveries.files_of(contract, delivery.id)
-        text = t(interaction.locale, "ui.delivery.done", contract_id=contract, delivery_id=delivery.id,
-                 files=file_lines(interaction.locale, stored))
+        text = t(
+            interaction.locale,
+            "ui.delivery.done",
+            contract_id=contract,
+            delivery_id=delivery.id,
+            files=file_lines(interaction.locale, stored),
+        )
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     @deliver.autocomplete("contract")

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.checks import is_moderator
 from bot.i18n import has, t
 from bot.models.entities import Case
-from bot.ui.case_cards import card_link, register_case_cards
+from bot.ui.case_cards import card_link, kind_word, register_case_cards
 from bot.ui.format import format_money, format_relative
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ CASE_STATUS = {"cases_open": "open", "cases_resolved": "resolved", "cases_all": 
 
 
 def case_line(locale: object, case: Case, guild_id: int, mod_channel_id: int) -> str:
-    kind_key = f"ui.case.kind.{case.reason_kind}"
     link = (
         card_link(guild_id, mod_channel_id, case.mod_message_id)
         if case.mod_message_id is not None
@@ -43,7 +42,7 @@ def case_line(locale: object, case: Case, guild_id: int, mod_channel_id: int) ->
         locale,
         "ui.mod.case_line",
         case_id=case.id,
-        kind=t(locale, kind_key) if has(kind_key) else case.reason_kind,
+        kind=kind_word(locale, case.reason_kind),
         contract=f"#{case.contract_id}" if case.contract_id is not None else "-",
         status=t(locale, f"status.{case.status}") if has(f"status.{case.status}") else case.status,
         opened=format_relative(case.created_at),
@@ -96,8 +95,12 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
         assert interaction.guild_id is not None
         services = self.bot.services
         balance = await services.escrow.record_payout(
-            interaction.guild_id, moderator_id=interaction.user.id, user_id=user.id, amount=amount,
-            reference=reference, request_id=str(interaction.id),
+            interaction.guild_id,
+            moderator_id=interaction.user.id,
+            user_id=user.id,
+            amount=amount,
+            reference=reference,
+            request_id=str(interaction.id),
         )
         details = await services.profiles.payout_details(
             interaction.guild_id, user.id, viewer_id=interaction.user.id, viewer_is_moderator=True
@@ -125,11 +128,23 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
             return format_money(minor, balance.currency, locale)
 
         if user is not None:
-            text = t(locale, "ui.mod.balance_user", user=user.mention, owed=money(balance.owed),
-                     refund=money(balance.refund), total=money(balance.total_owed))
+            text = t(
+                locale,
+                "ui.mod.balance_user",
+                user=user.mention,
+                owed=money(balance.owed),
+                refund=money(balance.refund),
+                total=money(balance.total_owed),
+            )
         else:
-            text = t(locale, "ui.mod.balance_guild", escrow=money(balance.escrow_total), owed=money(balance.owed),
-                     refund=money(balance.refund), fees=money(balance.fees))
+            text = t(
+                locale,
+                "ui.mod.balance_guild",
+                escrow=money(balance.escrow_total),
+                owed=money(balance.owed),
+                refund=money(balance.refund),
+                fees=money(balance.fees),
+            )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 

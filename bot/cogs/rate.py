@@ -41,8 +41,13 @@ class RateCog(commands.Cog):
         rating = await self.bot.services.reputation.rate(
             interaction.guild_id, contract, rater_id=interaction.user.id, stars=stars, comment=comment
         )
-        text = t(interaction.locale, "ui.rate.done", contract_id=contract, user=f"<@{rating.ratee_id}>",
-                 stars="★" * rating.stars + "☆" * (5 - rating.stars))
+        text = t(
+            interaction.locale,
+            "ui.rate.done",
+            contract_id=contract,
+            user=f"<@{rating.ratee_id}>",
+            stars="★" * rating.stars + "☆" * (5 - rating.stars),
+        )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     @rate.autocomplete("contract")

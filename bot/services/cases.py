@@ -142,6 +142,7 @@ class CaseService:
     async def report(self, guild_id: int, *, reporter_id: int, user_id: int, reason: str,
                      contract_id: int | None = None) -> Case:
         """Report a user to the moderators. The reported user is never told who reported."""
+        await self.guilds.require(guild_id)  # the report goes to the mod channel: there must be one
         policies = await self.guilds.policies(guild_id)
         if reporter_id == user_id:
             raise InvalidInput("error.case.report_self")
@@ -288,6 +289,9 @@ class CaseService:
         await self._move(conn, contract, target, now, closed=True)
         await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'settled' WHERE contract_id = ?"
                            " AND reviewed_at IS NULL", (to_iso(now), contract.id))
+        # a top-up declared but not confirmed can never be confirmed on a settled contract
+        await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
+                           (contract.id,))
         await self._resolve_others(conn, contract, case, now, moderator_id)
         await post_thread(conn, contract, f"thread.case_{action}", now, case_id=case.id,
                           worker_amount=result.to_worker, client_amount=result.to_client, currency=contract.currency)

@@ -142,6 +142,9 @@ class DeliveryService:
                                          note=outcome_note(actor_id), now=now)
                 await record_event(conn, guild_id=guild_id, contract_id=contract.id, case_id=case.id,
                                    kind="case.settled", now=now, actor_id=actor_id)
+            # a top-up declared but no longer needed (the price came down again) can never be confirmed now
+            await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
+                               (contract.id,))
             outcome = "auto_approved" if actor_id is None else "approved"
             await conn.execute(
                 "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",

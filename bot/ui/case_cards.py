@@ -56,6 +56,12 @@ def _clip(text: str, limit: int = FIELD_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def kind_word(language: object, reason_kind: str) -> str:
+    """``dispute`` -> "dispute" / "異議申し立て" (the raw word for a kind without a translation)."""
+    key = f"ui.case.kind.{reason_kind}"
+    return t(language, key) if has(key) else reason_kind
+
+
 def event_line(language: str, event: Event) -> str:
     key = f"ui.case.event.{event.kind}"
     what = t(language, key) if has(key) else f"`{event.kind}`"
@@ -107,19 +113,29 @@ def register_case_cards(bot: MarketBot) -> None:
         if item.case_id is None:
             return Rendered(text, None, view)
         case, contract = await services.cases.get(item.guild_id, item.case_id)
-        kind = t(language, f"ui.case.kind.{case.reason_kind}") if has(f"ui.case.kind.{case.reason_kind}") else (
-            case.reason_kind
-        )
-        embed = discord.Embed(title=t(language, "ui.case.title", case_id=case.id, kind=kind), colour=COLOUR_OPEN)
+        title = t(language, "ui.case.title", case_id=case.id, kind=kind_word(language, case.reason_kind))
+        embed = discord.Embed(title=title, colour=COLOUR_OPEN)
         embed.add_field(name=t(language, "ui.case.reason"), value=_clip(case.reason or "-"), inline=False)
         viewer = bot.user.id if bot.user is not None else 0
         if contract is not None:
-            terms = (await services.contracts.view(item.guild_id, contract.id, viewer_id=viewer,
-                                                   is_moderator=True)).terms
-            summary = t(language, "ui.case.contract_line", **format_args({
-                "contract_id": contract.id, "client_id": contract.client_id, "worker_id": contract.worker_id,
-                "status": str(contract.status), "price_amount": terms.price, "currency": contract.currency,
-            }, language))
+            terms = (
+                await services.contracts.view(item.guild_id, contract.id, viewer_id=viewer, is_moderator=True)
+            ).terms
+            summary = t(
+                language,
+                "ui.case.contract_line",
+                **format_args(
+                    {
+                        "contract_id": contract.id,
+                        "client_id": contract.client_id,
+                        "worker_id": contract.worker_id,
+                        "status": str(contract.status),
+                        "price_amount": terms.price,
+                        "currency": contract.currency,
+                    },
+                    language,
+                ),
+            )
             embed.add_field(name=t(language, "ui.case.contract"), value=_clip(summary), inline=False)
             history = await services.history.history(item.guild_id, contract.id, viewer_id=viewer, is_moderator=True)
             lines = [event_line(language, event) for event in history.events[-TIMELINE_EVENTS:]]
@@ -186,7 +202,7 @@ class CaseActionModal(MarketModal):
         self.duration: discord.ui.TextInput[CaseActionModal] | None = None
         if action == "split":
             self.percent = discord.ui.TextInput(
-                label=t(locale, "ui.case.modal_percent")[:45], custom_id="percent", max_length=3, placeholder="50"
+                label=t(locale, "ui.case.modal_percent")[:45], custom_id="percent", max_length=4, placeholder="50"
             )
             self.add_item(self.percent)
         if action == "extend":
@@ -225,15 +241,19 @@ class CaseActionModal(MarketModal):
             extend=self.duration.value.strip() if self.duration is not None else None,
         )
         at = case.resolved_at or bot.clock.now()
-        done = t(interaction.locale, "ui.case.done" if case.status != "open" else "ui.case.nudged",
-                 case_id=case.id, action=action_label(interaction.locale, self.action))
+        done = t(
+            interaction.locale,
+            "ui.case.done" if case.status != "open" else "ui.case.nudged",
+            case_id=case.id,
+            action=action_label(interaction.locale, self.action),
+        )
         mentions = discord.AllowedMentions.none()
         if interaction.message is None:
             await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
             return
-        guild_locale = interaction.guild_locale or interaction.locale
+        guild = await bot.services.guilds.require(interaction.guild_id)  # the card is in the guild's language
         embed, view = decided_card(
-            interaction.message, guild_locale, case, self.action, interaction.user.id, at, self.reason.value
+            interaction.message, guild.locale, case, self.action, interaction.user.id, at, self.reason.value
         )
         if view is None:
             await interaction.response.edit_message(embed=embed, allowed_mentions=mentions)

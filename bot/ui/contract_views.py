@@ -51,6 +51,7 @@ THREAD_NAME = 100
 # History: one page (an embed) per message; the JSON file attached to the first holds everything.
 HISTORY_PAGE = 3800
 HISTORY_MESSAGES = 5  # the answer and up to four followups
+EVENTS_PER_BLOCK = 10
 
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: contracts run for days
 
@@ -191,20 +192,21 @@ def list_text(contracts: list[Contract], user_id: int, status: str | None, langu
     if not contracts:
         key = "ui.contract.list_empty_status" if status else "ui.contract.list_empty"
         return t(language, key, status=status_word(status or "", language))
-    lines = [t(language, "ui.contract.list_header", count=len(contracts))]
+    text = t(language, "ui.contract.list_header", count=len(contracts))
     for contract in contracts:
-        lines.append(
-            t(
-                language,
-                "ui.contract.list_line",
-                contract_id=contract.id,
-                status=status_word(contract.status, language),
-                role=role_word(contract, user_id, language),
-                client=mention(contract.client_id),
-                worker=mention(contract.worker_id),
-            )
+        line = t(
+            language,
+            "ui.contract.list_line",
+            contract_id=contract.id,
+            status=status_word(contract.status, language),
+            role=role_word(contract, user_id, language),
+            client=mention(contract.client_id),
+            worker=mention(contract.worker_id),
         )
-    return clip("\n".join(lines), CONTENT)
+        if len(text) + len(line) + 3 > CONTENT:
+            return f"{text}\n…"  # whole lines only; the status option narrows the list
+        text = f"{text}\n{line}"
+    return text
 
 
 # -- the history ------------------------------------------------------------------------
@@ -362,7 +364,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
 
     if history.events:
         blocks.append(t(language, "ui.contract.history_events"))
-        blocks.extend(
+        lines = [
             t(
                 language,
                 "ui.contract.history_event",
@@ -371,7 +373,9 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 by=mention(event.actor_id) if event.actor_id else t(language, "ui.contract.by_system"),
             )
             for event in history.events
-        )
+        ]
+        # consecutive lines, a few per block so that a page break can fall between them
+        blocks.extend("\n".join(lines[i : i + EVENTS_PER_BLOCK]) for i in range(0, len(lines), EVENTS_PER_BLOCK))
     return blocks
 
 
@@ -590,4 +594,4 @@ class ContractThreads:
             contract.terms_message_id
         )
         with contextlib.suppress(discord.NotFound):
-            await card.edit(embed=terms_embed(view, language))
+            await card.edit(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)

@@ -198,8 +198,9 @@ def register_delivery_rendering(bot: MarketBot) -> None:
                 continue
             data = await services.files.read(stored.sha256)
             total += len(data)
-            attached.append(discord.File(io.BytesIO(data), filename=stored.filename,
-                                         description=f"sha256:{stored.sha256}"))
+            attached.append(
+                discord.File(io.BytesIO(data), filename=stored.filename, description=f"sha256:{stored.sha256}")
+            )
         if not attached and not left_out:
             return
         content = message.content
@@ -213,11 +214,21 @@ def register_delivery_rendering(bot: MarketBot) -> None:
         except discord.HTTPException as error:
             if error.status == 429 or error.status >= 500:
                 raise  # the dispatcher retries the row
-            log.error("contract %s delivery %s: could not attach the files to thread message %s: %s",
-                      item.contract_id, delivery_id, message.id, error)
+            log.error(
+                "contract %s delivery %s: could not attach the files to thread message %s: %s",
+                item.contract_id,
+                delivery_id,
+                message.id,
+                error,
+            )
         else:
-            log.info("contract %s delivery %s: %d files attached in the thread, %d left out",
-                     item.contract_id, delivery_id, len(attached), len(left_out))
+            log.info(
+                "contract %s delivery %s: %d files attached in the thread, %d left out",
+                item.contract_id,
+                delivery_id,
+                len(attached),
+                len(left_out),
+            )
 
     bot.dispatcher.register_renderer(DELIVERED_CLIENT, render)
     bot.dispatcher.register_renderer(THREAD_DELIVERED, render)

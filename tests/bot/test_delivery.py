@@ -1,0 +1,349 @@
+"""/deliver: the worker's files are read at once, stored by the bot, listed to the client
+with their hashes and re-posted from storage into the contract thread.
+
+The helpers at the top (``active_contract``, ``delivered_contract``, ...) drive the services
+directly to reach a state fast; the other bot test modules of this feature import them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import simcord
+from discord import app_commands
+
+from bot.config import Settings
+from bot.errors import MarketError
+from bot.i18n import t
+from bot.models.entities import Contract
+from bot.services.deliveries import IncomingFile
+from bot.ui.format import format_args
+from tests.bot.conftest import Market
+
+LOGO = ("logo.png", b"\x89PNG a fake logo")
+SOURCE = ("logo.svg", b"<svg>a fake logo</svg>")
+PRICE = 50000  # JPY
+
+
+@pytest.fixture
+def bot_settings(tmp_path: Path) -> Settings:
+    """A 1 MiB file limit, so that a test can go over it cheaply."""
+    return Settings(database_path=tmp_path / "bot.db", files_dir=tmp_path / "files", max_file_bytes=1024 * 1024)
+
+
+# -- helpers shared by this feature's bot tests -----------------------------------------
+
+
+async def hired_contract(market: Market, *, revisions: int | None = None, client: Any = None) -> Contract:
+    """An offer by ``client`` (default market.client) that market.worker accepted: status
+    awaiting_funding. Cooldowns are off."""
+    services, guild_id = market.services, market.guild.id
+    client = client or market.client
+    for name in ("post_cooldown", "apply_cooldown", "report_cooldown"):
+        await services.guilds.set_policy(guild_id, name, "0s", actor_id=market.admin.id)
+    job = await services.jobs.post(
+        guild_id,
+        client.id,
+        title="Logo for a ramen shop",
+        description="A simple logo, vector files, two colours.",
+        budget=PRICE,
+        deadline="7d",
+    )
+    await services.jobs.apply(
+        guild_id, job.id, market.worker.id, proposal="I have drawn logos for ten shops.", price=PRICE
+    )
+    terms: dict[str, Any] = {} if revisions is None else {"revisions": revisions}
+    offer = await services.contracts.offer(guild_id, client.id, job.id, market.worker.id, **terms)
+    await services.contracts.accept(guild_id, offer.contract.id, actor_id=market.worker.id)
+    await market.settle()
+    contract = await services.contracts.get(offer.contract.id)
+    assert contract is not None and contract.status == "awaiting_funding"
+    return contract
+
+
+async def active_contract(
+    market: Market, *, revisions: int | None = None, client: Any = None, confirmer: Any = None
+) -> Contract:
+    """The same, funded by the client and confirmed by ``confirmer`` (default market.moderator):
+    status active."""
+    services, guild_id = market.services, market.guild.id
+    contract = await hired_contract(market, revisions=revisions, client=client)
+    await services.escrow.deposit(guild_id, contract.id, actor_id=contract.client_id, reference="bank 0001")
+    await services.escrow.confirm(guild_id, contract.id, moderator_id=(confirmer or market.moderator).id)
+    await market.settle()
+    reloaded = await services.contracts.get(contract.id)
+    assert reloaded is not None and reloaded.status == "active"
+    return reloaded
+
+
+async def delivered_contract(market: Market, **kwargs: Any) -> Contract:
+    contract = await active_contract(market, **kwargs)
+    await market.services.deliveries.deliver(
+        market.guild.id,
+        contract.id,
+        actor_id=market.worker.id,
+        files=[IncomingFile(*LOGO, "image/png")],
+        note="First draft.",
+    )
+    await market.settle()
+    reloaded = await market.services.contracts.get(contract.id)
+    assert reloaded is not None and reloaded.status == "delivered"
+    return reloaded
+
+
+async def contract_thread(market: Market, contract: Contract) -> simcord.ChannelHandle:
+    """The contract's private thread (made here if the contracts feature has not made one)."""
+    reloaded = await market.services.contracts.get(contract.id)
+    assert reloaded is not None
+    if reloaded.thread_id is None:
+        parent = market.bot.get_channel(market.contracts.id)
+        assert isinstance(parent, discord.TextChannel)
+        thread = await parent.create_thread(name=f"contract-{contract.id}", type=discord.ChannelType.private_thread)
+        await market.services.contracts.set_thread(contract.id, thread.id)
+        await market.settle()
+        thread_id = thread.id
+    else:
+        thread_id = reloaded.thread_id
+    for channel in (market.contracts, market.jobs, market.general, market.mod):
+        for handle in channel.threads:
+            if handle.id == thread_id:
+                return handle
+    raise AssertionError(f"thread {thread_id} not found")
+
+
+def last_dm(market: Market, member: simcord.MemberActor, key_start: str) -> discord.Message:
+    """The newest DM to ``member`` whose text starts like the English template ``key_start``."""
+    found = [m for m in market.dms(member) if m.content.startswith(key_start)]
+    assert found, [m.content for m in market.dms(member)]
+    return found[-1]
+
+
+def custom_ids(message: discord.Message) -> list[str]:
+    return [child.custom_id or "" for row in message.components for child in getattr(row, "children", [])]
+
+
+def disabled(message: discord.Message) -> list[bool]:
+    return [
+        bool(getattr(child, "disabled", False)) for row in message.components for child in getattr(row, "children", [])
+    ]
+
+
+def refused(market: Market, result: simcord.InteractionResult, key: str, language: str = "en", **args: Any) -> None:
+    """A button or modal refusal: the same ephemeral, localized answer as a command's. A modal's
+    refusal also reaches SimCord's error log (through the modal's on_error): acknowledged here."""
+    simcord.assert_responded(result, content=t(language, key, **format_args(args, language)), ephemeral=True)
+    for error in market.env.errors:
+        assert isinstance(error, MarketError | app_commands.AppCommandError), error
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_line(language: str, name: str, data: bytes) -> str:
+    from bot.ui.review_buttons import format_size
+
+    return t(language, "ui.delivery.file_line", filename=name, size=format_size(len(data)), sha256=sha(data))
+
+
+# -- /deliver -----------------------------------------------------------------------------
+
+
+async def test_deliver_stores_the_files_and_tells_the_client(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    thread = await contract_thread(market, contract)
+
+    result = await market.worker.slash(
+        market.general, "deliver", contract=contract.id, file=LOGO, file2=SOURCE, note="Two versions."
+    )
+
+    lines = "\n".join(file_line("en", *f) for f in (LOGO, SOURCE))
+    [delivery] = await market.services.deliveries.deliveries(market.guild.id, contract.id)
+    simcord.assert_responded(
+        result,
+        content=t("en", "ui.delivery.done", contract_id=contract.id, delivery_id=delivery.id, files=lines),
+        ephemeral=True,
+    )
+    reloaded = await market.services.contracts.get(contract.id)
+    assert reloaded is not None and reloaded.status == "delivered"
+    assert delivery.note == "Two versions."
+    for _, data in (LOGO, SOURCE):
+        assert await market.services.files.read(sha(data)) == data
+
+    # The client's DM lists the names and hashes, attaches nothing and has the review buttons.
+    dm = last_dm(market, market.client, "📦")
+    assert dm.content == t(
+        "en",
+        "notify.delivered_client",
+        contract_id=contract.id,
+        delivery_id=delivery.id,
+        files=lines,
+        note="Two versions.",
+    )
+    assert dm.attachments == []
+    assert custom_ids(dm) == [f"cw:review:{contract.id}:approve", f"cw:review:{contract.id}:revise"]
+
+    # The thread gets the files themselves, from the bot's storage, with their hashes in the text.
+    post = thread.last_message
+    assert post is not None
+    assert sha(LOGO[1]) in post.content and sha(SOURCE[1]) in post.content
+    assert [(a.filename, a.size) for a in post.attachments] == [(LOGO[0], len(LOGO[1])), (SOURCE[0], len(SOURCE[1]))]
+    assert [await a.read() for a in post.attachments] == [LOGO[1], SOURCE[1]]
+
+
+async def test_deliver_in_japanese(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    market.set_locale(market.worker, "ja")
+    await market.services.guilds.remember_locale(market.client.id, "ja")  # as after any interaction in Japanese
+
+    result = await market.worker.slash(market.general, "deliver", contract=contract.id, file=LOGO)
+
+    [delivery] = await market.services.deliveries.deliveries(market.guild.id, contract.id)
+    simcord.assert_responded(
+        result,
+        content=t(
+            "ja", "ui.delivery.done", contract_id=contract.id, delivery_id=delivery.id, files=file_line("ja", *LOGO)
+        ),
+        ephemeral=True,
+    )
+    dm = market.dms(market.client)[-1]
+    assert dm.content == t(
+        "ja",
+        "notify.delivered_client",
+        contract_id=contract.id,
+        delivery_id=delivery.id,
+        files=file_line("ja", *LOGO),
+        note="-",
+    )
+    assert [c.label for row in dm.components for c in getattr(row, "children", [])] == [
+        t("ja", "button.review.approve"),
+        t("ja", "button.review.revise"),
+    ]
+
+
+async def test_a_file_over_the_limit_is_refused_before_it_is_read(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    big = ("video.mp4", b"x" * (1024 * 1024 + 1))
+    downloads: list[str] = []
+    read = discord.Attachment.read
+
+    async def counting_read(self: discord.Attachment, **kwargs: Any) -> bytes:
+        downloads.append(self.filename)
+        return await read(self, **kwargs)
+
+    monkeypatch.setattr(discord.Attachment, "read", counting_read)
+
+    result = await market.worker.slash(market.general, "deliver", contract=contract.id, file=LOGO, file2=big)
+
+    market.assert_refused(result, "error.delivery.too_large", filename="video.mp4", limit_mb=1)
+    assert not result.deferred
+    assert downloads == []
+    assert not market.services.files.exists(sha(LOGO[1]))
+    reloaded = await market.services.contracts.get(contract.id)
+    assert reloaded is not None and reloaded.status == "active"
+
+
+async def test_an_empty_file_is_refused(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+
+    result = await market.worker.slash(market.general, "deliver", contract=contract.id, file=("empty.txt", b""))
+
+    market.assert_refused(result, "error.delivery.empty", filename="empty.txt")
+    assert await market.services.deliveries.deliveries(market.guild.id, contract.id) == []
+
+
+async def test_only_the_worker_delivers(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+
+    for member in (market.client, market.outsider):
+        result = await member.slash(market.general, "deliver", contract=contract.id, file=LOGO)
+        market.assert_refused(result, "error.delivery.worker_only", contract_id=contract.id)
+
+    result = await market.worker.slash(market.general, "deliver", contract=contract.id + 100, file=LOGO)
+    market.assert_refused(result, "error.contract.not_found", contract_id=contract.id + 100)
+    reloaded = await market.services.contracts.get(contract.id)
+    assert reloaded is not None and reloaded.status == "active"
+
+
+async def test_a_second_delivery_waits_for_the_review(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+
+    result = await market.worker.slash(market.general, "deliver", contract=contract.id, file=SOURCE)
+
+    market.assert_refused(result, "error.contract.state", status="delivered", action="deliver")
+    assert len(await market.services.deliveries.deliveries(market.guild.id, contract.id)) == 1
+
+
+async def test_the_contract_option_suggests_what_the_worker_can_deliver(setup_market: Market) -> None:
+    market = setup_market
+    active = await active_contract(market)
+    delivered = await delivered_contract(market)
+
+    choices = await market.worker.autocomplete(market.general, "deliver", "contract", "")
+    assert [c["value"] for c in choices] == [active.id]
+    assert choices[0]["name"] == t(
+        "en", "ui.delivery.contract_choice", contract_id=active.id, status=t("en", "status.active")
+    )
+    assert await market.client.autocomplete(market.general, "deliver", "contract", "") == []
+    assert delivered.id != active.id
+
+
+async def test_files_too_big_for_the_thread_are_listed_not_attached(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    thread = await contract_thread(market, contract)
+    guild = market.bot.get_guild(market.guild.id)
+    assert guild is not None
+    # A server whose upload limit is smaller than the delivery (as without boosts, at 10 MiB).
+    original = type(guild).filesize_limit
+    type(guild).filesize_limit = property(lambda self: 100)  # type: ignore[assignment]
+    try:
+        big = ("big.bin", b"y" * 200)
+        await market.worker.slash(market.general, "deliver", contract=contract.id, file=LOGO, file2=big)
+    finally:
+        type(guild).filesize_limit = original  # type: ignore[method-assign]
+
+    post = thread.last_message
+    assert post is not None
+    assert [a.filename for a in post.attachments] == [LOGO[0]]
+    assert post.content.endswith(t("en", "ui.delivery.not_attached", files="big.bin"))
+    assert sha(b"y" * 200) in post.content
+
+
+async def test_closed_dms_bring_the_delivery_notice_to_the_thread(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    thread = await contract_thread(market, contract)
+    market.env.inject_error(
+        "POST",
+        f"/channels/{market.client.user.dm_channel.id}/messages",
+        status=403,
+        code=50007,
+        message="Cannot send messages to this user",
+    )
+
+    await market.worker.slash(market.general, "deliver", contract=contract.id, file=LOGO)
+
+    [delivery] = await market.services.deliveries.deliveries(market.guild.id, contract.id)
+    texts = [m.content for m in thread.history()]
+    notice = t(
+        "en",
+        "notify.delivered_client",
+        contract_id=contract.id,
+        delivery_id=delivery.id,
+        files=file_line("en", *LOGO),
+        note="-",
+    )
+    assert t("en", "dispatch.fallback_thread", mention=market.client.mention, message=notice) in texts

@@ -1,0 +1,290 @@
+"""/review approve, /review revise and the buttons of the delivery DM; the worker's answer to
+a revision beyond those included in the terms."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+import simcord
+
+from bot.i18n import t
+from bot.repositories.records import enqueue
+from tests.bot.conftest import Market
+from tests.bot.test_delivery import (
+    active_contract,
+    custom_ids,
+    delivered_contract,
+    disabled,
+    last_dm,
+    refused,
+)
+
+PAYOUT, FEE = 45000, 5000  # 50000 JPY at the default 10% fee
+
+
+async def ledger(market: Market, account: str) -> int:
+    row = await market.services.db.fetchone(
+        "SELECT COALESCE(SUM(amount), 0) AS total FROM ledger_entries WHERE account = ?", (account,)
+    )
+    assert row is not None
+    return int(row["total"])
+
+
+async def status_of(market: Market, contract_id: int) -> str:
+    contract = await market.services.contracts.get(contract_id)
+    assert contract is not None
+    return str(contract.status)
+
+
+def delivery_dm(market: Market) -> discord.Message:
+    return last_dm(market, market.client, "📦")
+
+
+async def copy_of_buttons(market: Market, member: simcord.MemberActor, buttons: list[str]) -> discord.Message:
+    """DM ``member`` a test message carrying ``buttons`` (another copy of a question)."""
+    async with market.services.db.transaction() as conn:
+        await enqueue(
+            conn,
+            guild_id=market.guild.id,
+            target="dm",
+            recipient_id=member.id,
+            message_key="ui.review.modal_reason",
+            now=market.clock.now(),
+            buttons=buttons,
+        )
+    await market.settle()
+    return market.dms(member)[-1]
+
+
+# -- /review approve ------------------------------------------------------------------------
+
+
+async def test_approve_releases_the_escrow(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+
+    result = await market.client.slash(market.general, "review approve", contract=contract.id)
+
+    simcord.assert_responded(result, content=t("en", "ui.review.approved", contract_id=contract.id), ephemeral=True)
+    assert await status_of(market, contract.id) == "completed"
+    assert await ledger(market, f"owed:{market.worker.id}") == PAYOUT
+    assert last_dm(market, market.worker, "🎉").content == t(
+        "en", "notify.approved_worker", contract_id=contract.id, payout_amount="¥45,000", fee_amount="¥5,000"
+    )
+
+
+async def test_approve_in_japanese(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+    market.set_locale(market.client, "ja")
+
+    result = await market.client.slash(market.general, "review approve", contract=contract.id)
+
+    simcord.assert_responded(result, content=t("ja", "ui.review.approved", contract_id=contract.id), ephemeral=True)
+
+
+async def test_only_the_client_reviews(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+
+    for member in (market.worker, market.outsider):
+        result = await member.slash(market.general, "review approve", contract=contract.id)
+        market.assert_refused(result, "error.review.client_only", contract_id=contract.id)
+        result = await member.slash(market.general, "review revise", contract=contract.id, reason="Redo it")
+        market.assert_refused(result, "error.review.client_only", contract_id=contract.id)
+    assert await status_of(market, contract.id) == "delivered"
+
+
+async def test_nothing_to_review_before_a_delivery(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+
+    result = await market.client.slash(market.general, "review approve", contract=contract.id)
+
+    market.assert_refused(result, "error.contract.state", status="active", action="approve")
+    assert await ledger(market, f"escrow:{contract.id}") == 50000
+
+
+async def test_the_contract_option_suggests_deliveries_to_review(setup_market: Market) -> None:
+    market = setup_market
+    delivered = await delivered_contract(market)
+    await active_contract(market)
+
+    for command in ("review approve", "review revise"):
+        choices = await market.client.autocomplete(market.general, command, "contract", "")
+        assert [c["value"] for c in choices] == [delivered.id]
+        assert await market.worker.autocomplete(market.general, command, "contract", "") == []
+
+
+# -- the buttons of the delivery DM ------------------------------------------------------------
+
+
+async def test_the_approve_button_in_the_dm(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+    dm = delivery_dm(market)
+
+    result = await market.client.user.click(dm, custom_id=f"cw:review:{contract.id}:approve")
+
+    assert result.followups and result.followups[-1].ephemeral
+    assert result.followups[-1].content == t("en", "ui.review.approved", contract_id=contract.id)
+    assert await status_of(market, contract.id) == "completed"
+    assert disabled(delivery_dm(market)) == [True, True]  # the DM shows it was answered
+    with pytest.raises(simcord.SetupError, match="disabled"):  # so a second click cannot happen
+        await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:approve")
+
+
+async def test_the_buttons_work_after_a_restart_and_a_second_answer_is_refused(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+    await market.restart()
+
+    # The client approved with the command meanwhile: the DM's button finds the contract completed.
+    first = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:approve")
+    assert await status_of(market, contract.id) == "completed"
+    second = await market.client.slash(market.general, "review approve", contract=contract.id)
+
+    assert first.followups[-1].content == t("en", "ui.review.approved", contract_id=contract.id)
+    market.assert_refused(second, "error.contract.state", status="completed", action="approve")
+    assert await ledger(market, f"owed:{market.worker.id}") == PAYOUT  # released once
+
+
+async def test_a_button_after_the_command_is_refused(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+    await market.client.slash(market.general, "review approve", contract=contract.id)
+
+    result = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:revise")
+    shown = await market.client.user.submit_modal(result, {"reason": "Make it red"})
+
+    refused(market, shown, "error.contract.state", status="completed", action="revise")
+    result = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:approve")
+    refused(market, result, "error.contract.state", status="completed", action="approve")
+    assert await ledger(market, f"owed:{market.worker.id}") == PAYOUT
+
+
+# -- revisions ------------------------------------------------------------------------------------
+
+
+async def test_revise_with_the_command(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+
+    result = await market.client.slash(
+        market.general, "review revise", contract=contract.id, reason="Please use the red of the shop sign."
+    )
+
+    simcord.assert_responded(result, content=t("en", "ui.review.revised", contract_id=contract.id), ephemeral=True)
+    assert await status_of(market, contract.id) == "active"
+    dm = last_dm(market, market.worker, "✏️")
+    assert dm.content == t(
+        "en",
+        "notify.revision_requested",
+        contract_id=contract.id,
+        used=1,
+        allowed=2,
+        reason="Please use the red of the shop sign.",
+        reverts="-",
+    )
+
+
+async def test_revise_needs_a_reason(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+
+    result = await market.client.slash(market.general, "review revise", contract=contract.id, reason="   ")
+
+    market.assert_refused(result, "error.text.required", field="reason")
+    assert await status_of(market, contract.id) == "delivered"
+
+
+async def test_the_revise_button_asks_in_a_modal(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+    market.set_locale(market.client, "ja")
+
+    shown = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:revise")
+    assert shown.modal is not None
+    assert shown.modal["title"] == t("ja", "ui.review.modal_title", contract_id=contract.id)
+    result = await market.client.user.submit_modal(shown, {"reason": "ロゴの赤をお店の看板に合わせてください。"})
+
+    assert result.followups[-1].content == t("ja", "ui.review.revised", contract_id=contract.id)
+    assert result.followups[-1].ephemeral
+    assert disabled(delivery_dm(market)) == [True, True]
+    assert await status_of(market, contract.id) == "active"
+    [request] = (
+        await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
+    ).revisions
+    assert request.reason == "ロゴの赤をお店の看板に合わせてください。" and request.included
+
+
+async def test_an_extra_revision_is_the_workers_choice(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market, revisions=0)
+
+    result = await market.client.slash(market.general, "review revise", contract=contract.id, reason="Add a mascot")
+
+    simcord.assert_responded(
+        result, content=t("en", "ui.review.revised_extra", contract_id=contract.id), ephemeral=True
+    )
+    assert await status_of(market, contract.id) == "delivered"
+    dm = last_dm(market, market.worker, "✏️")
+    [request] = (
+        await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
+    ).revisions
+    assert custom_ids(dm) == [f"cw:revision:{request.id}:accept", f"cw:revision:{request.id}:decline"]
+
+    # One question at a time.
+    wrong = await market.client.slash(market.general, "review revise", contract=contract.id, reason="Again")
+    market.assert_refused(wrong, "error.review.revision_pending", contract_id=contract.id)
+
+    answer = await market.worker.user.click(dm, custom_id=f"cw:revision:{request.id}:accept")
+
+    assert answer.followups[-1].content == t("en", "ui.revision.accepted", contract_id=contract.id)
+    assert disabled(last_dm(market, market.worker, "✏️")) == [True, True]
+    assert await status_of(market, contract.id) == "active"
+    assert last_dm(market, market.client, "The worker agreed").content == t(
+        "en", "notify.extra_revision_accepted", contract_id=contract.id
+    )
+
+
+async def test_declining_an_extra_revision(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market, revisions=0)
+    await market.client.slash(market.general, "review revise", contract=contract.id, reason="Add a mascot")
+    dm = last_dm(market, market.worker, "✏️")
+    [request] = (
+        await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
+    ).revisions
+    await market.restart()
+
+    answer = await market.worker.user.click(dm, custom_id=f"cw:revision:{request.id}:decline")
+
+    assert answer.followups[-1].content == t("en", "ui.revision.declined", contract_id=contract.id)
+    assert await status_of(market, contract.id) == "delivered"
+    [request] = (
+        await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
+    ).revisions
+    assert request.status == "declined"
+
+    # Another copy of the question (as a DM fallback would post it) no longer takes an answer.
+    copy = await copy_of_buttons(market, market.worker, [f"revision:{request.id}:accept"])
+    again = await market.worker.user.click(copy, custom_id=f"cw:revision:{request.id}:accept")
+    refused(market, again, "error.review.revision_answered", status="declined")
+    assert await status_of(market, contract.id) == "delivered"
+
+
+async def test_only_the_worker_answers_an_extra_revision(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market, revisions=0)
+    await market.client.slash(market.general, "review revise", contract=contract.id, reason="Add a mascot")
+    [request] = (
+        await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
+    ).revisions
+    market.set_locale(market.client, "ja")
+
+    copy = await copy_of_buttons(market, market.client, [f"revision:{request.id}:accept"])
+    result = await market.client.user.click(copy, custom_id=f"cw:revision:{request.id}:accept")
+
+    refused(market, result, "error.delivery.worker_only", "ja", contract_id=contract.id)
+    assert await status_of(market, contract.id) == "delivered"

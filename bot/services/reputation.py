@@ -124,9 +124,13 @@ class ReputationService:
             accepted = opt_from_iso(row["accepted_at"])
             if accepted is None:
                 continue
-            # a client still silent counts with the time waited so far
-            end = opt_from_iso(row["deposit_declared_at"]) or opt_from_iso(row["closed_at"]) or now
-            fund_times.append(end - accepted)
+            declared = opt_from_iso(row["deposit_declared_at"])
+            if declared is not None:
+                fund_times.append(declared - accepted)
+            elif row["status"] == "awaiting_funding":
+                # a client still silent counts with the time waited so far; a contract ended
+                # before any deposit is not a funding time (the cancelled count shows it)
+                fund_times.append(now - accepted)
         review_times = [
             (opt_from_iso(row["reviewed_at"]) or now) - from_iso(row["created_at"]) for row in reviews
         ]

@@ -227,8 +227,8 @@ async def test_figures_from_a_scripted_history(services: Services, guild: Guild,
     client = await services.reputation.client_figures(GUILD_ID, CLIENT)
     assert client.jobs_posted == 5
     assert (client.completed, client.cancelled, client.escalations) == (2, 1, 1)
-    # 2h, 5h, 10h and c4's 8d8h still waiting: the median is between 5h and 10h
-    assert client.median_time_to_fund == timedelta(hours=7, minutes=30)
+    # 2h, 10h and c4's 8d8h still waiting (c3, cancelled before any deposit, is no funding time)
+    assert client.median_time_to_fund == timedelta(hours=10)
     # reviews of 6h, 2h, 4h
     assert client.median_time_to_review == timedelta(hours=4)
     assert (client.average_rating, client.ratings) == (5.0, 1)
@@ -244,7 +244,7 @@ async def test_figures_from_a_scripted_history(services: Services, guild: Guild,
     clock.set(t0 + timedelta(days=16))
     client = await services.reputation.client_figures(GUILD_ID, CLIENT)
     assert (client.average_rating, client.ratings) == (3.5, 2)
-    assert client.median_time_to_fund == timedelta(hours=7, minutes=30)
+    assert client.median_time_to_fund == timedelta(hours=10)
     worker = await services.reputation.worker_figures(GUILD_ID, WORKER)
     assert (worker.average_rating, worker.ratings) == (3.0, 2)
     both = await services.reputation.figures(GUILD_ID, CLIENT)

@@ -265,13 +265,13 @@ class CaseService:
             if contract.status == _CS.DISPUTED and contract.status_before_dispute and not other_disputes:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status,
                                     f"resume_{contract.status_before_dispute}", Role.MODERATOR)
-                await self._move(conn, contract, target, now, closed=False)
+                await self._move(conn, contract, target, now, closed=False, action="close")
             return {}
         if action == "extend":
             return await self._extend(conn, case, contract, extend, now)
         if action == "cancel":
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "mod_cancel", Role.MODERATOR)
-            await self._move(conn, contract, target, now, closed=True)
+            await self._move(conn, contract, target, now, closed=True, action="mod_cancel")
             await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
                                (contract.id,))
             await free_position(conn, contract, now)
@@ -286,7 +286,7 @@ class CaseService:
             if percent is None or not 0 <= percent <= 100:
                 raise InvalidInput("error.case.percent")
             result = await settlement.split(conn, contract, terms, percent, now, moderator_id)
-        await self._move(conn, contract, target, now, closed=True)
+        await self._move(conn, contract, target, now, closed=True, action=action)
         await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'settled' WHERE contract_id = ?"
                            " AND reviewed_at IS NULL", (to_iso(now), contract.id))
         # a top-up declared but not confirmed can never be confirmed on a settled contract
@@ -316,12 +316,13 @@ class CaseService:
             raise WrongState("error.contract.state", status=contract.status, action="extend")
         return {"extend": extend or "1d"}
 
-    async def _move(self, conn: Conn, contract: Contract, target: str, now: datetime, *, closed: bool) -> None:
+    async def _move(self, conn: Conn, contract: Contract, target: str, now: datetime, *, closed: bool,
+                    action: str) -> None:
         sets: dict[str, object] = {"status": target}
         if closed:
             sets["closed_at"] = to_iso(now)
         if not await contracts_repo.update_contract(conn, contract.id, contract.status, **sets):
-            raise WrongState("error.contract.state", status=contract.status, action=target)
+            raise WrongState("error.contract.state", status=contract.status, action=action)
 
     async def _resolve_others(self, conn: Conn, contract: Contract, decided: Case, now: datetime,
                               moderator_id: int) -> None:

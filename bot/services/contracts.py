@@ -499,7 +499,7 @@ class ContractService:
             if actor_id == amendment.proposed_by:
                 raise NotAllowed("error.amendment.own")
             if amendment.status != "proposed":
-                raise WrongState("error.amendment.answered", status=amendment.status)
+                raise WrongState("error.amendment.answered", status=f"amendment_{amendment.status}")
             if not accept:
                 await repo.set_amendment_status(conn, amendment.id, "proposed", "rejected", decided_at=to_iso(now),
                                                 decided_by=actor_id)

@@ -8,7 +8,7 @@ moderator's decision, the outcome DMs; and what the database and the ledger hold
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import discord
 import pytest
@@ -84,15 +84,15 @@ def snapshot(market: Market) -> tuple[int, ...]:
     )
 
 
-async def tick_at(market: Market, start: object, offset: timedelta) -> None:
+async def tick_at(market: Market, start: datetime, offset: timedelta) -> None:
     """Set the clock to ``start + offset`` and run one scheduler tick."""
-    assert hasattr(start, "tzinfo")
-    market.clock.set(start + offset)  # type: ignore[operator]
+    market.clock.set(start + offset)
     await market.sweep()
 
 
-async def open_cancel_modal(market: Market, member: simcord.MemberActor, card: discord.Message,
-                            case: Case) -> simcord.InteractionResult:
+async def open_cancel_modal(
+    market: Market, member: simcord.MemberActor, card: discord.Message, case: Case
+) -> simcord.InteractionResult:
     shown = await member.click(card, custom_id=f"cw:case:{case.id}:cancel")
     assert shown.modal is not None, shown
     return shown
@@ -257,9 +257,7 @@ async def test_a_client_who_never_funds_is_reminded_escalated_and_cancelled_by_a
     assert all(disabled(edited))
     assert len(cards(market)) == 1
     # Both parties are told the outcome.
-    outcome = t(
-        "en", "notify.case_cancel", contract_id=contract.id, case_id=case.id, reason="The client never paid."
-    )
+    outcome = t("en", "notify.case_cancel", contract_id=contract.id, case_id=case.id, reason="The client never paid.")
     assert market.dms(market.client)[-1].content == outcome
     assert market.dms(market.worker)[-1].content == outcome
 
@@ -303,9 +301,15 @@ async def test_the_unfunded_flow_in_japanese(setup_market: Market) -> None:
     await tick_at(market, start, 3 * DAY)
     case = await the_case(market)
     [card] = cards(market)
-    # The card is in the server's language (English here), whoever the client is.
-    assert card.content.startswith(t("en", "case.card.escrow_unfunded", case_id=case.id, contract_id=contract.id,
-                                       subject_id=market.client.mention, reason="-")[:20])
+    # The card is in the server's language (English here), whatever the client's.
+    assert card.content == t(
+        "en",
+        "case.card.escrow_unfunded",
+        case_id=case.id,
+        contract_id=contract.id,
+        subject_id=market.client.mention,
+        reason="-",
+    )
 
     shown = await open_cancel_modal(market, market.moderator, card, case)
     await market.moderator.submit_modal(shown, {"reason": "クライアントが入金しませんでした。"})
@@ -378,9 +382,7 @@ async def test_a_bot_down_for_three_days_sends_each_due_message_once(setup_marke
 
     # The bot was down: no tick ran for three days and an hour.
     market.clock.set(start + 3 * DAY + timedelta(hours=1))
-    await market.restart()  # the start-up sweep
-    print("AFTER RESTART", len(reminders(market, market.client)), len(cards(market)))
-    await market.sweep()  # and the first regular tick
+    await market.restart()  # a new bot on the same database: its start-up sweep
 
     [reminder] = reminders(market, market.client)  # one, not one per missed tick
     assert reminder.content == t("en", "remind.escrow", contract_id=contract.id)
@@ -430,7 +432,6 @@ async def test_a_moderator_who_is_the_client_cannot_act_on_the_case(setup_market
 
     for action, values in (("cancel", {"reason": "I do not want it any more."}), ("close", {}), ("nudge", {})):
         shown = await market.moderator.click(card, custom_id=f"cw:case:{case.id}:{action}")
-        print("PARTY", action, shown.modal is not None)
         if shown.modal is None:  # refused at the click
             refused(market, shown, "error.mod.party", case_id=case.id)
             continue

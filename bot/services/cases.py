@@ -201,6 +201,30 @@ class CaseService:
 
     # -- deciding ------------------------------------------------------------------------
 
+    async def check_action(self, guild_id: int, case_id: int, *, moderator_id: int, action: str) -> None:
+        """Refuse early (before a moderator types a reason) what :meth:`act` would refuse:
+        a moderator who is a party, a resolved case, an action that no longer fits."""
+        async with self.db.read() as conn:
+            await self._actionable(conn, guild_id, case_id, moderator_id, action)
+
+    @staticmethod
+    async def _actionable(conn: Conn, guild_id: int, case_id: int, moderator_id: int,
+                          action: str) -> tuple[Case, Contract | None]:
+        case = await repo.get_case(conn, case_id)
+        if case is None or case.guild_id != guild_id:
+            raise NotFound("error.case.not_found", case_id=case_id)
+        if moderator_id in {case.opened_by, case.subject_id}:
+            raise NotAllowed("error.mod.party", case_id=case_id)
+        contract = await contracts_repo.get_contract(conn, case.contract_id) if case.contract_id else None
+        if contract is not None and role_of(contract, moderator_id) is not Role.OUTSIDER:
+            raise NotAllowed("error.mod.party", case_id=case_id)
+        if case.status != "open":
+            raise WrongState("error.case.closed", case_id=case_id)
+        if action not in available_actions(case, contract):
+            raise WrongState("error.case.action_state", action=action,
+                             status=contract.status if contract else case.status)
+        return case, contract
+
     async def act(self, guild_id: int, case_id: int, *, moderator_id: int, action: str, reason: str | None = None,
                   percent: int | None = None, extend: str | None = None) -> Case:
         """One moderator decision on a case. Money decisions need a reason; every action records
@@ -210,19 +234,7 @@ class CaseService:
         note = clean_text("reason", reason, required=action in MONEY_ACTIONS)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            case = await repo.get_case(conn, case_id)
-            if case is None or case.guild_id != guild_id:
-                raise NotFound("error.case.not_found", case_id=case_id)
-            if moderator_id in {case.opened_by, case.subject_id}:
-                raise NotAllowed("error.mod.party", case_id=case_id)
-            contract = await contracts_repo.get_contract(conn, case.contract_id) if case.contract_id else None
-            if contract is not None and role_of(contract, moderator_id) is not Role.OUTSIDER:
-                raise NotAllowed("error.mod.party", case_id=case_id)
-            if case.status != "open":
-                raise WrongState("error.case.closed", case_id=case_id)
-            if action not in available_actions(case, contract):
-                raise WrongState("error.case.action_state", action=action,
-                                 status=contract.status if contract else case.status)
+            case, contract = await self._actionable(conn, guild_id, case_id, moderator_id, action)
             if action == "nudge":
                 await self._nudge(conn, case, contract, moderator_id, note, now)
             else:

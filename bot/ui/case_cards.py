@@ -266,6 +266,10 @@ class CaseActionModal(MarketModal):
 class _CaseButton(MarketButton):
     async def run(self, interaction: Interaction) -> None:
         await require_moderator(interaction)
+        assert interaction.guild_id is not None
+        await interaction.client.services.cases.check_action(
+            interaction.guild_id, self.target_id, moderator_id=interaction.user.id, action=self.action
+        )
         await interaction.response.send_modal(CaseActionModal(self.target_id, self.action, interaction.locale))
 
 

@@ -58,9 +58,9 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.errors import MarketError
 from bot.i18n import t
-from bot.ui.format import format_args
 from bot.services.container import Services
 from bot.tree import MarketCheckFailure
+from bot.ui.format import format_args
 from tests.invariants import assert_ledger_invariants
 
 

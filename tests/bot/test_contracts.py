@@ -464,7 +464,7 @@ async def test_reject_button_and_an_amendment_already_answered(setup_market: Mar
     await services.contracts.answer_amendment(market.guild.id, second.id, actor_id=market.worker.id, accept=False)
     late = await market.worker.user.click(proposal, custom_id=f"cw:amendment:{second.id}:accept")
     simcord.assert_responded(
-        late, content=t("en", "error.amendment.answered", status=t("en", "status.rejected")), ephemeral=True
+        late, content=t("en", "error.amendment.answered", status=t("en", "status.amendment_rejected")), ephemeral=True
     )
     assert disabled(refetch_dm(market.worker, proposal)) == [False, False]
     assert (await reload(market, contract.id)).terms_version == 1

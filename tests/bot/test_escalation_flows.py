@@ -430,13 +430,10 @@ async def test_a_moderator_who_is_the_client_cannot_act_on_the_case(setup_market
     [card] = cards(market)
     before = snapshot(market)
 
-    for action, values in (("cancel", {"reason": "I do not want it any more."}), ("close", {}), ("nudge", {})):
+    for action in ("cancel", "close", "nudge"):
         shown = await market.moderator.click(card, custom_id=f"cw:case:{case.id}:{action}")
-        if shown.modal is None:  # refused at the click
-            refused(market, shown, "error.mod.party", case_id=case.id)
-            continue
-        result = await market.moderator.submit_modal(shown, values)
-        refused(market, result, "error.mod.party", case_id=case.id)
+        assert shown.modal is None  # refused at the click, before typing a reason
+        refused(market, shown, "error.mod.party", case_id=case.id)
 
     # Nothing changed: the contract, the case, the card, nobody was told anything.
     assert (await reload_contract(market, contract.id)).status == "awaiting_funding"

@@ -326,8 +326,9 @@ async def test_a_moderator_who_is_a_party_is_refused(setup_market: Market) -> No
     contract = await active_contract(market, client=market.moderator, confirmer=market.admin)
     case = await open_dispute(market, contract)
 
-    result = await decide(market, market.moderator, case, "refund", {"reason": "I want my money back"})
+    result = await market.moderator.click(card_of(market, case), custom_id=f"cw:case:{case.id}:refund")
 
+    assert result.modal is None  # refused at the click, before a reason is typed
     refused(market, result, "error.mod.party", case_id=case.id)
     assert (await reload_case(market, case.id)).status == "open"
     assert (await reload_contract(market, contract.id)).status == "disputed"

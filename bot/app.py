@@ -209,12 +209,10 @@ class MarketBot(commands.Bot):
         A plain coroutine: tests move the clock and call it. Never raises.
         """
         async with self._sweep_lock:
-            timers = getattr(self.services, "timers", None)
-            if timers is not None:
-                try:
-                    await timers.sweep(self.clock.now())
-                except Exception:
-                    log.exception("timer sweep failed; it runs again next tick")
+            try:
+                await self.services.timers.sweep(self.clock.now())
+            except Exception:
+                log.exception("timer sweep failed; it runs again next tick")
             await self._scheduled_outbox()
 
     async def _scheduled_outbox(self) -> None:
@@ -239,12 +237,8 @@ class MarketBot(commands.Bot):
             channel.type is not discord.ChannelType.private_thread
         ):
             return  # a known channel that is not a private thread (an uncached one gets through)
-        contracts = getattr(self.services, "contracts", None)
-        record = getattr(contracts, "record_thread_message", None)
-        if record is None:
-            return
         # The injected clock, not message.created_at, so that the sweep and the record agree.
-        await record(channel.id, message.author.id, self.clock.now())
+        await self.services.contracts.record_thread_message(channel.id, message.author.id, self.clock.now())
 
     async def note_locale(self, interaction: discord.Interaction[Any]) -> None:
         """Remember the user's Discord locale (DMs are written in it): one write per

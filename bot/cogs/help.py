@@ -42,6 +42,8 @@ GUIDE_COMMANDS = (
     "rate",
     "report",
     "dispute",
+    "escrow status",
+    "contract decline",
     "mod cases",
     "mod payout",
 )
@@ -55,8 +57,15 @@ class HelpCog(commands.Cog):
     async def help_guide(self, interaction: Interaction) -> None:
         mentions = {name.replace(" ", "_"): self.bot.command_mention(name) for name in GUIDE_COMMANDS}
         sections = await self._sections(interaction)
-        text = "\n\n".join(t(interaction.locale, f"help.{section}", **mentions) for section in sections)
-        await interaction.response.send_message(text, ephemeral=True)
+        parts = [t(interaction.locale, f"help.{section}", **mentions) for section in sections]
+        if interaction.guild_id is not None and "not_set_up" not in sections:
+            steps = await self.bot.services.contracts.next_steps(interaction.guild_id, interaction.user.id)
+            if steps:
+                lines = [t(interaction.locale, f"help.next.{step}", contract_id=c.id, **mentions) for c, step in steps]
+                parts.insert(1, "\n".join([t(interaction.locale, "help.next.title"), *lines]))
+        await interaction.response.send_message(
+            "\n\n".join(parts)[:2000], ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     async def _sections(self, interaction: Interaction) -> list[str]:
         if interaction.guild_id is None:

@@ -122,6 +122,23 @@ UNFUNDED_STATES = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED})
 SETTLED_STATES = frozenset({_CS.COMPLETED, _CS.REFUNDED, _CS.SPLIT})
 
 
+# What each party is expected to do next, per contract state (the /help "your next steps").
+NEXT_STEPS: dict[tuple[ContractStatus, Role], str] = {
+    (_CS.OFFERED, W): "answer_offer",
+    (_CS.OFFERED, C): "wait_worker_answer",
+    (_CS.AWAITING_FUNDING, C): "deposit",
+    (_CS.AWAITING_FUNDING, W): "wait_deposit",
+    (_CS.FUNDING_SUBMITTED, C): "wait_confirmation",
+    (_CS.FUNDING_SUBMITTED, W): "wait_confirmation",
+    (_CS.ACTIVE, W): "deliver",
+    (_CS.ACTIVE, C): "wait_delivery",
+    (_CS.DELIVERED, C): "review",
+    (_CS.DELIVERED, W): "wait_review",
+    (_CS.DISPUTED, C): "wait_moderator",
+    (_CS.DISPUTED, W): "wait_moderator",
+}
+
+
 class TransitionRefused(Exception):
     """The action is not allowed from this state, or not for this role."""
 

@@ -271,3 +271,13 @@ async def offered_for_job(conn: Conn, job_id: int) -> list[Contract]:
         "SELECT * FROM contracts WHERE job_id = ? AND status = 'offered' ORDER BY id", (job_id,)
     )
     return [from_row(Contract, r) for r in rows]
+
+
+async def open_contracts_of(conn: Conn, guild_id: int, user_id: int, limit: int) -> list[Contract]:
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM contracts WHERE guild_id = ? AND (client_id = ? OR worker_id = ?) AND status IN"
+        " ('offered', 'awaiting_funding', 'funding_submitted', 'active', 'delivered', 'disputed')"
+        " ORDER BY id DESC LIMIT ?",
+        (guild_id, user_id, user_id, limit),
+    )
+    return [from_row(Contract, r) for r in rows]

@@ -17,6 +17,7 @@ from bot.models.states import (
     CONTRACT_TRANSITIONS,
     FUNDED_STATES,
     JOB_TRANSITIONS,
+    NEXT_STEPS,
     SETTLED_STATES,
     ApplicationStatus,
     ContractStatus,
@@ -171,6 +172,14 @@ class ContractService:
             raise InvalidInput("error.contract.bad_status", status=status)
         async with self.db.read() as conn:
             return await repo.contracts_of(conn, guild_id, user_id, status, limit=25)
+
+    async def next_steps(self, guild_id: int, user_id: int, limit: int = 10) -> list[tuple[Contract, str]]:
+        """The user's open contracts, each with what is expected of them next (NEXT_STEPS),
+        the ones waiting on this user first."""
+        async with self.db.read() as conn:
+            contracts = await repo.open_contracts_of(conn, guild_id, user_id, limit)
+        steps = [(c, NEXT_STEPS[(c.status, role_of(c, user_id))]) for c in contracts]
+        return sorted(steps, key=lambda pair: pair[1].startswith("wait_"))
 
     async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str | None = None) -> list[Contract]:
         """Autocomplete: the user's contracts, newest first, matching the typed id. With a

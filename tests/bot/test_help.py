@@ -52,3 +52,27 @@ async def test_help_remembers_the_users_locale(setup_market: Market) -> None:
     market.set_locale(market.worker, "ja")
     await market.worker.slash(market.general, "help")
     assert await market.services.guilds.user_locale(market.worker.id) == "ja"
+
+
+async def test_help_lists_each_partys_next_step_on_open_contracts(setup_market: Market) -> None:
+    from bot.cogs.help import GUIDE_COMMANDS
+    from tests.bot.test_delivery import hired_contract
+
+    market = setup_market
+    contract = await hired_contract(market)
+    mentions = {name.replace(" ", "_"): market.bot.command_mention(name) for name in GUIDE_COMMANDS}
+
+    client = await market.client.slash(market.general, "help")
+    assert client.ephemeral and client.response is not None
+    deposit = t("en", "help.next.deposit", contract_id=contract.id, **mentions)
+    assert f"{t('en', 'help.next.title')}\n{deposit}" in client.response.content
+
+    market.set_locale(market.worker, "ja")
+    worker = await market.worker.slash(market.general, "help")
+    assert worker.response is not None
+    assert t("ja", "help.next.wait_deposit", contract_id=contract.id, **mentions) in worker.response.content
+    assert "あなたの次のステップ" in worker.response.content
+
+    outsider = await market.outsider.slash(market.general, "help")
+    assert outsider.response is not None
+    assert t("en", "help.next.title") not in outsider.response.content

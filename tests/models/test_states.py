@@ -102,3 +102,12 @@ def test_second_approve_is_refused() -> None:
     with pytest.raises(TransitionRefused) as refused:
         next_state(CONTRACT_TRANSITIONS, ContractStatus(after), "approve", Role.CLIENT)
     assert refused.value.wrong_role is False
+
+
+def test_every_open_contract_state_has_a_next_step_for_both_parties() -> None:
+    from bot.models.states import NEXT_STEPS, OPEN_CONTRACT_STATES
+
+    for state in OPEN_CONTRACT_STATES:
+        for role in (Role.CLIENT, Role.WORKER):
+            assert (state, role) in NEXT_STEPS, (state, role)
+    assert {state for state, _ in NEXT_STEPS} == set(OPEN_CONTRACT_STATES)

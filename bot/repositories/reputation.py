@@ -93,3 +93,17 @@ async def worker_first_deliveries(conn: Conn, guild_id: int, worker_id: int) -> 
             (guild_id, worker_id),
         )
     )
+
+
+async def count_reverts(conn: Conn, guild_id: int, user_id: int) -> int:
+    """Amendments and revision requests by ``user_id`` whose scope returned to an earlier
+    version of the terms (A → B → A)."""
+    row = await fetch_one(
+        conn,
+        "SELECT (SELECT COUNT(*) FROM amendments a JOIN contracts c ON c.id = a.contract_id"
+        "        WHERE c.guild_id = ? AND a.proposed_by = ? AND a.reverts_to IS NOT NULL)"
+        "     + (SELECT COUNT(*) FROM revision_requests r JOIN contracts c ON c.id = r.contract_id"
+        "        WHERE c.guild_id = ? AND r.requested_by = ? AND r.reverts_to IS NOT NULL)",
+        (guild_id, user_id, guild_id, user_id),
+    )
+    return int(row[0]) if row else 0

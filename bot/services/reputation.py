@@ -34,6 +34,8 @@ class ClientFigures:
     escalations: int
     average_rating: float | None
     ratings: int
+    # amendments and revision requests that took the scope back to an earlier version
+    reverts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class ReputationService:
             reviews = await repo.client_review_rows(conn, guild_id, user_id)
             jobs = await repo.count_jobs(conn, guild_id, user_id)
             escalations = await repo.count_escalations(conn, guild_id, user_id)
+            reverts = await repo.count_reverts(conn, guild_id, user_id)
             ratings = await repo.ratings_received(conn, guild_id, user_id, "client")
         fund_times: list[timedelta] = []
         for row in contracts:
@@ -144,6 +147,7 @@ class ReputationService:
             escalations=escalations,
             average_rating=statistics.fmean(stars) if stars else None,
             ratings=len(stars),
+            reverts=reverts,
         )
 
     async def worker_figures(self, guild_id: int, user_id: int) -> WorkerFigures:

@@ -98,6 +98,7 @@ def _client_args(figures: ClientFigures, language: object) -> dict[str, object]:
         "fund": human_duration(figures.median_time_to_fund, language),
         "review": human_duration(figures.median_time_to_review, language),
         "escalations": figures.escalations,
+        "reverts": figures.reverts,
         "rating": rating_text(figures.average_rating, figures.ratings, language),
     }
 

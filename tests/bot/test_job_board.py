@@ -66,12 +66,13 @@ def test_durations_are_human() -> None:
 def test_reputation_lines() -> None:
     client = ClientFigures(
         jobs_posted=5, completed=3, cancelled=1, median_time_to_fund=timedelta(days=1, hours=6),
-        median_time_to_review=None, escalations=0, average_rating=4.5, ratings=2,
+        median_time_to_review=None, escalations=0, average_rating=4.5, ratings=2, reverts=1,
     )  # fmt: skip
     assert client_line(client, "en") == (
         "Client: jobs posted 5 · completed 3, cancelled 1 · median time to fund 1d 6h, to review —"
-        " · escalations 0 · ★4.5 (ratings: 2)"
+        " · escalations 0 · scope reverts (A→B→A) 1 · ★4.5 (ratings: 2)"
     )
+    assert "要件の差し戻し（A→B→A） 1件" in client_line(client, "ja")
     assert "仮払いまで 1日6時間" in client_line(client, "ja")
     worker = WorkerFigures(completed=2, on_time_rate=0.5, average_rating=None, ratings=0)
     assert worker_line(worker, "en") == "Worker: completed 2 · on time 50% · no ratings yet"

@@ -278,3 +278,25 @@ async def test_offers_never_accepted_do_not_count_as_funding(services: Services,
     figures = await services.reputation.client_figures(GUILD_ID, CLIENT)
     assert figures.median_time_to_fund is None
     assert (figures.completed, figures.cancelled) == (0, 0)
+
+
+async def test_client_figures_count_requirement_reverts(services: Services, guild: Guild) -> None:
+    """A → B → A: the amendment back to version 1's scope and a revision asking for version 2's
+    scope again both show in the client's figures."""
+    contract = await funded_contract(services)
+    first_scope = (await services.history.history(GUILD_ID, contract.id, viewer_id=CLIENT)).versions[0].scope
+    to_b = await services.contracts.propose_amendment(GUILD_ID, contract.id, actor_id=CLIENT, reason="B instead",
+                                                     scope="Version B of the logo")
+    await services.contracts.answer_amendment(GUILD_ID, to_b.id, actor_id=WORKER, accept=True)
+    back_to_a = await services.contracts.propose_amendment(GUILD_ID, contract.id, actor_id=CLIENT,
+                                                          reason="A after all", scope=first_scope)
+    assert back_to_a.reverts_to == 1
+    await services.contracts.answer_amendment(GUILD_ID, back_to_a.id, actor_id=WORKER, accept=True)
+    await deliver(services, await services.contracts.get(contract.id))  # type: ignore[arg-type]
+    outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT,
+                                                         reason="Version B of the logo")
+    assert outcome.request.reverts_to == 2
+
+    figures = await services.reputation.client_figures(GUILD_ID, CLIENT)
+    assert figures.reverts == 2
+    assert (await services.reputation.client_figures(GUILD_ID, WORKER)).reverts == 0

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.checks import require_moderator
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, WrongState
 from bot.i18n import has, t
-from bot.models.durations import format_duration
 from bot.models.entities import Case, Event, OutboxItem
 from bot.services.reputation import Figures
 from bot.ui.buttons import MarketButton, build_view, register_button
 from bot.ui.format import format_args, format_time
+from bot.ui.job_board import client_line, worker_line
 from bot.ui.modals import MarketModal
 from bot.ui.notify import Rendered
 from bot.ui.review_buttons import disabled_view
@@ -69,38 +69,9 @@ def event_line(language: str, event: Event) -> str:
     return f"{format_time(event.created_at)} · {what}{by}"
 
 
-def _duration(value: Any) -> str:
-    return format_duration(value) if value is not None else "-"
-
-
-def _rating(average: float | None, count: int) -> str:
-    return f"{average:.1f}★ ({count})" if average is not None else "-"
-
-
 def figures_text(language: str, figures: Figures) -> str:
-    client, worker = figures.client, figures.worker
-    return "\n".join(
-        (
-            t(
-                language,
-                "ui.case.figures_client",
-                jobs=client.jobs_posted,
-                completed=client.completed,
-                cancelled=client.cancelled,
-                fund=_duration(client.median_time_to_fund),
-                review=_duration(client.median_time_to_review),
-                escalations=client.escalations,
-                rating=_rating(client.average_rating, client.ratings),
-            ),
-            t(
-                language,
-                "ui.case.figures_worker",
-                completed=worker.completed,
-                on_time=f"{worker.on_time_rate:.0%}" if worker.on_time_rate is not None else "-",
-                rating=_rating(worker.average_rating, worker.ratings),
-            ),
-        )
-    )
+    """The party's reputation, the same lines as on job posts and offers."""
+    return f"{client_line(figures, language)}\n{worker_line(figures, language)}"
 
 
 def register_case_cards(bot: MarketBot) -> None:
@@ -109,10 +80,12 @@ def register_case_cards(bot: MarketBot) -> None:
 
     async def render(item: OutboxItem, language: str) -> Rendered:
         text = t(language, item.message_key, **format_args(item.arguments, language))
-        view = build_view(item.button_list, language)
         if item.case_id is None:
-            return Rendered(text, None, view)
+            return Rendered(text, None, build_view(item.button_list, language))
         case, contract = await services.cases.get(item.guild_id, item.case_id)
+        # moderators join the contract's private thread on escalation, one click each
+        joinable = contract is not None and contract.thread_id is not None
+        view = build_view([*item.button_list, *([f"case:{case.id}:join"] if joinable else [])], language)
         title = t(language, "ui.case.title", case_id=case.id, kind=kind_word(language, case.reason_kind))
         embed = discord.Embed(title=title, colour=COLOUR_OPEN)
         embed.add_field(name=t(language, "ui.case.reason"), value=_clip(case.reason or "-"), inline=False)
@@ -313,3 +286,29 @@ class SplitButton(_CaseButton):
 class CloseButton(_CaseButton):
     label_key = "button.case.close"
     style = discord.ButtonStyle.secondary
+
+
+@register_button("case", "join")
+class JoinThreadButton(MarketButton):
+    """Adds the moderator who clicks to the contract's private thread."""
+
+    label_key = "button.case.join"
+    style = discord.ButtonStyle.secondary
+
+    async def run(self, interaction: Interaction) -> None:
+        await require_moderator(interaction)
+        assert interaction.guild_id is not None
+        bot = interaction.client
+        _, contract = await bot.services.cases.get(interaction.guild_id, self.target_id)
+        if contract is None or contract.thread_id is None:
+            raise WrongState("error.case.no_thread", case_id=self.target_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        thread = await bot.fetch_channel(contract.thread_id)
+        if not isinstance(thread, discord.Thread):
+            raise WrongState("error.case.no_thread", case_id=self.target_id)
+        await thread.add_user(interaction.user)
+        await interaction.followup.send(
+            t(interaction.locale, "ui.case.joined", thread=thread.mention, contract_id=contract.id),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )

@@ -140,7 +140,9 @@ async def test_dispute_opens_a_case_and_tells_both_parties(setup_market: Market)
             "en", "notify.case_opened", case_id=case.id, contract_id=contract.id
         )
     posted = card(market)
-    assert custom_ids(posted) == [f"cw:case:{case.id}:{a}" for a in ("nudge", "release", "refund", "split", "close")]
+    assert custom_ids(posted) == [
+        f"cw:case:{case.id}:{a}" for a in ("nudge", "release", "refund", "split", "close", "join")
+    ]
 
 
 async def test_dispute_in_japanese(setup_market: Market) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import discord
+import pytest
 import simcord
 
 from bot.i18n import t
 from bot.models.entities import Case, Contract
 from bot.ui.case_cards import card_link
 from bot.ui.format import format_time
+from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
 from tests.bot.test_delivery import (
     PRICE,
@@ -119,23 +121,12 @@ async def test_an_escalation_card_shows_the_contract_its_timeline_and_the_figure
     ]
     figures = field(card, t("en", "ui.case.figures"))
     assert figures.startswith(market.client.mention)
-    assert (
-        t(
-            "en",
-            "ui.case.figures_client",
-            jobs=1,
-            completed=0,
-            cancelled=0,
-            fund="0s",
-            review="-",
-            escalations=1,
-            rating="-",
-        )
-        in figures
-    )
-    assert custom_ids(card) == [f"cw:case:{case.id}:{a}" for a in ("nudge", "extend", "cancel", "close")]
+    client_figures = await market.services.reputation.figures(market.guild.id, market.client.id)
+    assert client_line(client_figures, "en") in figures
+    assert "escalations 1" in figures
+    assert custom_ids(card) == [f"cw:case:{case.id}:{a}" for a in ("nudge", "extend", "cancel", "close", "join")]
     assert [c.label for row in card.components for c in getattr(row, "children", [])] == [
-        t("en", f"button.case.{a}") for a in ("nudge", "extend", "cancel", "close")
+        t("en", f"button.case.{a}") for a in ("nudge", "extend", "cancel", "close", "join")
     ]
     assert (await reload_case(market, case.id)).mod_message_id == card.id
 
@@ -151,7 +142,7 @@ async def test_a_card_in_a_japanese_server(setup_market: Market) -> None:
     assert card.embeds[0].title == t("ja", "ui.case.title", case_id=case.id, kind=t("ja", "ui.case.kind.dispute"))
     assert field(card, t("ja", "ui.case.reason")) == "The client stopped answering."
     assert [c.label for row in card.components for c in getattr(row, "children", [])] == [
-        t("ja", f"button.case.{a}") for a in ("nudge", "release", "refund", "split", "close")
+        t("ja", f"button.case.{a}") for a in ("nudge", "release", "refund", "split", "close", "join")
     ]
 
     # The decision is written into the card in the server's language, whoever clicks.
@@ -524,3 +515,19 @@ async def test_balance_of_a_user_and_of_the_server(setup_market: Market) -> None
         ephemeral=True,
         content=t("ja", "ui.mod.balance_guild", escrow="50,000円", owed="45,000円", refund="0円", fees="5,000円"),
     )
+
+
+async def test_a_moderator_joins_the_contract_thread_from_the_card(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    case = await open_dispute(market, contract)
+    [thread] = market.contracts.threads
+    with pytest.raises(simcord.SetupError):
+        thread.history(viewer=market.moderator)  # a private thread: moderators are not in it yet
+
+    result = await market.moderator.click(card_of(market, case), custom_id=f"cw:case:{case.id}:join")
+
+    simcord.assert_responded(
+        result, content=t("en", "ui.case.joined", thread=f"<#{thread.id}>", contract_id=contract.id), ephemeral=True
+    )
+    assert thread.history(viewer=market.moderator)  # now they read it

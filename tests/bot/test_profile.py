@@ -70,7 +70,8 @@ async def test_view_own_empty_profile(setup_market: Market) -> None:
     shown = fields(embed)
     assert shown["As a client"] == (
         "Jobs posted: 0\nContracts completed: 0 · cancelled: 0\nMedian time to fund escrow: —\n"
-        "Median time to review a delivery: —\nEscalations against them: 0\nAverage rating: no ratings yet"
+        "Median time to review a delivery: —\nEscalations against them: 0\n"
+        "Requirement changes back to an earlier version (A→B→A): 0\nAverage rating: no ratings yet"
     )
     assert shown["As a worker"] == "Contracts completed: 0\nDelivered on time: —\nAverage rating: no ratings yet"
 
@@ -85,7 +86,8 @@ async def test_view_shows_the_figures_with_human_durations(setup_market: Market)
     assert embed.description == t("en", "ui.profile.empty_other", user=market.client.mention)
     assert fields(embed)["As a client"] == (
         "Jobs posted: 1\nContracts completed: 1 · cancelled: 0\nMedian time to fund escrow: 1d 6h\n"
-        "Median time to review a delivery: 2d\nEscalations against them: 0\nAverage rating: ★4.0 (ratings: 1)"
+        "Median time to review a delivery: 2d\nEscalations against them: 0\n"
+        "Requirement changes back to an earlier version (A→B→A): 0\nAverage rating: ★4.0 (ratings: 1)"
     )
 
     market.set_locale(market.client, "ja")

@@ -201,7 +201,7 @@ class Flow:
     def client_line(self, *, jobs: int = 1) -> str:
         none = self.t("ui.job.none")
         return self.t("ui.figures.client_line", jobs=jobs, completed=0, cancelled=0, fund=none, review=none,
-                      escalations=0, rating=self.t("ui.figures.no_rating"))  # fmt: skip
+                      escalations=0, reverts=0, rating=self.t("ui.figures.no_rating"))  # fmt: skip
 
     # steps
 
@@ -484,7 +484,7 @@ class Flow:
         [embed] = self.answer(result).embeds
         assert fields(embed)[self.t("ui.profile.as_client")] == self.t(
             "ui.figures.client_details", jobs=1, completed=1, cancelled=0, fund=s.one_day, review=s.one_day,
-            escalations=0, rating=self.t("ui.figures.rating", average="4.0", count=1),
+            escalations=0, reverts=0, rating=self.t("ui.figures.rating", average="4.0", count=1),
         )  # fmt: skip
 
     async def worker_figures(self, viewer: simcord.MemberActor) -> str | None:

@@ -8,6 +8,7 @@ never echoed in a reply; moderators see them through the moderator tools.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -18,7 +19,7 @@ from bot.i18n import t
 from bot.models.entities import Profile
 from bot.services.common import LIMITS
 from bot.services.profiles import PROFILE_FIELDS
-from bot.services.reputation import Figures
+from bot.services.reputation import Figures, Review
 from bot.tree import report_error
 from bot.ui.job_board import client_details, worker_details
 from bot.ui.modals import MarketModal
@@ -50,8 +51,9 @@ class ProfileCog(commands.GroupCog, group_name="profile", group_description="You
         services = self.bot.services
         profile = await services.profiles.get(interaction.guild_id, member.id)
         figures = await services.reputation.figures(interaction.guild_id, member.id)
+        reviews = await services.reputation.recent_reviews(interaction.guild_id, member.id)
         own = member.id == interaction.user.id
-        embed = profile_embed(member, profile, figures, interaction.locale, own=own)
+        embed = profile_embed(member, profile, figures, interaction.locale, own=own, reviews=reviews)
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="edit", description="Edit your public profile")
@@ -79,7 +81,13 @@ class ProfileCog(commands.GroupCog, group_name="profile", group_description="You
 
 
 def profile_embed(
-    member: discord.abc.User, profile: Profile | None, figures: Figures, language: object, *, own: bool
+    member: discord.abc.User,
+    profile: Profile | None,
+    figures: Figures,
+    language: object,
+    *,
+    own: bool,
+    reviews: Sequence[Review] = (),
 ) -> discord.Embed:
     name = profile.display_name if profile is not None and profile.display_name else member.display_name
     embed = discord.Embed(title=name, colour=discord.Colour.blurple())
@@ -99,6 +107,13 @@ def profile_embed(
         embed.add_field(name=t(language, "ui.profile.field.portfolio_url"), value=profile.portfolio_url, inline=False)
     embed.add_field(name=t(language, "ui.profile.as_client"), value=client_details(figures.client, language))
     embed.add_field(name=t(language, "ui.profile.as_worker"), value=worker_details(figures.worker, language))
+    if reviews:
+        lines = [
+            t(language, f"ui.profile.review_as_{r.as_role}", stars="★" * r.stars, comment=r.comment[:200],
+              contract_id=r.contract_id)
+            for r in reviews
+        ]  # fmt: skip
+        embed.add_field(name=t(language, "ui.profile.reviews"), value="\n".join(lines)[:1024], inline=False)
     return embed
 
 

@@ -107,3 +107,17 @@ async def count_reverts(conn: Conn, guild_id: int, user_id: int) -> int:
         (guild_id, user_id, guild_id, user_id),
     )
     return int(row[0]) if row else 0
+
+
+async def ratings_with_comments(conn: Conn, guild_id: int, user_id: int, limit: int) -> list[Row]:
+    """The newest ratings of ``user_id`` that carry a comment, with what decides their reveal."""
+    return list(
+        await conn.execute_fetchall(
+            "SELECT r.contract_id, r.ratee_role, r.stars, r.comment, r.created_at, c.closed_at,"
+            " (SELECT COUNT(*) FROM ratings o WHERE o.contract_id = r.contract_id) AS both_count"
+            " FROM ratings r JOIN contracts c ON c.id = r.contract_id"
+            " WHERE c.guild_id = ? AND r.ratee_id = ? AND r.comment IS NOT NULL"
+            " ORDER BY r.created_at DESC LIMIT ?",
+            (guild_id, user_id, limit),
+        )
+    )

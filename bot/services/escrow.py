@@ -190,7 +190,8 @@ class EscrowService:
                 await notify(conn, contract, "notify.funded_worker", now, to=(contract.worker_id,),
                              due_at=to_iso(due) if due else "-")
                 await notify(conn, contract, "notify.funded_client", now, to=(contract.client_id,),
-                             deposit_amount=deposit.amount, currency=contract.currency)
+                             deposit_amount=deposit.amount, currency=contract.currency,
+                             due_at=to_iso(due) if due else "-")
                 await post_thread(conn, contract, "thread.funded", now, due_at=to_iso(due) if due else "-")
             else:
                 await notify(conn, contract, "notify.topup_confirmed", now, to=(contract.client_id, contract.worker_id),

@@ -58,6 +58,14 @@ def _median(values: list[timedelta]) -> timedelta | None:
     return timedelta(seconds=statistics.median(v.total_seconds() for v in values))
 
 
+@dataclass(frozen=True, slots=True)
+class Review:
+    contract_id: int
+    as_role: str
+    stars: int
+    comment: str
+
+
 class ReputationService:
     def __init__(self, db: Database, clock: Clock, guilds: GuildService) -> None:
         self.db = db
@@ -107,6 +115,15 @@ class ReputationService:
             contract.closed_at is not None and contract.closed_at + policies.duration("rating_reveal_after") <= now
         )
         return [r for r in ratings if revealed or r.rater_id == viewer_id]
+
+    async def recent_reviews(self, guild_id: int, user_id: int, limit: int = 3) -> list[Review]:
+        """The newest revealed rating comments about this user (blind ones stay hidden)."""
+        now = self.clock.now()
+        reveal_after = (await self.guilds.policies(guild_id)).duration("rating_reveal_after")
+        async with self.db.read() as conn:
+            rows = await repo.ratings_with_comments(conn, guild_id, user_id, limit * 3)
+        revealed = [r for r in rows if self._revealed_stars([r], reveal_after, now)]
+        return [Review(r["contract_id"], r["ratee_role"], int(r["stars"]), r["comment"]) for r in revealed[:limit]]
 
     async def figures(self, guild_id: int, user_id: int) -> Figures:
         return Figures(client=await self.client_figures(guild_id, user_id),

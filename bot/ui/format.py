@@ -61,6 +61,9 @@ def format_args(args: Mapping[str, Any], language: object | None) -> dict[str, A
         if name in VOCABULARY and isinstance(value, str) and has(f"{name}.{value}"):
             out[name] = t(language, f"{name}.{value}")
             continue
+        if name == "deadline" and isinstance(value, str) and value.endswith("d") and value[:-1].isdigit():
+            out[name] = t(language, "deadline.days", days=int(value[:-1]))
+            continue
         if name in USER_ARGS and isinstance(value, int):
             out[name] = f"<@{value}>"
             continue

@@ -137,7 +137,7 @@ async def test_offer_sends_the_terms_to_the_worker(setup_market: Market) -> None
     dm = last_dm(market, market.worker)
     assert dm.content == t(
         "en", "notify.offer_received", contract_id=contract.id, client_id=market.client.mention, title=TITLE,
-        price_amount="¥48,000", deadline="10d",
+        price_amount="¥48,000", deadline="10 days",
     )  # fmt: skip
     [offer_card] = dm.embeds
     assert field(offer_card, "Price") == "¥48,000"

@@ -32,10 +32,13 @@ def modal_defaults(shown: simcord.InteractionResult) -> dict[str, str | None]:
     return {i["custom_id"]: i.get("value") for i in inputs}
 
 
-async def completed_contract(market: Market) -> int:
-    """A contract that took 1d 6h to fund and 2d to review; both parties rated 5 stars."""
+async def completed_contract(market: Market, *, rate: bool = True) -> int:
+    """A contract that took 1d 6h to fund and 2d to review; the client rated 5 stars, the
+    worker 4 (unless ``rate`` is false). Cooldowns are off."""
     services, guild_id = market.services, market.guild.id
     client, worker = market.client.id, market.worker.id
+    for name in ("post_cooldown", "apply_cooldown"):
+        await services.guilds.set_policy(guild_id, name, "0s", actor_id=market.admin.id)
     job = await services.jobs.post(guild_id, client, title="Logo", description="A logo", budget=45000, deadline="7d")
     await services.jobs.apply(guild_id, job.id, worker, proposal="Me", price=45000)
     offer = await services.contracts.offer(guild_id, client, job.id, worker)
@@ -50,8 +53,9 @@ async def completed_contract(market: Market) -> int:
                                       files=[IncomingFile("logo.png", b"png", "image/png")], note=None)  # fmt: skip
     market.clock.advance(days=2)
     await services.deliveries.approve(guild_id, contract_id, actor_id=client)
-    await services.reputation.rate(guild_id, contract_id, rater_id=client, stars=5)
-    await services.reputation.rate(guild_id, contract_id, rater_id=worker, stars=4)
+    if rate:
+        await services.reputation.rate(guild_id, contract_id, rater_id=client, stars=5)
+        await services.reputation.rate(guild_id, contract_id, rater_id=worker, stars=4)
     await market.settle()
     return contract_id
 
@@ -249,3 +253,20 @@ async def test_profile_commands_need_a_server_set_up(market: Market) -> None:
     assert result.modal is not None
     result = await market.worker.submit_modal(result, {"details": "Bank"})
     market.assert_refused(result, "error.not_configured")
+
+
+async def test_view_shows_revealed_review_comments(setup_market: Market) -> None:
+    market = setup_market
+    services, guild_id = market.services, market.guild.id
+    await completed_contract(market)
+    # a second contract, rated with comments by both parties: revealed
+    contract_id = await completed_contract(market, rate=False)
+    await services.reputation.rate(guild_id, contract_id, rater_id=market.client.id, stars=5, comment="Great work")
+    await services.reputation.rate(guild_id, contract_id, rater_id=market.worker.id, stars=3, comment="Slow replies")
+
+    result = await market.outsider.slash(market.general, "profile view", user=market.worker)
+    assert result.response is not None
+    shown = fields(result.response.embeds[0])
+    assert shown["Recent reviews"] == t(
+        "en", "ui.profile.review_as_worker", stars="★★★★★", comment="Great work", contract_id=contract_id
+    )

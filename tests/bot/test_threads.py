@@ -68,7 +68,7 @@ async def test_no_thread_before_acceptance_closed_dms_go_to_the_moderators(setup
     note = market.mod.last_message
     assert note is not None
     offer = t("en", "notify.offer_received", contract_id=contract.id, client_id=market.client.mention, title=TITLE,
-              price_amount="¥45,000", deadline="7d")  # fmt: skip
+              price_amount="¥45,000", deadline="7 days")  # fmt: skip
     assert note.content == t("en", "dispatch.fallback_mod", mention=market.worker.mention, message=offer)
 
 

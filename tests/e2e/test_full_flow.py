@@ -287,7 +287,7 @@ class Flow:
         offer = self.one_dm(m.worker)
         assert offer.content == self.t(
             "notify.offer_received", contract_id=self.contract_id, client_id=m.client.mention, title=s.title,
-            price_amount=self.yen(PRICE), deadline="7d",
+            price_amount=self.yen(PRICE), deadline=self.t("deadline.days", days=7),
         )  # fmt: skip
         [card] = offer.embeds
         assert s.scope in (card.description or "")
@@ -386,7 +386,7 @@ class Flow:
         assert self.one_dm(m.worker).content == self.t("notify.funded_worker", contract_id=self.contract_id,
                                                        due_at=due)  # fmt: skip
         assert self.one_dm(m.client).content == self.t("notify.funded_client", contract_id=self.contract_id,
-                                                       deposit_amount=self.yen(PRICE))  # fmt: skip
+                                                       deposit_amount=self.yen(PRICE), due_at=due)  # fmt: skip
         assert [p.content for p in self.thread_posts()] == [
             self.t("thread.funded", contract_id=self.contract_id, due_at=due)
         ]

@@ -300,3 +300,16 @@ async def test_client_figures_count_requirement_reverts(services: Services, guil
     figures = await services.reputation.client_figures(GUILD_ID, CLIENT)
     assert figures.reverts == 2
     assert (await services.reputation.client_figures(GUILD_ID, WORKER)).reverts == 0
+
+
+async def test_recent_reviews_show_revealed_comments_only(services: Services, guild: Guild) -> None:
+    contract = await completed_contract(services)
+    await services.reputation.rate(GUILD_ID, contract.id, rater_id=CLIENT, stars=5, comment="Fast and careful.")
+    # blind: the worker has not rated yet and the reveal period has not passed
+    assert await services.reputation.recent_reviews(GUILD_ID, WORKER) == []
+    await services.reputation.rate(GUILD_ID, contract.id, rater_id=WORKER, stars=4, comment="Clear brief.")
+    [about_worker] = await services.reputation.recent_reviews(GUILD_ID, WORKER)
+    assert (about_worker.contract_id, about_worker.as_role, about_worker.stars, about_worker.comment) == (
+        contract.id, "worker", 5, "Fast and careful.")
+    [about_client] = await services.reputation.recent_reviews(GUILD_ID, CLIENT)
+    assert (about_client.as_role, about_client.stars, about_client.comment) == ("client", 4, "Clear brief.")

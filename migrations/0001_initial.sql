@@ -319,6 +319,9 @@ CREATE TABLE outbox (
     message_id      INTEGER
 );
 CREATE INDEX outbox_pending ON outbox (status, next_attempt_at) WHERE status = 'pending';
+-- the messages of a contract or case whose buttons a finished action retires
+CREATE INDEX outbox_contract ON outbox (contract_id) WHERE contract_id IS NOT NULL;
+CREATE INDEX outbox_case ON outbox (case_id) WHERE case_id IS NOT NULL;
 
 -- Each reminder / escalation fired, under a unique key: nothing fires twice.
 CREATE TABLE timer_fires (

@@ -63,7 +63,7 @@ async def enqueue(
     ``"<resource>:<id>:<action>"`` (bot/ui/buttons.py). With a ``dedupe_key`` a second
     write of the same notification is ignored.
     """
-    if target not in {"dm", "thread", "mod", "board"}:
+    if target not in {"dm", "thread", "mod", "board", "retire"}:
         raise ValueError(target)
     await write_later(
         conn,
@@ -84,6 +84,30 @@ async def enqueue(
             to_iso(now),
             to_iso(now),
         ),
+    )
+
+
+async def retire_buttons(
+    conn: Conn,
+    *,
+    guild_id: int,
+    specs: Sequence[str],
+    now: datetime,
+    contract_id: int | None = None,
+    case_id: int | None = None,
+) -> None:
+    """The actions behind these buttons are done: the dispatcher greys them out on every message
+    of this contract (or case) sent before now. A spec is ``<resource>:<id>:<action>``,
+    ``<resource>:<id>:*`` (every action) or ``*`` (every button of the contract)."""
+    await enqueue(
+        conn,
+        guild_id=guild_id,
+        target="retire",
+        message_key="retire",
+        now=now,
+        contract_id=contract_id,
+        case_id=case_id,
+        args={"buttons": list(specs)},
     )
 
 

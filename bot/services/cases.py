@@ -22,7 +22,7 @@ from bot.models.states import (
 from bot.models.timeutil import to_iso
 from bot.repositories import cases as repo
 from bot.repositories import contracts as contracts_repo
-from bot.repositories.records import enqueue, record_event
+from bot.repositories.records import enqueue, record_event, retire_buttons
 from bot.services import settlement
 from bot.services.common import check_cooldown, clean_text, transition
 from bot.services.contracts import ContractService, free_position, load_contract, notify, post_thread, role_of
@@ -243,6 +243,8 @@ class CaseService:
                 if not await repo.resolve(conn, case.id, resolution=action, moderator_id=moderator_id, note=note,
                                           now=now):
                     raise WrongState("error.case.closed", case_id=case_id)
+                await retire_buttons(conn, guild_id=guild_id, now=now, contract_id=case.contract_id, case_id=case.id,
+                     specs=["*"] if action in MONEY_ACTIONS else [f"case:{case.id}:*"])
                 await record_event(conn, guild_id=guild_id, contract_id=case.contract_id, case_id=case.id,
                                    kind=f"case.{action}", now=now, actor_id=moderator_id, reason=note, **detail)
                 if contract is not None:

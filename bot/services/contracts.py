@@ -29,7 +29,7 @@ from bot.models.timeutil import to_iso
 from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
-from bot.repositories.records import enqueue, record_event
+from bot.repositories.records import enqueue, record_event, retire_buttons
 from bot.services.common import Amount, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
 
@@ -92,6 +92,11 @@ async def notify(
         )
 
 
+async def retire(conn: Conn, contract: Contract, now: datetime, *specs: str) -> None:
+    """Grey out the buttons of this contract's messages whose action is done (``*``: all)."""
+    await retire_buttons(conn, guild_id=contract.guild_id, specs=specs, now=now, contract_id=contract.id)
+
+
 async def post_thread(conn: Conn, contract: Contract, key: str, now: datetime, **args: Any) -> None:
     await enqueue(conn, guild_id=contract.guild_id, target="thread", contract_id=contract.id,
                   message_key=key, now=now, args={"contract_id": contract.id, **args})
@@ -138,6 +143,7 @@ async def withdraw_open_offers(conn: Conn, job: Job, now: datetime, *, reason: s
         if contract.application_id is not None:
             await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                    ApplicationStatus.DECLINED, now)
+        await retire(conn, contract, now, "*")
         await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, job_id=job.id,
                            kind="contract.withdrawn", now=now, reason=reason)
         await notify(conn, contract, f"notify.offer_withdrawn_{reason}", now, to=(contract.worker_id,),
@@ -326,6 +332,7 @@ class ContractService:
                                                    ApplicationStatus.HIRED, now)
             await self._take_position(conn, job, now)
             terms = await repo.terms(conn, contract.id, contract.terms_version)
+            await retire(conn, contract, now, f"contract:{contract.id}:*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=job.id,
                                kind="contract.accepted", now=now, actor_id=actor_id)
             await notify(conn, contract, "notify.offer_accepted_client", now, to=(contract.client_id,),
@@ -385,6 +392,7 @@ class ContractService:
             if contract.application_id is not None:
                 await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                        ApplicationStatus.DECLINED, now)
+            await retire(conn, contract, now, "*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=contract.job_id,
                                kind=f"contract.{target}", now=now, actor_id=actor_id, reason=text)
             recipients = {
@@ -418,6 +426,7 @@ class ContractService:
             for case in await cases_repo.open_cases_for_contract(conn, contract.id):
                 await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note="cancelled",
                                          now=now)
+            await retire(conn, contract, now, "*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=contract.job_id,
                                kind="contract.cancelled", now=now, actor_id=actor_id, reason=text)
             await notify(conn, contract, "notify.contract_cancelled", now, to=(contract.other_party(actor_id),),
@@ -512,6 +521,7 @@ class ContractService:
             if not accept:
                 await repo.set_amendment_status(conn, amendment.id, "proposed", "rejected", decided_at=to_iso(now),
                                                 decided_by=actor_id)
+                await retire(conn, contract, now, f"amendment:{amendment.id}:*")
                 await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="amendment.rejected",
                                    now=now, actor_id=actor_id, amendment_id=amendment.id)
                 await notify(conn, contract, "notify.amendment_rejected", now, to=(amendment.proposed_by,),
@@ -563,6 +573,7 @@ class ContractService:
             raise WrongState("error.contract.state", status=contract.status, action="amend")
         await repo.set_amendment_status(conn, amendment.id, "proposed", "accepted", decided_at=to_iso(now),
                                         decided_by=actor_id, new_version=version)
+        await retire(conn, contract, now, f"amendment:{amendment.id}:*")
         await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="amendment.accepted",
                            now=now, actor_id=actor_id, amendment_id=amendment.id, version=version,
                            reverts_to=amendment.reverts_to, price=price, topup_due=topup)

@@ -19,7 +19,7 @@ from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories.records import record_event
 from bot.services.common import clean_text, transition
-from bot.services.contracts import load_contract, notify, post_thread, role_of
+from bot.services.contracts import load_contract, notify, post_thread, retire, role_of
 from bot.services.files import FileStore
 from bot.services.settlement import Settlement, release
 
@@ -150,6 +150,7 @@ class DeliveryService:
                 "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",
                 (to_iso(now), outcome, contract.id),
             )
+            await retire(conn, contract, now, "*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind=f"delivery.{outcome}", now=now,
                                actor_id=actor_id, fee=settlement.fee, to_worker=settlement.to_worker,
                                to_client=settlement.to_client)
@@ -193,6 +194,7 @@ class DeliveryService:
                 await self._back_to_work(conn, contract, target, now)
                 await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
                                    (to_iso(now), deliveries[-1].id))
+            await retire(conn, contract, now, f"review:{contract.id}:*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="revision.requested", now=now,
                                actor_id=actor_id, revision_id=revision_id, included=included, reason=text,
                                used=used + int(included), allowed=terms.revisions_included, reverts_to=reverts_to,
@@ -231,6 +233,7 @@ class DeliveryService:
             await repo.set_revision_status(conn, request.id, "pending_worker", "accepted" if accept else "declined",
                                            to_iso(now))
             kind = "accepted" if accept else "declined"
+            await retire(conn, contract, now, f"revision:{request.id}:*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind=f"revision.extra_{kind}",
                                now=now, actor_id=actor_id, revision_id=request.id)
             await notify(conn, contract, f"notify.extra_revision_{kind}", now, to=(contract.client_id,))

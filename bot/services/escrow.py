@@ -34,7 +34,7 @@ from bot.repositories.records import (
     refund_account,
 )
 from bot.services.common import Amount, clean_text, parse_amount, transition
-from bot.services.contracts import load_contract, notify, post_thread, role_of
+from bot.services.contracts import load_contract, notify, post_thread, retire, role_of
 from bot.services.guilds import GuildService
 from bot.services.settlement import held
 
@@ -119,6 +119,7 @@ class EscrowService:
                     reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
                 )
                 deposit = await self._deposit(conn, contract.id, deposit_id)
+            await retire(conn, contract, now, f"escrow:{contract.id}:deposit")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.declared", now=now,
                                actor_id=actor_id, deposit_id=deposit.id, amount=deposit.amount, kind_=deposit.kind,
                                reference=ref)
@@ -184,6 +185,7 @@ class EscrowService:
                 currency=contract.currency, now=now, actor_id=moderator_id,
                 entries=[(escrow_account(contract.id), deposit.amount), (DEPOSITS_EXTERNAL, -deposit.amount)],
             )
+            await retire(conn, contract, now, f"escrow:{contract.id}:confirm")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.confirmed", now=now,
                                actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount)
             if deposit.kind == "initial":

@@ -64,6 +64,17 @@ class OutboxService:
             )
             return "retry"
 
+    async def sent_with_buttons(self, before_id: int, contract_id: int | None,
+                                case_id: int | None) -> list[OutboxItem]:
+        """Messages already sent for this contract or case that carry buttons (oldest first)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE id < ? AND message_id IS NOT NULL AND buttons <> '[]'"
+            " AND status IN ('sent', 'fallback_thread', 'fallback_mod')"
+            " AND (contract_id = ? OR case_id = ?) ORDER BY id",
+            (before_id, contract_id, case_id),
+        )
+        return [from_row(OutboxItem, row) for row in rows]
+
     async def mark_failed(self, item_id: int, error: str) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(

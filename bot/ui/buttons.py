@@ -178,3 +178,34 @@ def build_view(button_specs: Iterable[str], language: str) -> discord.ui.View | 
             break
         view.add_item(cls(target_id, language=language))
     return view if view.children else None
+
+
+def button_retired(button: str, specs: Iterable[str]) -> bool:
+    """Whether ``button`` (``<resource>:<id>:<action>``) is among the retired ``specs``
+    (exact, ``<resource>:<id>:*`` or ``*``); see ``records.retire_buttons``."""
+    return any(
+        spec == "*" or spec == button or (spec.endswith(":*") and button.startswith(spec[:-1])) for spec in specs
+    )
+
+
+def disabled_view(message: discord.Message | None) -> discord.ui.View | None:
+    """A copy of the message's buttons, all disabled (None if it has none)."""
+    if message is None or not message.components:
+        return None
+    view = discord.ui.View.from_message(message, timeout=None)
+    for item in view.children:
+        if isinstance(item, discord.ui.Button):
+            item.disabled = True
+    view.stop()  # nothing to listen for: the buttons are disabled
+    return view if view.children else None
+
+
+async def disable_buttons(message: discord.Message | None) -> None:
+    """Grey out every button of ``message`` (its action is done); a failure is only logged."""
+    view = disabled_view(message)
+    if message is None or view is None:
+        return
+    try:
+        await message.edit(view=view, allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException as error:
+        log.warning("could not disable the buttons of message %s: %s", message.id, error)

@@ -26,12 +26,11 @@ from bot.errors import InvalidInput, WrongState
 from bot.i18n import has, t
 from bot.models.entities import Case, Event, OutboxItem
 from bot.services.reputation import Figures
-from bot.ui.buttons import MarketButton, build_view, register_button
+from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args, format_time
 from bot.ui.job_board import client_line, worker_line
 from bot.ui.modals import MarketModal
 from bot.ui.notify import Rendered
-from bot.ui.review_buttons import disabled_view
 
 if TYPE_CHECKING:
     from bot.app import MarketBot

@@ -20,8 +20,8 @@ import discord
 from bot.checks import require_moderator
 from bot.i18n import t
 from bot.services.common import LIMITS
-from bot.ui.buttons import MarketButton, register_button
-from bot.ui.contract_views import NO_MENTIONS, disable_buttons
+from bot.ui.buttons import MarketButton, disable_buttons, register_button
+from bot.ui.contract_views import NO_MENTIONS
 from bot.ui.format import format_money
 from bot.ui.modals import MarketModal
 

@@ -476,21 +476,6 @@ def escrow_embed(status: EscrowStatus, language: object) -> discord.Embed:
 # -- buttons after a click -------------------------------------------------------------
 
 
-async def disable_buttons(message: discord.Message | None) -> None:
-    """Grey out every button of the message that was clicked (after the action succeeded)."""
-    if message is None or not message.components:
-        return
-    view = discord.ui.View.from_message(message, timeout=None)
-    for item in view.children:
-        if isinstance(item, discord.ui.Button):
-            item.disabled = True
-    view.stop()  # nothing to listen for: the buttons are disabled
-    try:
-        await message.edit(view=view, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException as error:
-        log.warning("could not disable the buttons of message %s: %s", message.id, error)
-
-
 # -- the contract thread ----------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ import discord
 
 from bot.i18n import DEFAULT_LANGUAGE, language_of, t
 from bot.models.entities import Guild, OutboxItem
-from bot.ui.buttons import build_view
+from bot.ui.buttons import build_view, button_retired, disable_buttons
 from bot.ui.format import format_args
 
 if TYPE_CHECKING:
@@ -200,6 +200,9 @@ class Dispatcher:
                 status, message_id = await self._send_thread(item)
             elif item.target == "mod":
                 status, message_id = await self._send_mod(item)
+            elif item.target == "retire":
+                await self._retire(item)
+                return await outbox.mark_delivered(item.id)
             elif item.target == "board":
                 return await outbox.mark_delivered(item.id, note="no board handler registered")
             else:
@@ -269,6 +272,33 @@ class Dispatcher:
         message = await self._post(thread_id, item.guild_id, rendered, _mentions(item.recipient_id))
         await self._after_send(item, message)
         return "sent", message.id
+
+    async def _retire(self, item: OutboxItem) -> None:
+        """Grey out the buttons whose action is done on every message already sent for the
+        contract (or case): the offer DM after ``/contract accept``, the deposit note after
+        ``/escrow confirm``, the review buttons after approval..."""
+        specs = list(item.arguments.get("buttons", []))
+        for sent in await self.services.outbox.sent_with_buttons(item.id, item.contract_id, item.case_id):
+            if not any(button_retired(button, specs) for button in sent.button_list):
+                continue
+            channel = await self._channel_of(sent)
+            if channel is None or sent.message_id is None:
+                continue
+            try:
+                message = await channel.fetch_message(sent.message_id)
+            except discord.NotFound:
+                continue  # deleted meanwhile: nothing to grey out
+            await disable_buttons(message)
+
+    async def _channel_of(self, sent: OutboxItem) -> discord.abc.Messageable | None:
+        """Where a sent row's message lives (a DM, the contract thread or the mod channel)."""
+        if sent.status == "sent" and sent.target == "dm" and sent.recipient_id is not None:
+            return await self.client.create_dm(discord.Object(sent.recipient_id))
+        if sent.status == "fallback_thread" or (sent.status == "sent" and sent.target == "thread"):
+            thread_id = await self._thread_id(sent)
+            return None if thread_id is None else self.client.get_partial_messageable(thread_id)
+        guild = await self.services.guilds.get(sent.guild_id)
+        return None if guild is None else self.client.get_partial_messageable(guild.mod_channel_id)
 
     async def _send_mod(self, item: OutboxItem) -> tuple[str, int]:
         guild = await self.services.guilds.get(item.guild_id)

@@ -19,7 +19,7 @@ import discord
 
 from bot.i18n import language_of, t
 from bot.models.entities import DeliveryFile, OutboxItem
-from bot.ui.buttons import MarketButton, build_view, register_button
+from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args
 from bot.ui.modals import MarketModal
 from bot.ui.notify import Rendered
@@ -33,29 +33,6 @@ Interaction = discord.Interaction["MarketBot"]
 
 REASON_INPUT = "reason"
 REASON_LIMIT = 1000
-
-
-def disabled_view(message: discord.Message | None) -> discord.ui.View | None:
-    """A copy of the message's buttons, all disabled (None if it has none)."""
-    if message is None:
-        return None
-    view = discord.ui.View(timeout=None)
-    for row, component in enumerate(message.components):
-        children = component.children if isinstance(component, discord.ActionRow) else [component]
-        for child in children:
-            if isinstance(child, discord.Button):
-                view.add_item(
-                    discord.ui.Button(
-                        style=child.style,
-                        label=child.label,
-                        custom_id=child.custom_id,
-                        url=child.url,
-                        emoji=child.emoji,
-                        disabled=True,
-                        row=min(row, 4),
-                    )
-                )
-    return view if view.children else None
 
 
 async def close_buttons(interaction: Interaction, content: str) -> None:

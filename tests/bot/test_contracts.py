@@ -261,16 +261,10 @@ async def test_accept_command_notes_where_reminders_go(setup_market: Market) -> 
     simcord.assert_responded(result, content=expected, ephemeral=True)
     assert (await reload(market, contract.id)).status == ContractStatus.AWAITING_FUNDING
 
-    # the offer DM's buttons are still there; a click now is refused and changes nothing
+    # the offer DM's buttons are greyed out: the offer was answered with the command
+    await market.settle()
     offer = market.dms(market.worker)[0]
-    again = await market.worker.user.click(offer, custom_id=f"cw:contract:{contract.id}:accept")
-    simcord.assert_responded(
-        again,
-        content=t("en", "error.contract.state", status=t("en", "status.awaiting_funding"),
-                  action=t("en", "action.accept")),
-        ephemeral=True,
-    )  # fmt: skip
-    assert disabled(refetch_dm(market.worker, offer)) == [False, False]
+    assert disabled(refetch_dm(market.worker, offer)) == [True, True]
 
 
 async def test_accept_in_japanese(setup_market: Market) -> None:
@@ -455,7 +449,7 @@ async def test_reject_button_and_an_amendment_already_answered(setup_market: Mar
         "en", "notify.amendment_rejected", amendment_id=first.id, contract_id=contract.id
     )
 
-    # answered elsewhere first: the DM's button is refused and changes nothing
+    # answered elsewhere first, clicked before the DM was updated: refused, nothing changes
     second = await services.contracts.propose_amendment(
         market.guild.id, contract.id, actor_id=market.client.id, reason="Cheaper, really", price=35000
     )
@@ -466,7 +460,8 @@ async def test_reject_button_and_an_amendment_already_answered(setup_market: Mar
     simcord.assert_responded(
         late, content=t("en", "error.amendment.answered", status=t("en", "status.amendment_rejected")), ephemeral=True
     )
-    assert disabled(refetch_dm(market.worker, proposal)) == [False, False]
+    await market.settle()
+    assert disabled(refetch_dm(market.worker, proposal)) == [True, True]  # greyed out once answered
     assert (await reload(market, contract.id)).terms_version == 1
 
 

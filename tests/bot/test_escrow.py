@@ -124,12 +124,14 @@ async def test_deposit_form_refused_when_already_declared(setup_market: Market) 
     contract = await hired(market)
     accepted = last_dm(market, market.client)
 
-    # declared meanwhile with the command: the form's answer is a refusal, the button stays
-    await market.client.slash(market.general, "escrow deposit", contract=contract.id)
+    # the form was open when the deposit was declared with the command: its answer is a refusal,
+    # and the DM's button is greyed out
     shown = await market.client.user.click(accepted, custom_id=f"cw:escrow:{contract.id}:deposit")
+    await market.client.slash(market.general, "escrow deposit", contract=contract.id)
     result = await market.client.user.submit_modal(shown, {})
     market.assert_refused(result, "error.contract.state", status="funding_submitted", action="deposit")
-    assert disabled(refetch_dm(market.client, accepted)) == [False]
+    await market.settle()
+    assert disabled(refetch_dm(market.client, accepted)) == [True]
 
 
 # -- /escrow status -----------------------------------------------------------------------------------
@@ -227,15 +229,17 @@ async def test_confirm_button_in_the_mod_channel(setup_market: Market) -> None:
 
 async def test_confirm_button_refused_when_already_confirmed(setup_market: Market) -> None:
     market = setup_market
-    contract = await funded(market)  # confirmed with the service: the mod note's button is still live
+    contract = await funded(market)  # confirmed with the service, not with the note's button
     [note] = [m for m in market.mod.history() if custom_ids(m) == [f"cw:escrow:{contract.id}:confirm"]]
+    assert disabled(note) == [True]  # greyed out: nobody is asked to confirm it again
 
+    # a click that raced the confirmation is refused and changes nothing
+    contract = await deposited(market)
+    [note] = [m for m in market.mod.history() if custom_ids(m) == [f"cw:escrow:{contract.id}:confirm"]]
+    await market.services.escrow.confirm(market.guild.id, contract.id, moderator_id=market.moderator.id)
     result = await market.admin.click(note, custom_id=f"cw:escrow:{contract.id}:confirm")
-
     simcord.assert_responded(
         result,
         content=t("en", "error.escrow.nothing_declared", contract_id=contract.id, status=t("en", "status.active")),
         ephemeral=True,
     )
-    [still] = [m for m in market.mod.history() if m.id == note.id]
-    assert disabled(still) == [False]

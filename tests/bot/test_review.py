@@ -152,14 +152,14 @@ async def test_the_buttons_work_after_a_restart_and_a_second_answer_is_refused(s
 async def test_a_button_after_the_command_is_refused(setup_market: Market) -> None:
     market = setup_market
     contract = await delivered_contract(market)
+    # the revision form was opened from the DM before the client approved with the command
+    shown = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:revise")
     await market.client.slash(market.general, "review approve", contract=contract.id)
+    await market.settle()
 
-    result = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:revise")
-    shown = await market.client.user.submit_modal(result, {"reason": "Make it red"})
-
-    refused(market, shown, "error.contract.state", status="completed", action="revise")
-    result = await market.client.user.click(delivery_dm(market), custom_id=f"cw:review:{contract.id}:approve")
-    refused(market, result, "error.contract.state", status="completed", action="approve")
+    assert disabled(delivery_dm(market)) == [True, True]  # the DM's buttons are greyed out
+    late = await market.client.user.submit_modal(shown, {"reason": "Make it red"})
+    refused(market, late, "error.contract.state", status="completed", action="revise")
     assert await ledger(market, f"owed:{market.worker.id}") == PAYOUT
 
 

@@ -90,7 +90,9 @@ class Changes:
 
 
 def counted(rows: list[dict[str, Any]]) -> dict[Key, int]:
-    return dict(Counter((row["message_key"], row["recipient_id"]) for row in rows))
+    """Notifications by (message_key, recipient); "retire" rows (greying out buttons whose action
+    is done) are not messages to anyone."""
+    return dict(Counter((row["message_key"], row["recipient_id"]) for row in rows if row["target"] != "retire"))
 
 
 async def step(services: Services, changes: Changes, when: datetime) -> dict[Key, int]:
@@ -102,7 +104,7 @@ async def step(services: Services, changes: Changes, when: datetime) -> dict[Key
 async def outbox_totals(services: Services, contract_id: int) -> dict[Key, int]:
     """Every outbox row of the contract so far, by (message_key, recipient)."""
     rows = await services.db.fetchall(
-        "SELECT message_key, recipient_id, COUNT(*) AS n FROM outbox WHERE contract_id = ?"
+        "SELECT message_key, recipient_id, COUNT(*) AS n FROM outbox WHERE contract_id = ? AND target <> 'retire'"
         " GROUP BY message_key, recipient_id", (contract_id,))
     return {(row["message_key"], row["recipient_id"]): int(row["n"]) for row in rows}
 

@@ -91,7 +91,9 @@ class CaseService:
                          case_id=case_id)
         return case
 
-    async def dispute(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str) -> Case:
+    async def dispute(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str,
+                      reason_kind: str = "dispute") -> Case:
+        """A party asks the moderators to decide (``cancel_request``: a cancel after a deposit)."""
         now = self.clock.now()
         text = clean_text("reason", reason)
         async with self.db.transaction() as conn:
@@ -99,7 +101,7 @@ class CaseService:
             role = role_of(contract, actor_id)
             if role not in {Role.CLIENT, Role.WORKER}:
                 raise NotAllowed("error.contract.not_party", contract_id=contract_id)
-            case = await self._dispute(conn, contract, role, actor_id, text, "dispute", now)
+            case = await self._dispute(conn, contract, role, actor_id, text, reason_kind, now)
         return case
 
     async def _dispute(self, conn: Conn, contract: Contract, role: Role, actor_id: int, text: str | None,
@@ -126,16 +128,11 @@ class CaseService:
         async with self.db.read() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
         if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES}:
-            now = self.clock.now()
-            text = clean_text("reason", reason)
-            async with self.db.transaction() as conn:
-                contract = await load_contract(conn, guild_id, contract_id)
-                role = role_of(contract, actor_id)
-                if role not in {Role.CLIENT, Role.WORKER}:
-                    raise NotAllowed("error.contract.not_party", contract_id=contract_id)
-                case = await self._dispute(conn, contract, role, actor_id, text, "cancel_request", now)
-                contract = await load_contract(conn, guild_id, contract_id)
-            return CancelOutcome(contract=contract, case=case)
+            case = await self.dispute(guild_id, contract_id, actor_id=actor_id, reason=reason,
+                                      reason_kind="cancel_request")
+            updated = await self.contracts.get(contract_id)
+            assert updated is not None
+            return CancelOutcome(contract=updated, case=case)
         return CancelOutcome(contract=await self.contracts.cancel(guild_id, contract_id, actor_id=actor_id,
                                                                    reason=reason), case=None)
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+import aiohttp
 import discord
 
 from bot.config import ConfigError, Settings
@@ -111,6 +112,12 @@ async def _run(settings: Settings) -> None:
             raise Fatal(f"Discord refused the gateway intents: {error}") from None
         except DatabaseTooNewError as error:
             raise Fatal(str(error)) from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise Unreachable(f"cannot reach Discord ({type(error).__name__}: {error}); check the network") from None
+
+
+class Unreachable(Exception):
+    """Discord could not be reached: worth trying again later (exit code 1, not 2)."""
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -153,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Fatal as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Unreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

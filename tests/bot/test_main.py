@@ -60,6 +60,21 @@ def test_a_rejected_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     assert one_line_error(capsys) == "error: DISCORD_TOKEN was rejected by Discord: Improper token has been passed.\n"
 
 
+def test_discord_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """No network: one line and exit code 1 (a service manager may retry), not a traceback."""
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+
+    async def start(self: MarketBot, token: str, *, reconnect: bool = True) -> None:
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(MarketBot, "start", start)
+    monkeypatch.setattr(discord.utils, "setup_logging", lambda **kwargs: None)
+    assert cli.main(["run"]) == 1
+    assert one_line_error(capsys) == (
+        "error: cannot reach Discord (OSError: Network is unreachable); check the network\n"
+    )
+
+
 def test_db_upgrade_and_current(capsys: pytest.CaptureFixture[str], environment: Path) -> None:
     assert cli.main(["db", "current"]) == 0
     assert "version 0 (latest 2)" in capsys.readouterr().out

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +26,73 @@ Conn = aiosqlite.Connection
 Row = aiosqlite.Row
 
 _current: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
-_deferred: contextvars.ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = contextvars.ContextVar(
-    "db_deferred", default=None
+_queued: contextvars.ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = contextvars.ContextVar(
+    "db_queued", default=None
 )
 
 
 async def write_later(conn: Conn, sql: str, params: tuple[Any, ...]) -> None:
-    """An insert whose result nobody reads in the same transaction (audit events, outbox rows):
-    inside :meth:`Database.transaction` it is queued and written just before COMMIT, batched
-    with its like in one round trip; outside a transaction it is written at once."""
-    pending = _deferred.get()
-    if pending is None:
+    """A write whose result (row count, row id) nobody reads: inside
+    :meth:`Database.transaction` it is queued and sent in front of the transaction's next
+    statement (or its COMMIT), in the same round trip to the database thread; outside a
+    transaction it is written at once.
+
+    Queued writes run in the order they were queued and before any later statement of the
+    transaction, so a later read sees them exactly as if they had been sent at once. An error
+    in one surfaces at that later statement and rolls the whole transaction back: queue only
+    writes that can fail on a bug alone, never one whose failure is an answer (a unique key
+    meaning "already done" is read from the row count of a statement sent at once).
+    """
+    queued = _queued.get()
+    if queued is None:
         await conn.execute(sql, params)
     else:
-        pending.append((sql, params))
+        queued.append((sql, params))
 
 
-def _write_and_commit(raw: Any, batches: dict[str, list[tuple[Any, ...]]]) -> None:
-    """Runs in aiosqlite's database thread: the queued inserts, then COMMIT."""
-    for sql, rows in batches.items():
-        raw.executemany(sql, rows)
-    raw.execute("COMMIT")
+def _run_writes(raw: sqlite3.Connection, writes: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """In the database thread: the queued writes in order, a run of one statement as one
+    ``executemany``."""
+    for sql, group in itertools.groupby(writes, key=itemgetter(0)):
+        raw.executemany(sql, [params for _, params in group])
 
 
-async def _flush_and_commit(conn: Conn, pending: list[tuple[str, tuple[Any, ...]]]) -> None:
-    """Write the queued inserts (one ``executemany`` per statement: the tables they go to are
-    not read back in the transaction, so only the order within each statement matters) and
-    commit, in ONE round trip to the database thread instead of one per statement.
+class _Connection(aiosqlite.Connection):
+    """aiosqlite's connection, pipelining a transaction's preliminaries with its next statement.
 
-    aiosqlite has no public call for "run these statements in the thread", so this uses its
-    ``Connection._execute`` (the queue every public method goes through; aiosqlite is pinned
-    below 0.23). An error anywhere leaves the transaction open for the caller's ROLLBACK.
+    :meth:`Database.transaction` marks a ``BEGIN IMMEDIATE`` as pending instead of sending it,
+    and :func:`write_later` queues writes; the next call that goes to the database thread
+    carries both in front of its own statement. A transaction so costs its reads, its checked
+    writes and one COMMIT: the BEGIN and the audit, outbox and ledger rows add no round trip.
+    The write lock is taken at that first statement instead of at the ``async with``: the
+    asyncio lock around every transaction keeps this process's transactions apart, and
+    ``busy_timeout`` covers another process (an ``sqlite3 .backup``).
+
+    aiosqlite has no hook for this, so it overrides ``Connection._execute`` (the queue every
+    public method goes through; aiosqlite is pinned below 0.23).
     """
-    batches: dict[str, list[tuple[Any, ...]]] = {}
-    for sql, params in pending:
-        batches.setdefault(sql, []).append(params)
-    await conn._execute(_write_and_commit, conn._conn, batches)  # type: ignore[no-untyped-call]
+
+    begin_pending = False
+    queued: list[tuple[str, tuple[Any, ...]]] | None = None
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        queued = self.queued
+        if not self.begin_pending and not queued:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        begin, self.begin_pending = self.begin_pending, False
+        writes = list(queued) if queued else []
+        if queued:
+            queued.clear()
+        raw = self._conn
+        call = partial(fn, *args, **kwargs)
+
+        def pipelined() -> Any:
+            if begin:
+                raw.execute("BEGIN IMMEDIATE")
+            _run_writes(raw, writes)
+            return call()
+
+        return await super()._execute(pipelined)  # type: ignore[no-untyped-call]
 
 
 async def fetch_one(conn: Conn, sql: str, params: Iterable[Any] = ()) -> Row | None:
@@ -101,7 +136,12 @@ class Database:
     async def connect(self) -> None:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        path = str(self.path)
+
+        def connector() -> sqlite3.Connection:
+            return sqlite3.connect(path, isolation_level=None)
+
+        conn = await _Connection(connector, 64)
         conn.row_factory = aiosqlite.Row
         for pragma in (
             "PRAGMA journal_mode=WAL",
@@ -122,24 +162,32 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back on any exception."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back on any exception. The BEGIN goes
+        with the first statement, queued writes with the next one (:class:`_Connection`)."""
         if _current.get() is self:
             raise RuntimeError("nested transaction")
         async with self._lock:
-            token = _current.set(self)
-            pending: list[tuple[str, tuple[Any, ...]]] = []
-            deferred = _deferred.set(pending)
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            assert isinstance(conn, _Connection)
+            token = _current.set(self)
+            queued: list[tuple[str, tuple[Any, ...]]] = []
+            marker = _queued.set(queued)
+            conn.begin_pending, conn.queued = True, queued
             try:
                 yield conn
-                await _flush_and_commit(conn, pending)
+                if conn.begin_pending and not queued:
+                    conn.begin_pending = False  # nothing was read or written: nothing to commit
+                else:
+                    await conn.execute("COMMIT")
             except BaseException:
+                conn.begin_pending = False
+                queued.clear()
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
                 raise
             finally:
-                _deferred.reset(deferred)
+                conn.queued = None
+                _queued.reset(marker)
                 _current.reset(token)
         for callback in list(self.after_commit):
             callback()

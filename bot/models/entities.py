@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,14 +16,20 @@ from bot.models.timeutil import from_iso
 T = TypeVar("T")
 
 
+@functools.cache
+def _columns(cls: type) -> tuple[tuple[str, bool], ...]:
+    """``cls``'s field names, each with whether it holds a time (``_at`` / ``_since``)."""
+    return tuple((f.name, f.name.endswith(("_at", "_since"))) for f in dataclasses.fields(cls))
+
+
 def from_row(cls: type[T], row: Any) -> T:
     """Build ``cls`` from a row whose column names match its fields."""
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        value = row[f.name]
-        if f.name.endswith(("_at", "_since")) and isinstance(value, str):
+    for name, is_time in _columns(cls):  # type: ignore[arg-type]
+        value = row[name]
+        if is_time and value.__class__ is str:
             value = from_iso(value)
-        values[f.name] = value
+        values[name] = value
     return cls(**values)
 
 

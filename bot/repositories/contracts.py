@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.db import Conn, fetch_one
+from bot.db import Conn, Row, fetch_one, write_later
 from bot.models.entities import (
     Amendment,
     Contract,
@@ -17,40 +17,45 @@ from bot.models.entities import (
 )
 
 
-async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> int:
+async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> Row:
+    """Insert one row and return it as stored (``RETURNING *``: no second round trip to read
+    it back; PostgreSQL has the same clause)."""
     columns = ", ".join(values)
     marks = ", ".join("?" for _ in values)
-    cur = await conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    row = await fetch_one(conn, f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING *", values.values())
+    assert row is not None
+    return row
 
 
-async def insert_contract(conn: Conn, **values: Any) -> int:
-    return await _insert(conn, "contracts", values)
+async def insert_contract(conn: Conn, **values: Any) -> Contract:
+    return from_row(Contract, await _insert(conn, "contracts", values))
 
 
-async def insert_terms(conn: Conn, **values: Any) -> None:
-    await _insert(conn, "contract_terms", values)
+async def insert_terms(conn: Conn, **values: Any) -> Terms:
+    return from_row(Terms, await _insert(conn, "contract_terms", values))
 
 
 async def insert_amendment(conn: Conn, **values: Any) -> int:
-    return await _insert(conn, "amendments", values)
+    return int((await _insert(conn, "amendments", values))["id"])
 
 
-async def insert_deposit(conn: Conn, **values: Any) -> int:
-    return await _insert(conn, "deposits", values)
+async def insert_deposit(conn: Conn, **values: Any) -> Deposit:
+    return from_row(Deposit, await _insert(conn, "deposits", values))
 
 
-async def insert_delivery(conn: Conn, **values: Any) -> int:
-    return await _insert(conn, "deliveries", values)
+async def insert_delivery(conn: Conn, **values: Any) -> Delivery:
+    return from_row(Delivery, await _insert(conn, "deliveries", values))
 
 
 async def insert_delivery_file(conn: Conn, **values: Any) -> None:
-    await _insert(conn, "delivery_files", values)
+    """Queued with the transaction's next statement: nothing reads the result."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    await write_later(conn, f"INSERT INTO delivery_files ({columns}) VALUES ({marks})", tuple(values.values()))
 
 
 async def insert_revision(conn: Conn, **values: Any) -> int:
-    return await _insert(conn, "revision_requests", values)
+    return int((await _insert(conn, "revision_requests", values))["id"])
 
 
 async def get_contract(conn: Conn, contract_id: int) -> Contract | None:
@@ -75,7 +80,8 @@ async def update_contract(conn: Conn, contract_id: int, expected_status: str, **
 
 
 async def touch_timer(conn: Conn, contract_id: int) -> None:
-    await conn.execute("UPDATE contracts SET timer_due_at = ? WHERE id = ?", (TIMER_NOW, contract_id))
+    """Queued with the transaction's next statement: nothing reads the row count."""
+    await write_later(conn, "UPDATE contracts SET timer_due_at = ? WHERE id = ?", (TIMER_NOW, contract_id))
 
 
 async def touch_guild_timers(conn: Conn, guild_id: int) -> None:

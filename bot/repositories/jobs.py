@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.db import Conn, fetch_one
+from bot.db import Conn, fetch_one, write_later
 from bot.models.entities import Application, Job, from_row
 from bot.models.timeutil import to_iso
 
 
-async def insert_job(conn: Conn, **values: Any) -> int:
+async def insert_job(conn: Conn, **values: Any) -> Job:
+    """The new job as stored (``RETURNING *``: one round trip, no read back)."""
     columns = ", ".join(values)
     marks = ", ".join("?" for _ in values)
-    cur = await conn.execute(f"INSERT INTO jobs ({columns}) VALUES ({marks})", tuple(values.values()))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    row = await fetch_one(conn, f"INSERT INTO jobs ({columns}) VALUES ({marks}) RETURNING *", values.values())
+    assert row is not None
+    return from_row(Job, row)
 
 
 async def get_job(conn: Conn, job_id: int) -> Job | None:
@@ -97,14 +98,17 @@ async def categories(conn: Conn, guild_id: int) -> list[str]:
     ]
 
 
-async def insert_application(conn: Conn, **values: Any) -> int:
+async def insert_application(conn: Conn, **values: Any) -> Application | None:
+    """The new application as stored, or None if this worker already applied to the job."""
     columns = ", ".join(values)
     marks = ", ".join("?" for _ in values)
-    cur = await conn.execute(
-        f"INSERT INTO applications ({columns}) VALUES ({marks}) ON CONFLICT (job_id, worker_id) DO NOTHING",
-        tuple(values.values()),
+    row = await fetch_one(
+        conn,
+        f"INSERT INTO applications ({columns}) VALUES ({marks}) ON CONFLICT (job_id, worker_id) DO NOTHING"
+        " RETURNING *",
+        values.values(),
     )
-    return cur.lastrowid or 0 if cur.rowcount else 0
+    return from_row(Application, row) if row else None
 
 
 async def get_application(conn: Conn, application_id: int) -> Application | None:
@@ -124,11 +128,17 @@ async def applications_for_job(conn: Conn, job_id: int) -> list[Application]:
     ]
 
 
-async def set_application_status(conn: Conn, application_id: int, old: str, new: str, now: datetime) -> bool:
-    cur = await conn.execute(
-        "UPDATE applications SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-        (new, to_iso(now), application_id, old),
-    )
+async def set_application_status(conn: Conn, application_id: int, old: str, new: str, now: datetime,
+                                 *, checked: bool = True) -> bool:
+    """Guarded update; True if the application was still ``old``. With ``checked=False`` the
+    caller does not need to know (the write is queued with the transaction's next statement)
+    and True is returned."""
+    sql = "UPDATE applications SET status = ?, updated_at = ? WHERE id = ? AND status = ?"
+    params = (new, to_iso(now), application_id, old)
+    if not checked:
+        await write_later(conn, sql, params)
+        return True
+    cur = await conn.execute(sql, params)
     return cur.rowcount == 1
 
 

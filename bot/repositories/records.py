@@ -145,10 +145,14 @@ async def post_ledger(
     if not cur.rowcount:
         return False
     txn_id = cur.lastrowid
-    await conn.executemany(
-        "INSERT INTO ledger_entries (txn_id, guild_id, account, currency, amount) VALUES (?, ?, ?, ?, ?)",
-        [(txn_id, guild_id, account, currency, amount) for account, amount in lines],
-    )
+    # Queued with the transaction's next statement (a balance read after this sees them) and
+    # committed with the transaction header or not at all.
+    for account, amount in lines:
+        await write_later(
+            conn,
+            "INSERT INTO ledger_entries (txn_id, guild_id, account, currency, amount) VALUES (?, ?, ?, ?, ?)",
+            (txn_id, guild_id, account, currency, amount),
+        )
     return True
 
 

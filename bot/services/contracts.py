@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
-from bot.db import Conn, Database
+from bot.db import Conn, Database, write_later
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.entities import Amendment, Contract, Job, Terms
 from bot.models.money import fee_split
@@ -290,19 +290,19 @@ class ContractService:
             target = transition(APPLICATION_TRANSITIONS, "application", application.status, "offer", Role.CLIENT)
             if not await jobs_repo.set_application_status(conn, application.id, application.status, target, now):
                 raise WrongState("error.contract.application_state", status=application.status)
-            contract_id = await repo.insert_contract(
+            contract = await repo.insert_contract(
                 conn, guild_id=guild_id, job_id=job_id, application_id=application.id, client_id=client_id,
                 worker_id=worker_id, status=_CS.OFFERED.value, currency=job.currency, terms_version=1,
                 clock_at=to_iso(now), offered_at=to_iso(now), timer_due_at=repo.TIMER_NOW,
             )
+            contract_id = contract.id
             days, on = terms_deadline.columns()
-            await repo.insert_terms(
+            terms = await repo.insert_terms(
                 conn, contract_id=contract_id, version=1, scope=scope_text, price=amount, deadline_days=days,
                 deadline_date=on, revisions_included=DEFAULT_REVISIONS if revisions is None else revisions,
                 fee_percent=policies.integer("fee_percent"), created_by=client_id, created_at=to_iso(now),
             )
-            contract = await load_contract(conn, guild_id, contract_id)
-            offered = ContractView(contract=contract, terms=await repo.terms(conn, contract_id, 1), job_title=job.title)
+            offered = ContractView(contract=contract, terms=terms, job_title=job.title)
             await record_event(conn, guild_id=guild_id, contract_id=contract_id, job_id=job_id,
                                kind="contract.offered", now=now, actor_id=client_id, price=amount,
                                deadline=terms_deadline.text())
@@ -329,7 +329,7 @@ class ContractService:
                                               accepted_at=to_iso(now), clock_at=to_iso(now)):
                 raise WrongState("error.contract.state", status=contract.status, action="accept")
             await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
-                                                   ApplicationStatus.HIRED, now)
+                                                   ApplicationStatus.HIRED, now, checked=False)
             await self._take_position(conn, job, now)
             terms = await repo.terms(conn, contract.id, contract.terms_version)
             await retire(conn, contract, now, f"contract:{contract.id}:*")
@@ -347,7 +347,7 @@ class ContractService:
     async def _take_position(self, conn: Conn, job: Job, now: datetime) -> None:
         fills = job.filled + 1 >= job.positions and job.status == JobStatus.OPEN
         target = transition(JOB_TRANSITIONS, "job", job.status, "fill", Role.SYSTEM) if fills else job.status
-        await conn.execute("UPDATE jobs SET filled = filled + 1, status = ? WHERE id = ?", (target, job.id))
+        await write_later(conn, "UPDATE jobs SET filled = filled + 1, status = ? WHERE id = ?", (target, job.id))
         if fills:
             await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.filled", now=now)
             await withdraw_open_offers(conn, job, now, reason="job_filled")

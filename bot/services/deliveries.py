@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Conn, Database
+from bot.db import Conn, Database, write_later
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionRequest
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
@@ -89,9 +89,10 @@ class DeliveryService:
             if not await repo.update_contract(conn, contract.id, contract.status, status=target,
                                               delivered_at=to_iso(now), clock_at=to_iso(now)):
                 raise WrongState("error.contract.state", status=contract.status, action="deliver")
-            delivery_id = await repo.insert_delivery(conn, contract_id=contract.id, worker_id=actor_id,
-                                                     terms_version=contract.terms_version, note=note_text,
-                                                     created_at=to_iso(now))
+            delivery = await repo.insert_delivery(conn, contract_id=contract.id, worker_id=actor_id,
+                                                  terms_version=contract.terms_version, note=note_text,
+                                                  created_at=to_iso(now))
+            delivery_id = delivery.id
             hashes = []
             for position, (incoming, digest) in enumerate(stored, start=1):
                 await repo.insert_delivery_file(conn, delivery_id=delivery_id, position=position,
@@ -106,7 +107,6 @@ class DeliveryService:
                          delivery_id=delivery_id, note=note_text or "-", files="\n".join(hashes))
             await post_thread(conn, contract, "thread.delivered", now, delivery_id=delivery_id,
                               files="\n".join(hashes), note=note_text or "-")
-            delivery = (await repo.deliveries(conn, contract.id))[-1]
         log.info("guild %s contract %s delivery %s (%d files)", guild_id, contract_id, delivery_id, len(files))
         return delivery
 
@@ -143,10 +143,11 @@ class DeliveryService:
                 await record_event(conn, guild_id=guild_id, contract_id=contract.id, case_id=case.id,
                                    kind="case.settled", now=now, actor_id=actor_id)
             # a top-up declared but no longer needed (the price came down again) can never be confirmed now
-            await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
-                               (contract.id,))
+            await write_later(conn, "UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
+                              (contract.id,))
             outcome = "auto_approved" if actor_id is None else "approved"
-            await conn.execute(
+            await write_later(
+                conn,
                 "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",
                 (to_iso(now), outcome, contract.id),
             )

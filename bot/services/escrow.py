@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.db import Conn, Database, fetch_one
+from bot.db import Conn, Database, fetch_one, write_later
 from bot.errors import InvalidInput, NotAllowed, WrongState
 from bot.models.entities import Contract, Deposit
 from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, ContractStatus, Role
-from bot.models.timeutil import to_iso
+from bot.models.timeutil import from_iso, to_iso
 from bot.repositories import contracts as repo
 from bot.repositories.records import (
     DEPOSITS_EXTERNAL,
@@ -114,11 +114,10 @@ class EscrowService:
                 if not await repo.update_contract(conn, contract.id, contract.status, status=target,
                                                   deposit_declared_at=to_iso(now), clock_at=to_iso(now)):
                     raise WrongState("error.contract.state", status=contract.status, action="deposit")
-                deposit_id = await repo.insert_deposit(
+                deposit = await repo.insert_deposit(
                     conn, contract_id=contract.id, kind="initial", amount=terms.price, provider=self.provider.name,
                     reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
                 )
-                deposit = await self._deposit(conn, contract.id, deposit_id)
             await retire(conn, contract, now, f"escrow:{contract.id}:deposit")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.declared", now=now,
                                actor_id=actor_id, deposit_id=deposit.id, amount=deposit.amount, kind_=deposit.kind,
@@ -140,12 +139,12 @@ class EscrowService:
         for existing in await repo.deposits(conn, contract.id):
             if existing.status == "declared":
                 raise WrongState("error.escrow.already_declared", contract_id=contract.id)
-        deposit_id = await repo.insert_deposit(
+        deposit = await repo.insert_deposit(
             conn, contract_id=contract.id, kind="topup", amount=contract.topup_due, provider=self.provider.name,
             reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
         )
         await repo.touch_timer(conn, contract.id)
-        return await self._deposit(conn, contract.id, deposit_id)
+        return deposit
 
     async def confirm(self, guild_id: int, contract_id: int, *, moderator_id: int) -> Deposit:
         """A moderator confirms the declared deposit arrived: escrow is credited once."""
@@ -168,14 +167,14 @@ class EscrowService:
                     raise WrongState("error.contract.state", status=contract.status, action="confirm")
                 # a price raised while the deposit was pending: the difference is a top-up
                 if terms.price > deposit.amount:
-                    await conn.execute("UPDATE contracts SET topup_due = ? WHERE id = ?",
-                                       (terms.price - deposit.amount, contract.id))
+                    await write_later(conn, "UPDATE contracts SET topup_due = ? WHERE id = ?",
+                                      (terms.price - deposit.amount, contract.id))
             else:
                 due = contract.due_at  # type: ignore[assignment]
                 if contract.status not in FUNDED_STATES:
                     raise WrongState("error.contract.state", status=contract.status, action="confirm")
-                await conn.execute("UPDATE contracts SET topup_due = MAX(topup_due - ?, 0) WHERE id = ?",
-                                   (deposit.amount, contract.id))
+                await write_later(conn, "UPDATE contracts SET topup_due = MAX(topup_due - ?, 0) WHERE id = ?",
+                                  (deposit.amount, contract.id))
                 await repo.touch_timer(conn, contract.id)
             if not await repo.set_deposit_status(conn, deposit.id, "declared", "confirmed",
                                                  confirmed_by=moderator_id, confirmed_at=to_iso(now)):
@@ -198,7 +197,8 @@ class EscrowService:
             else:
                 await notify(conn, contract, "notify.topup_confirmed", now, to=(contract.client_id, contract.worker_id),
                              deposit_amount=deposit.amount, currency=contract.currency)
-            confirmed = await self._deposit(conn, contract.id, deposit.id)
+            confirmed = replace(deposit, status="confirmed", confirmed_by=moderator_id,
+                                confirmed_at=from_iso(to_iso(now)))
         log.info("guild %s contract %s deposit %s confirmed by %s", guild_id, contract_id, deposit.id, moderator_id)
         return confirmed
 

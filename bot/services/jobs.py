@@ -74,7 +74,7 @@ class JobService:
             limit = policies.integer("max_open_jobs")
             if open_jobs >= limit:
                 raise LimitReached("error.job.too_many_open", limit=limit)
-            job_id = await repo.insert_job(
+            job = await repo.insert_job(
                 conn,
                 guild_id=guild_id,
                 client_id=client_id,
@@ -89,12 +89,12 @@ class JobService:
                 status=JobStatus.OPEN.value,
                 created_at=to_iso(now),
             )
-            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="job.posted", now=now,
+            await record_event(conn, guild_id=guild_id, job_id=job.id, kind="job.posted", now=now,
                                actor_id=client_id, budget=amount, currency=guild.currency)
-            await enqueue(conn, guild_id=guild_id, target="board", job_id=job_id,
+            await enqueue(conn, guild_id=guild_id, target="board", job_id=job.id,
                           message_key="board.job", now=now)
-        log.info("guild %s job %s posted by %s", guild_id, job_id, client_id)
-        return await self.get(guild_id, job_id)
+        log.info("guild %s job %s posted by %s", guild_id, job.id, client_id)
+        return job
 
     async def get(self, guild_id: int, job_id: int) -> Job:
         async with self.db.read() as conn:
@@ -191,21 +191,19 @@ class JobService:
             limit = policies.integer("max_open_applications")
             if open_applications >= limit:
                 raise LimitReached("error.application.too_many_open", limit=limit)
-            application_id = await repo.insert_application(
+            application = await repo.insert_application(
                 conn, job_id=job_id, guild_id=guild_id, worker_id=worker_id, proposal=text, price=amount,
                 days=days, status=ApplicationStatus.PENDING.value, created_at=to_iso(now), updated_at=to_iso(now),
             )
-            if not application_id:
+            if application is None:
                 raise InvalidInput("error.application.already_applied", job_id=job_id)
             await record_event(conn, guild_id=guild_id, job_id=job_id, kind="application.submitted", now=now,
-                               actor_id=worker_id, application_id=application_id, price=amount)
+                               actor_id=worker_id, application_id=application.id, price=amount)
             await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=job.client_id, job_id=job_id,
                           message_key="notify.application_received", now=now,
                           args={"job_id": job_id, "title": job.title, "worker_id": worker_id,
                                 "price_amount": amount, "currency": job.currency})
-            application = await repo.get_application(conn, application_id)
-        assert application is not None
-        log.info("guild %s job %s application %s by %s", guild_id, job_id, application_id, worker_id)
+        log.info("guild %s job %s application %s by %s", guild_id, job_id, application.id, worker_id)
         return application
 
     async def check_apply(self, guild_id: int, job_id: int, worker_id: int) -> Job:

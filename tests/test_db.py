@@ -6,10 +6,12 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 
-from bot.db import MIGRATIONS_DIR, Database, DatabaseTooNewError, migration_files
+from bot.db import MIGRATIONS_DIR, Database, DatabaseTooNewError, migration_files, write_later
 
 REAL = migration_files()
 LATEST = REAL[-1][0]
@@ -239,3 +241,85 @@ async def test_connect_leaves_no_statement_in_progress(tmp_path: Path, monkeypat
     finally:
         await database.close()
     assert kept
+
+
+# -- the pipelined transaction: BEGIN and queued writes go with the next statement --------
+
+
+class Trips:
+    """Counts the calls that go to the database thread."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = aiosqlite.Connection._execute
+
+        async def counted(conn: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await original(conn, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+
+
+LOCALE = "INSERT INTO user_locales (user_id, locale, updated_at) VALUES (?, ?, 'x')"
+
+
+async def test_a_queued_write_is_seen_by_the_next_read_of_the_transaction(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = Trips(monkeypatch)
+    async with db.transaction() as conn:
+        await write_later(conn, LOCALE, (1, "ja"))
+        await write_later(conn, LOCALE, (2, "en"))
+        await write_later(conn, "UPDATE user_locales SET locale = 'ko' WHERE user_id = ?", (2,))
+        assert trips.count == 0  # nothing sent yet, not even the BEGIN
+        rows = await conn.execute_fetchall("SELECT user_id, locale FROM user_locales ORDER BY user_id")
+        assert [tuple(r) for r in rows] == [(1, "ja"), (2, "ko")]  # in the order queued
+        assert trips.count == 1  # BEGIN, the three writes and the read in one round trip
+    assert trips.count == 2  # and the COMMIT
+    assert not db.conn.in_transaction
+    assert len(await db.fetchall("SELECT * FROM user_locales")) == 2
+
+
+async def test_queued_writes_commit_with_the_commit(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    trips = Trips(monkeypatch)
+    async with db.transaction() as conn:
+        await write_later(conn, LOCALE, (3, "ja"))
+    assert trips.count == 1  # BEGIN, the write and COMMIT together
+    row = await db.fetchone("SELECT locale FROM user_locales WHERE user_id = 3")
+    assert row is not None and row["locale"] == "ja"
+
+
+async def test_a_transaction_that_sends_nothing_costs_nothing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    trips = Trips(monkeypatch)
+    async with db.transaction():
+        pass
+    assert trips.count == 0
+    assert not db.conn.in_transaction
+
+
+async def test_a_failing_queued_write_rolls_back_the_whole_transaction(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute(LOCALE, (4, "ja"))
+            await write_later(conn, LOCALE, (4, "en"))  # the same primary key: fails when sent
+            await conn.execute("SELECT 1")
+    assert not db.conn.in_transaction
+    assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 4") is None
+
+
+async def test_queued_writes_are_dropped_when_the_transaction_fails_before_sending(db: Database) -> None:
+    class BoomError(Exception):
+        pass
+
+    with pytest.raises(BoomError):
+        async with db.transaction() as conn:
+            await write_later(conn, LOCALE, (5, "ja"))
+            raise BoomError
+    async with db.transaction() as conn:  # the next transaction starts clean
+        await conn.execute(LOCALE, (6, "en"))
+    assert [r["user_id"] for r in await db.fetchall("SELECT user_id FROM user_locales")] == [6]
+
+
+async def test_write_later_outside_a_transaction_writes_at_once(db: Database) -> None:
+    await write_later(db.conn, LOCALE, (7, "ja"))
+    assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 7") is not None

@@ -27,20 +27,20 @@ log = logging.getLogger("bot")
 
 EXIT_USAGE = 2
 
-# Exactly what the bot uses: post and read in its channels, job posts in forums (public
-# threads), private contract threads, locking/archiving job posts and adding members to
-# threads (Manage Threads), embeds and files, pinning the terms card (Manage Messages).
+# Exactly what the bot's Discord calls need, and nothing else (README, "Setting up in
+# Discord"; /setup checks the same per channel, bot/cogs/setup.py). Answers to commands and
+# DMs need no permission.
 PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    create_private_threads=True,
-    create_public_threads=True,
-    manage_threads=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-    manage_messages=True,
+    view_channel=True,  # see the jobs, mod and contracts channels
+    send_messages=True,  # job embeds, case cards and notes; a forum post is a message too
+    embed_links=True,  # job posts, case cards and the terms card are embeds
+    attach_files=True,  # delivered files are attached in the contract thread
+    read_message_history=True,  # re-read a sent message to grey out its buttons
+    create_private_threads=True,  # one private thread per contract
+    send_messages_in_threads=True,  # post in contract threads and add the parties to them
+    manage_threads=True,  # lock/archive a filled forum job post (and reopen it); add members to a non-invitable thread
+    pin_messages=True,  # pin the terms card (discord.py 2.7 Message.pin; Manage Messages no longer pins)
+    manage_channels=True,  # add a missing category tag to a forum jobs channel
 )
 
 

@@ -48,6 +48,16 @@ async def member_is_moderator(interaction: discord.Interaction[MarketBot]) -> bo
     return member.get_role(guild.moderator_role_id) is not None
 
 
+async def autocomplete_moderator(interaction: discord.Interaction[MarketBot]) -> bool:
+    """For autocomplete, which discord.py runs without the command's checks: whether the member
+    is a moderator; False outside a guild and before /setup (where the check would raise)."""
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        return False
+    if await interaction.client.services.guilds.get(interaction.guild_id) is None:
+        return False
+    return await member_is_moderator(interaction)
+
+
 async def require_moderator(interaction: discord.Interaction[MarketBot]) -> None:
     """For buttons and modals: raise unless the user is a moderator of this guild."""
     if not await member_is_moderator(interaction):

@@ -13,7 +13,7 @@ from dotenv import dotenv_values
 
 from bot.models.durations import DurationError, parse_duration
 from bot.models.money import CURRENCIES
-from bot.models.policies import POLICY_SPECS, PolicyValueError, normalize
+from bot.models.policies import NON_ZERO, POLICY_SPECS, PolicyKind, PolicySpec, PolicyValueError, normalize
 
 
 class ConfigError(Exception):
@@ -66,12 +66,13 @@ class Settings:
         if log_level not in logging.getLevelNamesMapping():
             raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
         tick_text = get("SCHEDULER_TICK") or "60s"
+        bad_tick = f"SCHEDULER_TICK={tick_text!r}: expected a duration of at least 1s such as 30s, 60s or 5m"
         try:
             tick = parse_duration(tick_text)
         except DurationError:
-            raise ConfigError(f"SCHEDULER_TICK={tick_text!r} is not a duration like 60s, 5m") from None
+            raise ConfigError(bad_tick) from None
         if tick < timedelta(seconds=1):
-            raise ConfigError(f"SCHEDULER_TICK={tick_text!r} must be at least 1s")
+            raise ConfigError(bad_tick)
         currency = (get("CURRENCY") or "JPY").upper()
         if currency not in CURRENCIES:
             raise ConfigError(f"CURRENCY={currency!r} is not one of {', '.join(CURRENCIES)}")
@@ -84,7 +85,7 @@ class Settings:
             try:
                 defaults[name] = normalize(name, raw)
             except PolicyValueError:
-                raise ConfigError(f"{spec.env_name}={raw!r} is not a valid {spec.kind}") from None
+                raise ConfigError(f"{spec.env_name}={raw!r}: {expected(spec)}") from None
         return cls(
             discord_token=token,
             database_path=database_path,
@@ -96,6 +97,20 @@ class Settings:
             max_file_bytes=int(max_mb) * 1024 * 1024,
             policy_defaults=defaults,
         )
+
+
+DURATION_EXAMPLES = "90s, 15m, 2h, 3d or 1d12h"
+
+
+def expected(spec: PolicySpec) -> str:
+    """What a policy's variable must hold, for the one-line start-up error."""
+    if spec.kind is PolicyKind.DURATION:
+        above = " above zero" if spec.name in NON_ZERO else ""
+        return f"expected a duration{above} such as {DURATION_EXAMPLES}"
+    what = "percent" if spec.kind is PolicyKind.PERCENT else "number"
+    if spec.maximum is None:
+        return f"expected a whole {what} of at least {spec.minimum}"
+    return f"expected a whole {what} from {spec.minimum} to {spec.maximum}"
 
 
 def parse_database_url(url: str) -> Path:

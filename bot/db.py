@@ -156,9 +156,14 @@ class Database:
         self._conn = conn
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        """Close the connection once any open transaction (or read) of another task is done:
+        a shutdown during a sweep lets the sweep's transaction commit or roll back first."""
+        if _current.get() is self:
+            raise RuntimeError("cannot close the database inside a transaction")
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:

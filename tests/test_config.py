@@ -104,6 +104,46 @@ def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
     assert name in refused({name: value})
 
 
+DURATIONS = "90s, 15m, 2h, 3d or 1d12h"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FEE_PERCENT", "150", "FEE_PERCENT='150': expected a whole percent from 0 to 100"),
+        ("FEE_PERCENT", "7.5", "FEE_PERCENT='7.5': expected a whole percent from 0 to 100"),
+        ("FEE_PERCENT", "-1", "FEE_PERCENT='-1': expected a whole percent from 0 to 100"),
+        ("ESCROW_ESCALATE_AFTER", "3x", f"ESCROW_ESCALATE_AFTER='3x': expected a duration such as {DURATIONS}"),
+        ("POST_COOLDOWN", "1h1d", f"POST_COOLDOWN='1h1d': expected a duration such as {DURATIONS}"),
+        ("RATING_REVEAL_AFTER", "7", f"RATING_REVEAL_AFTER='7': expected a duration such as {DURATIONS}"),
+        (
+            "REMINDER_REPEAT_EVERY",
+            "0s",
+            f"REMINDER_REPEAT_EVERY='0s': expected a duration above zero such as {DURATIONS}",
+        ),
+        ("MAX_BUDGET", "0", "MAX_BUDGET='0': expected a whole number from 1 to 1000000000000"),
+        ("MAX_OPEN_JOBS", "lots", "MAX_OPEN_JOBS='lots': expected a whole number from 1 to 10000"),
+        ("MAX_OPEN_APPLICATIONS", "10001", "MAX_OPEN_APPLICATIONS='10001': expected a whole number from 1 to 10000"),
+        ("SCHEDULER_TICK", "soon", "SCHEDULER_TICK='soon': expected a duration of at least 1s such as 30s, 60s or 5m"),
+        ("SCHEDULER_TICK", "0s", "SCHEDULER_TICK='0s': expected a duration of at least 1s such as 30s, 60s or 5m"),
+    ],
+)
+def test_a_bad_value_says_what_is_expected(name: str, value: str, message: str) -> None:
+    assert refused({name: value}) == message
+
+
+@pytest.mark.parametrize("name", list(POLICY_SPECS))
+def test_every_policy_variable_says_what_it_expects(name: str) -> None:
+    spec = POLICY_SPECS[name]
+    message = refused({spec.env_name: "soon!"})
+    assert message.startswith(f"{spec.env_name}='soon!': expected a ")
+    if spec.kind == "duration":
+        assert message.endswith(f"duration such as {DURATIONS}") or "above zero" in message
+    else:
+        word = "percent" if spec.kind == "percent" else "number"
+        assert message.endswith(f"whole {word} from {spec.minimum} to {spec.maximum}")
+
+
 def test_every_policy_has_its_variable() -> None:
     for name, spec in POLICY_SPECS.items():
         value = "7d" if spec.kind == "duration" else "7"

@@ -323,3 +323,51 @@ async def test_queued_writes_are_dropped_when_the_transaction_fails_before_sendi
 async def test_write_later_outside_a_transaction_writes_at_once(db: Database) -> None:
     await write_later(db.conn, LOCALE, (7, "ja"))
     assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 7") is not None
+
+
+# -- closing -------------------------------------------------------------------------------
+
+
+async def test_close_waits_for_an_open_transaction_to_commit(tmp_path: Path) -> None:
+    """A SIGTERM during a sweep: the connection is closed after the transaction, not in it."""
+    db = Database(tmp_path / "close.db")
+    await db.connect()
+    await db.migrate()
+    written = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def sweep() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(LOCALE, (8, "ja"))
+            written.set()
+            await finish.wait()
+            await conn.execute(LOCALE, (9, "en"))
+
+    sweeping = asyncio.create_task(sweep())
+    await written.wait()
+    closing = asyncio.create_task(db.close())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not closing.done()
+    assert db.conn.in_transaction
+
+    finish.set()
+    await asyncio.wait_for(asyncio.gather(sweeping, closing), timeout=5)
+    with pytest.raises(RuntimeError, match="not connected"):
+        db.conn  # noqa: B018
+
+    reopened = Database(tmp_path / "close.db")
+    await reopened.connect()
+    try:
+        rows = await reopened.fetchall("SELECT user_id FROM user_locales ORDER BY user_id")
+        assert [r["user_id"] for r in rows] == [8, 9]
+    finally:
+        await reopened.close()
+
+
+async def test_close_inside_a_transaction_is_refused(db: Database) -> None:
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        async with db.transaction() as conn:
+            await conn.execute(LOCALE, (10, "ja"))
+            await db.close()
+    assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 10") is None

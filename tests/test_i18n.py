@@ -5,7 +5,10 @@ Iterates whatever catalogue files exist, so it keeps checking as features add me
 
 from __future__ import annotations
 
+import ast
 import tomllib
+from collections.abc import Callable
+from pathlib import Path
 
 import discord
 import pytest
@@ -22,6 +25,9 @@ from bot.errors import (
     WrongState,
 )
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCALES_DIR, catalogue, language_of, placeholders, t
+from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus
+from bot.services.cases import ALL_ACTIONS
+from bot.ui.contract_views import event_label
 
 
 def test_every_locale_directory_is_a_known_language() -> None:
@@ -112,3 +118,88 @@ def test_unknown_key_is_returned_as_is() -> None:
 
 def test_missing_argument_does_not_raise() -> None:
     assert t("en", "error.unexpected") == catalogue("en")["error.unexpected"]
+
+
+# -- event labels in /contract history ---------------------------------------------------------
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "bot" / "services"
+
+
+def _reason_kinds() -> set[str]:
+    """Every case reason: each one has its card in the mod channel (``case.card.<reason>``)."""
+    return {key.removeprefix("case.card.") for key in catalogue(DEFAULT_LANGUAGE) if key.startswith("case.card.")}
+
+
+# The values an f-string kind takes, from the code's own definitions. A new f-string kind
+# fails the test below until it is listed here.
+EXPANSIONS: dict[str, Callable[[], set[str]]] = {
+    # an offer that ended: decline, withdraw, expire (ContractService._end_offer)
+    "contract.{target}": lambda: {
+        str(CONTRACT_TRANSITIONS[(ContractStatus.OFFERED, action)].target)
+        for action in ("decline", "withdraw", "expire")
+    },
+    "delivery.{outcome}": lambda: {"approved", "auto_approved"},
+    "revision.extra_{kind}": lambda: {"accepted", "declined"},
+    "case.opened.{reason_kind}": _reason_kinds,
+    "case.{action}": lambda: set(ALL_ACTIONS),
+}
+
+
+def _template(node: ast.JoinedStr) -> str:
+    return "".join(
+        part.value if isinstance(part, ast.Constant) else "{" + ast.unparse(part.value) + "}"
+        for part in node.values
+        if isinstance(part, ast.Constant | ast.FormattedValue)
+    )
+
+
+def contract_event_kinds() -> set[str]:
+    """Every ``kind`` a ``record_event`` call in bot/services writes with a contract: the
+    events ``/contract history`` lists (the others, such as ``guild.setup``, have no contract
+    and never show there)."""
+    kinds: set[str] = set()
+    for path in sorted(SERVICES_DIR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name != "record_event":
+                continue
+            keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+            contract = keywords.get("contract_id")
+            if contract is None or (isinstance(contract, ast.Constant) and contract.value is None):
+                continue
+            kind = keywords.get("kind")
+            where = f"{path.name}:{node.lineno}"
+            if isinstance(kind, ast.Constant) and isinstance(kind.value, str):
+                kinds.add(kind.value)
+            elif isinstance(kind, ast.JoinedStr):
+                template = _template(kind)
+                assert template in EXPANSIONS, f"{where}: add the values of {template!r} to EXPANSIONS"
+                assert template.count("{") == 1, f"{where}: one placeholder per kind template"
+                prefix, _, rest = template.partition("{")
+                suffix = rest.partition("}")[2]
+                kinds.update(f"{prefix}{value}{suffix}" for value in EXPANSIONS[template]())
+            else:
+                raise AssertionError(f"{where}: record_event kind is not a string or an f-string")
+    return kinds
+
+
+def test_the_collector_finds_the_recorded_kinds() -> None:
+    kinds = contract_event_kinds()
+    assert {"contract.offered", "contract.declined", "case.settled", "case.release", "delivery.auto_approved",
+            "case.opened.overdue"} <= kinds  # fmt: skip
+    assert "guild.setup" not in kinds
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_contract_event_has_a_label(language: str) -> None:
+    """``/contract history`` shows each event by its label (bot/ui/contract_views.py
+    ``event_label``); a kind without one would show as a raw code."""
+    messages = catalogue(language)
+    missing = sorted(
+        kind for kind in contract_event_kinds() if f"ui.contract.event.{kind.replace('.', '_')}" not in messages
+    )
+    assert missing == []
+    for kind in contract_event_kinds():
+        assert not event_label(kind, language).startswith("`"), kind

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import member_is_moderator
+from bot.checks import autocomplete_moderator, member_is_moderator
 from bot.i18n import t
 from bot.models.terms import MAX_REVISIONS
 from bot.services.common import LIMITS
@@ -225,7 +225,10 @@ class ContractsCog(
             interaction.guild_id, contract, actor_id=interaction.user.id, reason=reason
         )
         if outcome.case is None:
-            text = t(interaction.locale, "ui.contract.cancelled", contract_id=contract)
+            # an offer not yet accepted was withdrawn (client) or declined (worker) instead
+            key = {"withdrawn": "ui.contract.withdrawn", "declined": "ui.contract.declined"}.get(
+                outcome.contract.status, "ui.contract.cancelled")
+            text = t(interaction.locale, key, contract_id=contract)
         else:
             text = t(interaction.locale, "ui.contract.cancel_case", contract_id=contract, case_id=outcome.case.id)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -236,14 +239,16 @@ class ContractsCog(
     async def offer_job(self, interaction: Interaction, current: str) -> Choices:
         if interaction.guild_id is None:
             return []
-        jobs = await self.bot.services.jobs.suggest(interaction.guild_id, interaction.user.id, current, purpose="own")
+        jobs = await self.bot.services.jobs.suggest(interaction.guild_id, interaction.user.id, current, purpose="offer")
         return [app_commands.Choice(name=clip(f"#{job.id} {job.title}", 100), value=job.id) for job in jobs[:25]]
 
-    async def _contracts(self, interaction: Interaction, current: str, purpose: str | None) -> Choices:
+    async def _contracts(
+        self, interaction: Interaction, current: str, purpose: str | None, *, is_moderator: bool = False
+    ) -> Choices:
         if interaction.guild_id is None:
             return []
         found = await self.bot.services.contracts.suggest(
-            interaction.guild_id, interaction.user.id, current, purpose=purpose
+            interaction.guild_id, interaction.user.id, current, purpose=purpose, is_moderator=is_moderator
         )
         user_id = interaction.user.id
         return [
@@ -261,7 +266,7 @@ class ContractsCog(
     @contract_view.autocomplete("contract")
     @contract_history.autocomplete("contract")
     async def any_contract(self, interaction: Interaction, current: str) -> Choices:
-        return await self._contracts(interaction, current, None)
+        return await self._contracts(interaction, current, None, is_moderator=await autocomplete_moderator(interaction))
 
     @contract_amend.autocomplete("contract")
     async def amend_contract(self, interaction: Interaction, current: str) -> Choices:

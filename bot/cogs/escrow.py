@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import is_moderator, member_is_moderator
+from bot.checks import autocomplete_moderator, is_moderator, member_is_moderator
 from bot.i18n import t
 from bot.services.common import LIMITS
 from bot.ui.contract_buttons import confirmed_text, deposit_text
@@ -76,11 +76,13 @@ class EscrowCog(commands.GroupCog, group_name="escrow", group_description="Escro
 
     # -- autocomplete ------------------------------------------------------------------
 
-    async def _contracts(self, interaction: Interaction, current: str, purpose: str | None) -> Choices:
+    async def _contracts(
+        self, interaction: Interaction, current: str, purpose: str | None, *, is_moderator: bool = False
+    ) -> Choices:
         if interaction.guild_id is None:
             return []
         found = await self.bot.services.contracts.suggest(
-            interaction.guild_id, interaction.user.id, current, purpose=purpose
+            interaction.guild_id, interaction.user.id, current, purpose=purpose, is_moderator=is_moderator
         )
         return [
             app_commands.Choice(name=contract_choice(c, interaction.user.id, interaction.locale), value=c.id)
@@ -93,29 +95,26 @@ class EscrowCog(commands.GroupCog, group_name="escrow", group_description="Escro
 
     @escrow_status.autocomplete("contract")
     async def status_contract(self, interaction: Interaction, current: str) -> Choices:
-        return await self._contracts(interaction, current, None)
+        return await self._contracts(interaction, current, None, is_moderator=await autocomplete_moderator(interaction))
 
     @escrow_confirm.autocomplete("contract")
     async def confirm_contract(self, interaction: Interaction, current: str) -> Choices:
-        """The deposits waiting for a moderator in this server."""
+        """The deposits waiting for a moderator in this server (none for anyone else)."""
         if interaction.guild_id is None:
             return []
-        digits = "".join(ch for ch in current if ch.isdigit())
         guild = await self.bot.services.guilds.get(interaction.guild_id)
         if guild is None:
             return []
+        deposits = await self.bot.services.escrow.suggest_confirm(
+            interaction.guild_id, interaction.user.id, current, is_moderator=await member_is_moderator(interaction)
+        )
+        locale = interaction.locale
         choices = []
-        for deposit in await self.bot.services.escrow.pending_deposits(interaction.guild_id):
-            if digits and digits not in str(deposit.contract_id):
-                continue
-            name = t(
-                interaction.locale,
-                "ui.escrow.confirm_choice",
-                contract_id=deposit.contract_id,
-                amount=format_money(deposit.amount, guild.currency, interaction.locale),
-            )
+        for deposit in deposits:
+            amount = format_money(deposit.amount, guild.currency, locale)
+            name = t(locale, "ui.escrow.confirm_choice", contract_id=deposit.contract_id, amount=amount)
             choices.append(app_commands.Choice(name=clip(name, 100), value=deposit.contract_id))
-        return choices[:25]
+        return choices
 
 
 async def setup(bot: MarketBot) -> None:

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import member_is_moderator
+from bot.checks import autocomplete_moderator, member_is_moderator
 from bot.i18n import t
 from bot.models.entities import Application, Job
 from bot.services.common import LIMITS
@@ -177,10 +177,14 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
 
     # -- autocomplete -------------------------------------------------------------
 
-    async def _suggest(self, interaction: Interaction, current: str, purpose: str) -> list[app_commands.Choice[int]]:
+    async def _suggest(
+        self, interaction: Interaction, current: str, purpose: str, *, is_moderator: bool = False
+    ) -> list[app_commands.Choice[int]]:
         if interaction.guild_id is None:
             return []
-        jobs = await self.bot.services.jobs.suggest(interaction.guild_id, interaction.user.id, current, purpose=purpose)
+        jobs = await self.bot.services.jobs.suggest(
+            interaction.guild_id, interaction.user.id, current, purpose=purpose, is_moderator=is_moderator
+        )
         return [app_commands.Choice(name=clip(f"#{job.id} {job.title}", 100), value=job.id) for job in jobs]
 
     @job_view.autocomplete("job")
@@ -197,7 +201,8 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
 
     @job_close.autocomplete("job")
     async def job_close_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
-        return await self._suggest(interaction, current, "own")
+        moderator = await autocomplete_moderator(interaction)
+        return await self._suggest(interaction, current, "close", is_moderator=moderator)
 
     @job_post.autocomplete("category")
     @job_list.autocomplete("category")

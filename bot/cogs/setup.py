@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import is_manager
+from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.models.entities import Guild
 
@@ -24,9 +25,27 @@ CURRENCY_CHOICES = [
     app_commands.Choice(name="Pound sterling (GBP)", value="GBP"),
 ]
 
-# What the bot needs in each configured channel (PRODUCT.md, Discord surface).
-_BASE = ("view_channel", "send_messages", "embed_links", "read_message_history")
-_THREADS = ("create_private_threads", "send_messages_in_threads", "manage_threads")
+# What the bot needs in each configured channel, call by call (the invite asks for the same
+# set, bot/__main__.py; README "Setting up in Discord").
+_POSTS = ("view_channel", "send_messages", "embed_links")  # job embeds, case cards, notes
+_MOD = (*_POSTS, "read_message_history")  # and re-reading a card to grey out its buttons
+# a forum post is a message; a filled job's post is locked and archived (and reopened), and a
+# missing category tag is added to the forum
+_FORUM = (*_POSTS, "manage_threads", "manage_channels")
+# one private, non-invitable thread per contract with both parties added, the terms card
+# pinned, delivered files attached, sent messages re-read to grey out their buttons
+_THREADS = (
+    "view_channel",
+    "embed_links",
+    "attach_files",
+    "read_message_history",
+    "create_private_threads",
+    "send_messages_in_threads",
+    "manage_threads",
+    "pin_messages",
+)
+
+AnyChannel = discord.TextChannel | discord.ForumChannel
 
 
 class SetupCog(commands.Cog):
@@ -57,6 +76,7 @@ class SetupCog(commands.Cog):
         fee_percent: app_commands.Range[int, 0, 100] | None = None,
     ) -> None:
         assert interaction.guild is not None
+        require_usable(interaction.guild, interaction.locale, jobs_channel, mod_channel, contracts_channel)
         services = self.bot.services
         guild = await services.guilds.setup(
             interaction.guild.id,
@@ -70,17 +90,55 @@ class SetupCog(commands.Cog):
             locale=str(interaction.guild_locale or discord.Locale.american_english),
         )
         fee = (await services.guilds.policies(guild.guild_id)).integer("fee_percent")
-        needs = [(jobs_channel, _BASE + _THREADS), (mod_channel, _BASE)]
-        if contracts_channel is not None:
-            needs.append((contracts_channel, _BASE + _THREADS))
         commands_ = {"setup": self.bot.command_mention("setup"), "config_show": self.bot.command_mention("config show")}
-        missing = missing_permissions(interaction.guild, needs)
-        text = summary(interaction.locale, guild, fee, missing, commands_)
+        text = summary(interaction.locale, guild, fee, commands_)
         await interaction.response.send_message(text, ephemeral=True)
 
 
+def require_usable(
+    guild: discord.Guild,
+    locale: object,
+    jobs_channel: AnyChannel,
+    mod_channel: discord.TextChannel,
+    contracts_channel: discord.TextChannel | None,
+) -> None:
+    """Refuse channels that cannot hold what the bot puts there, or where it lacks a permission
+    it will use (each such channel named with its missing permissions, in the user's language)."""
+    missing = missing_permissions(guild, channel_needs(jobs_channel, mod_channel, contracts_channel))
+    if missing:
+        lines = [missing_line(locale, channel, names) for channel, names in missing]
+        raise InvalidInput("error.setup.missing_permissions", missing="\n".join(lines))
+
+
+def channel_needs(
+    jobs_channel: AnyChannel, mod_channel: discord.TextChannel, contracts_channel: discord.TextChannel | None
+) -> list[tuple[AnyChannel, tuple[str, ...]]]:
+    """The permissions the bot needs in each channel given to /setup, once per channel.
+
+    Contract threads are private: they go in ``contracts_channel``, else in the jobs channel,
+    which must then be a text channel (a forum or an announcement channel cannot hold
+    private threads). Anything else is refused here, before anything is stored."""
+    jobs_needs: tuple[str, ...]
+    if isinstance(jobs_channel, discord.ForumChannel):
+        if contracts_channel is None:
+            raise InvalidInput("error.setup.forum_needs_contracts_channel", jobs_channel=jobs_channel.mention)
+        jobs_needs = _FORUM
+    else:
+        jobs_needs = _POSTS if contracts_channel is not None else (*_POSTS, *_THREADS)
+    threads = contracts_channel or jobs_channel
+    if isinstance(threads, discord.TextChannel) and threads.is_news():
+        raise InvalidInput("error.setup.no_private_threads", channel=threads.mention)
+    wanted: dict[int, tuple[AnyChannel, dict[str, None]]] = {}
+    pairs: list[tuple[AnyChannel, tuple[str, ...]]] = [(jobs_channel, jobs_needs), (mod_channel, _MOD)]
+    if contracts_channel is not None:
+        pairs.append((contracts_channel, _THREADS))
+    for channel, names in pairs:  # a channel given twice needs both sets
+        wanted.setdefault(channel.id, (channel, {}))[1].update(dict.fromkeys(names))
+    return [(channel, tuple(names)) for channel, names in wanted.values()]
+
+
 def missing_permissions(
-    guild: discord.Guild, needs: list[tuple[discord.TextChannel | discord.ForumChannel, tuple[str, ...]]]
+    guild: discord.Guild, needs: list[tuple[AnyChannel, tuple[str, ...]]]
 ) -> list[tuple[str, list[str]]]:
     """(channel mention, missing permission names) for each channel the bot cannot fully use."""
     found = []
@@ -92,26 +150,25 @@ def missing_permissions(
     return found
 
 
-def summary(
-    locale: object, guild: Guild, fee: int, missing: list[tuple[str, list[str]]], mentions: dict[str, str]
-) -> str:
+def missing_line(locale: object, channel: str, names: list[str]) -> str:
+    """``- #channel: Manage Channels, Pin Messages`` with the names as Discord shows them."""
+    permissions = ", ".join(t(locale, f"setup.permission.{name}") for name in names)
+    return t(locale, "setup.missing_in", channel=channel, permissions=permissions)
+
+
+def summary(locale: object, guild: Guild, fee: int, mentions: dict[str, str]) -> str:
     contracts = f"<#{guild.contracts_channel_id}>" if guild.contracts_channel_id else t(locale, "setup.not_set")
-    lines = [
-        t(
-            locale,
-            "setup.done",
-            jobs_channel=f"<#{guild.jobs_channel_id}>",
-            mod_channel=f"<#{guild.mod_channel_id}>",
-            moderator_role=f"<@&{guild.moderator_role_id}>",
-            contracts_channel=contracts,
-            currency=guild.currency,
-            fee_percent=fee,
-            **mentions,
-        )
-    ]
-    for channel, names in missing:
-        lines.append(t(locale, "setup.missing_permissions", channel=channel, permissions=", ".join(names)))
-    return "\n".join(lines)
+    return t(
+        locale,
+        "setup.done",
+        jobs_channel=f"<#{guild.jobs_channel_id}>",
+        mod_channel=f"<#{guild.mod_channel_id}>",
+        moderator_role=f"<@&{guild.moderator_role_id}>",
+        contracts_channel=contracts,
+        currency=guild.currency,
+        fee_percent=fee,
+        **mentions,
+    )
 
 
 async def setup(bot: MarketBot) -> None:

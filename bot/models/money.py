@@ -35,6 +35,9 @@ def currency(code: str) -> Currency:
         raise MoneyError(code) from None
 
 
+MAX_DIGITS = 18
+
+
 def to_minor(amount: float | str | Decimal, code: str) -> int:
     """Major units as typed by a user (12.50) to integer minor units (1250).
 
@@ -45,10 +48,16 @@ def to_minor(amount: float | str | Decimal, code: str) -> int:
         value = Decimal(str(amount))
     except InvalidOperation:
         raise MoneyError(str(amount)) from None
-    if not value.is_finite():
+    # beyond any budget (a quintillion): refused before scaling, which could overflow or
+    # build a number of millions of digits
+    if not value.is_finite() or value.adjusted() > MAX_DIGITS:
         raise MoneyError(str(amount))
-    scaled = value.scaleb(cur.decimals)
-    if scaled != scaled.to_integral_value():
+    try:
+        scaled = value.scaleb(cur.decimals)
+        whole = scaled == scaled.to_integral_value()
+    except ArithmeticError:  # decimal's Overflow / InvalidOperation for extreme exponents
+        raise MoneyError(str(amount)) from None
+    if not whole:
         raise MoneyError(str(amount))
     return int(scaled)
 

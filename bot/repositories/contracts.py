@@ -112,6 +112,20 @@ async def set_timer(conn: Conn, contract_id: int, due_at: str | None, seen: str)
     )
 
 
+async def has_fired(conn: Conn, key: str) -> bool:
+    return await fetch_one(conn, "SELECT 1 FROM timer_fires WHERE key = ?", (key,)) is not None
+
+
+async def pending_extra_revision(conn: Conn, contract_id: int) -> RevisionRequest | None:
+    """A revision request beyond the included ones that still waits for the worker's answer."""
+    row = await fetch_one(
+        conn,
+        "SELECT * FROM revision_requests WHERE contract_id = ? AND status = 'pending_worker' ORDER BY id LIMIT 1",
+        (contract_id,),
+    )
+    return from_row(RevisionRequest, row) if row else None
+
+
 async def count_ratings(conn: Conn, contract_id: int) -> int:
     row = await fetch_one(conn, "SELECT COUNT(*) FROM ratings WHERE contract_id = ?", (contract_id,))
     return int(row[0]) if row else 0
@@ -183,6 +197,25 @@ async def deposits(conn: Conn, contract_id: int) -> list[Deposit]:
     ]
 
 
+async def declared_deposits(conn: Conn, guild_id: int, *, text: str = "", excluding: int | None = None,
+                            limit: int | None = None) -> list[Deposit]:
+    """The guild's declared (unconfirmed) deposits, oldest first; ``text``: digits the contract
+    id contains; ``excluding``: leave out contracts where that user is a party."""
+    where = "c.guild_id = ? AND d.status = 'declared'"
+    params: list[Any] = [guild_id]
+    if excluding is not None:
+        where += " AND c.client_id <> ? AND c.worker_id <> ?"
+        params += [excluding, excluding]
+    if text:
+        where += " AND CAST(c.id AS TEXT) LIKE ?"
+        params.append(f"%{text}%")
+    sql = f"SELECT d.* FROM deposits d JOIN contracts c ON c.id = d.contract_id WHERE {where} ORDER BY d.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [from_row(Deposit, r) for r in await conn.execute_fetchall(sql, params)]
+
+
 async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> bool:
     extra = "".join(f", {name} = ?" for name in sets)
     cur = await conn.execute(
@@ -242,6 +275,26 @@ async def contracts_of(
     if status:
         where += " AND status = ?"
         params.append(status)
+    if text:
+        where += " AND CAST(id AS TEXT) LIKE ?"
+        params.append(f"%{text}%")
+    return [
+        from_row(Contract, r)
+        for r in await conn.execute_fetchall(
+            f"SELECT * FROM contracts WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+    ]
+
+
+async def guild_contracts(conn: Conn, guild_id: int, *, limit: int, text: str = "",
+                          excluding: int | None = None) -> list[Contract]:
+    """The guild's contracts, newest first, whose id contains ``text`` (digits); with
+    ``excluding``, leaving out those where that user is a party."""
+    where = "guild_id = ?"
+    params: list[Any] = [guild_id]
+    if excluding is not None:
+        where += " AND client_id <> ? AND worker_id <> ?"
+        params += [excluding, excluding]
     if text:
         where += " AND CAST(id AS TEXT) LIKE ?"
         params.append(f"%{text}%")

@@ -155,18 +155,38 @@ async def worker_applying(conn: Conn, guild_id: int, worker_id: int) -> tuple[st
 
 
 async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, purpose: str, limit: int) -> list[Job]:
+    """Jobs for autocomplete, newest first (with ``close_any``, the user's own first):
+
+    - ``apply``: open jobs of others the user has not applied to (any application blocks another);
+    - ``own``: the user's open or filled jobs;
+    - ``offer``: the user's open jobs with at least one pending application;
+    - ``close_any`` (moderators): the user's open or filled jobs, and every open job of the guild;
+    - otherwise (``view``): open jobs and the user's own.
+    """
     like = f"%{text.strip().lower()}%"
+    order = "id DESC"
+    order_params: list[Any] = []
     if purpose == "apply":
-        where, params = "status = 'open' AND client_id <> ?", [user_id]
+        where = ("status = 'open' AND client_id <> ?"
+                 " AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.job_id = jobs.id AND a.worker_id = ?)")
+        params: list[Any] = [user_id, user_id]
     elif purpose == "own":
         where, params = "client_id = ? AND status IN ('open', 'filled')", [user_id]
+    elif purpose == "offer":
+        where = ("client_id = ? AND status = 'open'"
+                 " AND EXISTS (SELECT 1 FROM applications a WHERE a.job_id = jobs.id AND a.status = 'pending')")
+        params = [user_id]
+    elif purpose == "close_any":
+        where, params = "(status = 'open' OR (client_id = ? AND status = 'filled'))", [user_id]
+        order = "CASE WHEN client_id = ? THEN 0 ELSE 1 END, id DESC"  # the user's own first
+        order_params = [user_id]
     else:
         where, params = "(status = 'open' OR client_id = ?)", [user_id]
     return [
         from_row(Job, r)
         for r in await conn.execute_fetchall(
             f"SELECT * FROM jobs WHERE guild_id = ? AND {where}"
-            " AND (LOWER(title) LIKE ? OR CAST(id AS TEXT) LIKE ?) ORDER BY id DESC LIMIT ?",
-            (guild_id, *params, like, like, limit),
+            f" AND (LOWER(title) LIKE ? OR CAST(id AS TEXT) LIKE ?) ORDER BY {order} LIMIT ?",
+            (guild_id, *params, like, like, *order_params, limit),
         )
     ]

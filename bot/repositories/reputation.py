@@ -61,7 +61,8 @@ async def client_review_rows(conn: Conn, guild_id: int, client_id: int) -> list[
     return list(
         await conn.execute_fetchall(
             "SELECT d.created_at, d.reviewed_at FROM deliveries d JOIN contracts c ON c.id = d.contract_id"
-            " WHERE c.guild_id = ? AND c.client_id = ?",
+            # a delivery a moderator settled was not reviewed by the client: its time is the case's
+            " WHERE c.guild_id = ? AND c.client_id = ? AND (d.outcome IS NULL OR d.outcome <> 'settled')",
             (guild_id, client_id),
         )
     )
@@ -73,9 +74,12 @@ async def count_jobs(conn: Conn, guild_id: int, client_id: int) -> int:
 
 
 async def count_escalations(conn: Conn, guild_id: int, user_id: int) -> int:
+    """Escalations against ``user_id`` as the client of the contract (an overdue delivery
+    escalated against them as a worker is not a client's silence)."""
     row = await fetch_one(
         conn,
-        "SELECT COUNT(*) FROM cases WHERE guild_id = ? AND subject_id = ? AND kind = 'escalation'",
+        "SELECT COUNT(*) FROM cases s JOIN contracts c ON c.id = s.contract_id"
+        " WHERE s.guild_id = ? AND s.subject_id = ? AND s.kind = 'escalation' AND c.client_id = s.subject_id",
         (guild_id, user_id),
     )
     return int(row[0]) if row else 0
@@ -85,7 +89,7 @@ async def worker_first_deliveries(conn: Conn, guild_id: int, worker_id: int) -> 
     """Per settled contract of the worker: its status and whether the first delivery was on time."""
     return list(
         await conn.execute_fetchall(
-            "SELECT c.id, c.status,"
+            "SELECT c.id, c.status, c.due_at, c.closed_at,"
             " (SELECT e.data FROM events e WHERE e.contract_id = c.id AND e.kind = 'delivery.submitted'"
             "  ORDER BY e.id LIMIT 1) AS first_delivery"
             " FROM contracts c WHERE c.guild_id = ? AND c.worker_id = ?"
@@ -96,12 +100,13 @@ async def worker_first_deliveries(conn: Conn, guild_id: int, worker_id: int) -> 
 
 
 async def count_reverts(conn: Conn, guild_id: int, user_id: int) -> int:
-    """Amendments and revision requests by ``user_id`` whose scope returned to an earlier
-    version of the terms (A → B → A)."""
+    """Amendments and revision requests by ``user_id`` as the client whose scope returned to
+    an earlier version of the terms (A → B → A)."""
     row = await fetch_one(
         conn,
         "SELECT (SELECT COUNT(*) FROM amendments a JOIN contracts c ON c.id = a.contract_id"
-        "        WHERE c.guild_id = ? AND a.proposed_by = ? AND a.reverts_to IS NOT NULL)"
+        "        WHERE c.guild_id = ? AND a.proposed_by = c.client_id AND c.client_id = ?"
+        "        AND a.reverts_to IS NOT NULL)"
         "     + (SELECT COUNT(*) FROM revision_requests r JOIN contracts c ON c.id = r.contract_id"
         "        WHERE c.guild_id = ? AND r.requested_by = ? AND r.reverts_to IS NOT NULL)",
         (guild_id, user_id, guild_id, user_id),

@@ -290,7 +290,7 @@ class CaseService:
             return {}
         target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, action, Role.MODERATOR)
         if action == "release":
-            result = await settlement.release(conn, contract, terms, now, moderator_id)
+            result = await settlement.release(conn, contract, terms, now, moderator_id, shortfall_allowed=True)
         elif action == "refund":
             result = await settlement.refund(conn, contract, now, moderator_id)
         else:

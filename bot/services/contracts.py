@@ -97,6 +97,32 @@ async def retire(conn: Conn, contract: Contract, now: datetime, *specs: str) -> 
     await retire_buttons(conn, guild_id=contract.guild_id, specs=specs, now=now, contract_id=contract.id)
 
 
+# Why an open case was settled without a moderator: the wait it was opened for is over.
+SETTLED_BY = frozenset({"funded", "topup_declared", "delivered", "replied", "approved", "auto_approved",
+                        "cancelled"})
+
+
+async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: str, actor_id: int | None,
+                       reason_kinds: frozenset[str] | None = None) -> None:
+    """The parties did what an open case on this contract waited for (the client funded,
+    the worker delivered, the client replied, the delivery was approved): the case is settled,
+    its card's buttons are greyed out and the moderators get a note saying why. With
+    ``reason_kinds``, only cases of those reasons (an escalation of silence); otherwise all."""
+    assert why in SETTLED_BY, why
+    for case in await cases_repo.open_cases_for_contract(conn, contract.id):
+        if reason_kinds is not None and case.reason_kind not in reason_kinds:
+            continue
+        if not await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note=why, now=now):
+            continue
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, case_id=case.id,
+                           kind="case.settled", now=now, actor_id=actor_id, why=why)
+        await retire_buttons(conn, guild_id=contract.guild_id, specs=[f"case:{case.id}:*"], now=now,
+                             contract_id=contract.id, case_id=case.id)
+        await enqueue(conn, guild_id=contract.guild_id, target="mod", case_id=case.id, contract_id=contract.id,
+                      message_key=f"mod.case_settled.{why}", now=now,
+                      args={"case_id": case.id, "contract_id": contract.id})
+
+
 async def post_thread(conn: Conn, contract: Contract, key: str, now: datetime, **args: Any) -> None:
     await enqueue(conn, guild_id=contract.guild_id, target="thread", contract_id=contract.id,
                   message_key=key, now=now, args={"contract_id": contract.id, **args})
@@ -120,8 +146,9 @@ _PURPOSE_STATES: dict[str, frozenset[ContractStatus]] = {
     "rate": SETTLED_STATES,
     "dispute": frozenset({ContractStatus.FUNDING_SUBMITTED, ContractStatus.ACTIVE, ContractStatus.DELIVERED}),
     "amend": AMENDABLE,
-    # /contract cancel: before funding it cancels, after a deposit it opens a case
-    "cancel": AMENDABLE,
+    # /contract cancel: an offer is withdrawn or declined, before funding it cancels, after a
+    # deposit it opens a case
+    "cancel": AMENDABLE | {ContractStatus.OFFERED},
 }
 
 
@@ -187,14 +214,20 @@ class ContractService:
         steps = [(c, NEXT_STEPS[(c.status, role_of(c, user_id))]) for c in contracts]
         return sorted(steps, key=lambda pair: pair[1].startswith("wait_"))
 
-    async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str | None = None) -> list[Contract]:
+    async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str | None = None,
+                      is_moderator: bool = False) -> list[Contract]:
         """Autocomplete: the user's contracts, newest first, matching the typed id. With a
         ``purpose`` (a contract action such as ``deliver`` or ``approve``, or ``rate`` /
-        ``dispute``), only those on which the user's role may do that now."""
+        ``dispute``), only those on which the user's role may do that now. Without one (view,
+        history, escrow status), a moderator, who may view any contract, also gets the guild's
+        other contracts, newest first, after their own (25 in all)."""
         digits = "".join(ch for ch in text if ch.isdigit())
         async with self.db.read() as conn:
             found = await repo.contracts_of(conn, guild_id, user_id, None, limit=25 if purpose is None else 200,
                                             text=digits)
+            if purpose is None and is_moderator and len(found) < 25:
+                others = await repo.guild_contracts(conn, guild_id, limit=25, text=digits, excluding=user_id)
+                found = [*found, *others][:25]
         if purpose is None:
             return found
         return [c for c in found if _suits(c, user_id, purpose)][:25]
@@ -239,6 +272,8 @@ class ContractService:
                 await repo.touch_timer(conn, contract.id)
             elif author_id == contract.client_id and contract.awaiting_reply_since is not None:
                 await conn.execute("UPDATE contracts SET awaiting_reply_since = NULL WHERE id = ?", (contract.id,))
+                await settle_cases(conn, contract, at, why="replied", actor_id=author_id,
+                                   reason_kinds=frozenset({"reply_silent"}))
 
     # -- offer and answer --------------------------------------------------------
 
@@ -408,9 +443,17 @@ class ContractService:
     # -- cancel -------------------------------------------------------------------
 
     async def cancel(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str) -> Contract:
-        """Before funding either party cancels; after a deposit it opens a case (see CaseService)."""
+        """Before funding either party cancels; after a deposit it opens a case (see CaseService).
+        An offer not yet accepted is withdrawn by the client or declined by the worker."""
         now = self.clock.now()
         text = clean_text("reason", reason)
+        offer = await self.get(contract_id)
+        if offer is not None and offer.guild_id == guild_id and offer.status == _CS.OFFERED:
+            role = role_of(offer, actor_id)
+            if role is Role.CLIENT:
+                return await self._end_offer(guild_id, contract_id, actor_id, "withdraw", text)
+            if role is Role.WORKER:
+                return await self._end_offer(guild_id, contract_id, actor_id, "decline", text)
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             role = role_of(contract, actor_id)
@@ -423,9 +466,7 @@ class ContractService:
                 raise WrongState("error.contract.state", status=contract.status, action="cancel")
             await free_position(conn, contract, now)
             # an escalation of the unfunded contract has nothing left to decide
-            for case in await cases_repo.open_cases_for_contract(conn, contract.id):
-                await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note="cancelled",
-                                         now=now)
+            await settle_cases(conn, contract, now, why="cancelled", actor_id=actor_id)
             await retire(conn, contract, now, "*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, job_id=contract.job_id,
                                kind="contract.cancelled", now=now, actor_id=actor_id, reason=text)

@@ -15,11 +15,10 @@ from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionReques
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
 from bot.models.terms import normalize_scope
 from bot.models.timeutil import to_iso
-from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories.records import record_event
 from bot.services.common import clean_text, transition
-from bot.services.contracts import load_contract, notify, post_thread, retire, role_of
+from bot.services.contracts import load_contract, notify, post_thread, retire, role_of, settle_cases
 from bot.services.files import FileStore
 from bot.services.settlement import Settlement, release
 
@@ -42,10 +41,6 @@ class IncomingFile:
 class RevisionOutcome:
     request: RevisionRequest
     included: bool
-
-
-def outcome_note(actor_id: int | None) -> str:
-    return "approved by the client" if actor_id is not None else "auto-approved after the review period"
 
 
 def display_name(filename: str) -> str:
@@ -107,6 +102,8 @@ class DeliveryService:
                          delivery_id=delivery_id, note=note_text or "-", files="\n".join(hashes))
             await post_thread(conn, contract, "thread.delivered", now, delivery_id=delivery_id,
                               files="\n".join(hashes), note=note_text or "-")
+            await settle_cases(conn, contract, now, why="delivered", actor_id=actor_id,
+                               reason_kinds=frozenset({"overdue"}))
         log.info("guild %s contract %s delivery %s (%d files)", guild_id, contract_id, delivery_id, len(files))
         return delivery
 
@@ -136,16 +133,15 @@ class DeliveryService:
                                               closed_at=to_iso(now)):
                 raise WrongState("error.contract.state", status=contract.status, action="approve")
             settlement = await release(conn, contract, terms, now, actor_id)
+            outcome = "auto_approved" if actor_id is None else "approved"
             # a case still open on it (a cancel request, an escalation) is settled by the approval
-            for case in await cases_repo.open_cases_for_contract(conn, contract.id):
-                await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None,
-                                         note=outcome_note(actor_id), now=now)
-                await record_event(conn, guild_id=guild_id, contract_id=contract.id, case_id=case.id,
-                                   kind="case.settled", now=now, actor_id=actor_id)
+            await settle_cases(conn, contract, now, why=outcome, actor_id=actor_id)
+            # an extra revision the worker did not answer is moot once the client approved
+            await write_later(conn, "UPDATE revision_requests SET status = 'lapsed', decided_at = ?"
+                              " WHERE contract_id = ? AND status = 'pending_worker'", (to_iso(now), contract.id))
             # a top-up declared but no longer needed (the price came down again) can never be confirmed now
             await write_later(conn, "UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
                               (contract.id,))
-            outcome = "auto_approved" if actor_id is None else "approved"
             await write_later(
                 conn,
                 "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",
@@ -226,11 +222,17 @@ class DeliveryService:
                 raise NotAllowed("error.delivery.worker_only", contract_id=contract.id)
             if request.status != "pending_worker":
                 raise WrongState("error.review.revision_answered", status=request.status)
+            if contract.status != _CS.DELIVERED:  # settled or disputed meanwhile: nothing to answer
+                raise WrongState("error.contract.state", status=contract.status,
+                                 action="accept_revision" if accept else "decline")
             if accept:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "accept_revision", Role.WORKER)
                 await self._back_to_work(conn, contract, target, now)
-                await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
-                                   (to_iso(now), request.delivery_id))
+                await write_later(conn, "UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
+                                  (to_iso(now), request.delivery_id))
+            # declined: the delivery is back with the client, whose review period starts again
+            elif not await repo.update_contract(conn, contract.id, contract.status, clock_at=to_iso(now)):
+                raise WrongState("error.contract.state", status=contract.status, action="decline")
             await repo.set_revision_status(conn, request.id, "pending_worker", "accepted" if accept else "declined",
                                            to_iso(now))
             kind = "accepted" if accept else "declined"

@@ -34,7 +34,7 @@ from bot.repositories.records import (
     refund_account,
 )
 from bot.services.common import Amount, clean_text, parse_amount, transition
-from bot.services.contracts import load_contract, notify, post_thread, retire, role_of
+from bot.services.contracts import load_contract, notify, post_thread, retire, role_of, settle_cases
 from bot.services.guilds import GuildService
 from bot.services.settlement import held
 
@@ -119,6 +119,13 @@ class EscrowService:
                     reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
                 )
             await retire(conn, contract, now, f"escrow:{contract.id}:deposit")
+            # the client acted: an escalation of the unpaid escrow (or top-up) has nothing left to wait for
+            if deposit.kind == "initial":
+                await settle_cases(conn, contract, now, why="funded", actor_id=actor_id,
+                                   reason_kinds=frozenset({"escrow_unfunded"}))
+            else:
+                await settle_cases(conn, contract, now, why="topup_declared", actor_id=actor_id,
+                                   reason_kinds=frozenset({"topup_unpaid"}))
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.declared", now=now,
                                actor_id=actor_id, deposit_id=deposit.id, amount=deposit.amount, kind_=deposit.kind,
                                reference=ref)
@@ -213,12 +220,20 @@ class EscrowService:
                                 topup_due=contract.topup_due, deposits=await repo.deposits(conn, contract.id))
 
     async def pending_deposits(self, guild_id: int) -> list[Deposit]:
-        rows = await self.db.fetchall(
-            "SELECT d.* FROM deposits d JOIN contracts c ON c.id = d.contract_id"
-            " WHERE c.guild_id = ? AND d.status = 'declared' ORDER BY d.id", (guild_id,))
-        from bot.models.entities import from_row
+        """The declared deposits of the guild waiting for a moderator, oldest first."""
+        async with self.db.read() as conn:
+            return await repo.declared_deposits(conn, guild_id)
 
-        return [from_row(Deposit, r) for r in rows]
+    async def suggest_confirm(self, guild_id: int, user_id: int, text: str, *,
+                              is_moderator: bool) -> list[Deposit]:
+        """Autocomplete of ``/escrow confirm``: for a moderator, the declared deposits (oldest
+        first, 25 at most) whose contract id contains the typed digits, except on contracts
+        where they are a party (they may not confirm those). Nobody else sees any."""
+        if not is_moderator:
+            return []
+        digits = "".join(ch for ch in text if ch.isdigit())
+        async with self.db.read() as conn:
+            return await repo.declared_deposits(conn, guild_id, text=digits, excluding=user_id, limit=25)
 
     # -- balances and payouts -----------------------------------------------------
 

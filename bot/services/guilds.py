@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Conn, Database, fetch_one
-from bot.errors import InvalidInput, NotConfigured
+from bot.errors import InvalidInput, NotConfigured, WrongState
 from bot.models.entities import Guild, from_row
 from bot.models.money import CURRENCIES
 from bot.models.policies import POLICY_SPECS, Policies, PolicyValueError, normalize
+from bot.models.states import OPEN_CONTRACT_STATES
 from bot.models.timeutil import to_iso
 from bot.repositories.contracts import touch_guild_timers
 from bot.repositories.records import record_event
@@ -50,7 +51,10 @@ class GuildService:
         fee_percent: int | None = None,
         locale: str | None = None,
     ) -> Guild:
-        """Create or update the guild's configuration (idempotent: run it again to change it)."""
+        """Create or update the guild's configuration (idempotent: run it again to change it).
+
+        The currency changes only while no money is in flight (no contract that is not closed,
+        nothing owed to a worker or a client): the balances are read in the current one."""
         code = (currency or self.settings.currency).upper()
         if code not in CURRENCIES:
             raise InvalidInput("error.setup.currency", currency=code, allowed=", ".join(CURRENCIES))
@@ -61,6 +65,8 @@ class GuildService:
             existing = await fetch_one(conn, "SELECT currency FROM guilds WHERE guild_id = ?", (guild_id,))
             if existing is not None and currency is None:
                 code = existing["currency"]
+            if existing is not None and code != existing["currency"]:
+                await self._require_no_money_in_flight(conn, guild_id, existing["currency"], code)
             await conn.execute(
                 "INSERT INTO guilds (guild_id, jobs_channel_id, mod_channel_id, moderator_role_id,"
                 " contracts_channel_id, currency, locale, created_at, updated_at)"
@@ -95,6 +101,34 @@ class GuildService:
         self._forget(guild_id)
         log.info("guild %s set up by %s", guild_id, actor_id)
         return await self.require(guild_id)
+
+    @staticmethod
+    async def _require_no_money_in_flight(conn: Conn, guild_id: int, current: str, code: str) -> None:
+        """Balances and payouts read the guild's currency only (bot/services/escrow.py): refuse to
+        change it while a contract is not closed or an owed-to-worker / refund-owed balance is
+        not paid out, or those amounts would vanish from view."""
+        states = sorted(OPEN_CONTRACT_STATES)
+        row = await fetch_one(
+            conn,
+            f"SELECT COUNT(*) FROM contracts WHERE guild_id = ? AND status IN ({', '.join('?' for _ in states)})",
+            (guild_id, *states),
+        )
+        open_contracts = int(row[0]) if row else 0
+        row = await fetch_one(
+            conn,
+            "SELECT COUNT(*) FROM (SELECT account FROM ledger_entries WHERE guild_id = ?"
+            " AND (account LIKE ? OR account LIKE ?) GROUP BY account, currency HAVING SUM(amount) <> 0) AS unpaid",
+            (guild_id, "owed:%", "refund:%"),  # owed_account, refund_account (bot/repositories/records.py)
+        )
+        unpaid = int(row[0]) if row else 0
+        if open_contracts or unpaid:
+            raise WrongState(
+                "error.setup.currency_locked",
+                current=current,
+                currency=code,
+                open_contracts=open_contracts,
+                unpaid_balances=unpaid,
+            )
 
     async def get(self, guild_id: int) -> Guild | None:
         """The guild's setup; cached (one entry per guild, dropped when /setup changes it)."""

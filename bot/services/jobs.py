@@ -275,9 +275,14 @@ class JobService:
 
     # -- autocomplete -----------------------------------------------------------
 
-    async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str, limit: int = 25) -> list[Job]:
-        """Jobs this user may act on: ``apply`` (open, not theirs), ``own`` (theirs, open or filled),
+    async def suggest(self, guild_id: int, user_id: int, text: str, *, purpose: str, limit: int = 25,
+                      is_moderator: bool = False) -> list[Job]:
+        """Jobs this user may act on: ``apply`` (open, not theirs, not yet applied to), ``own``
+        (theirs, open or filled), ``offer`` (theirs, open, with a pending application), ``close``
+        (theirs, open or filled; for a moderator also every open job of the guild, theirs first),
         ``view`` (open ones and theirs)."""
+        if purpose == "close":
+            purpose = "close_any" if is_moderator else "own"
         async with self.db.read() as conn:
             return await repo.suggest_jobs(conn, guild_id, user_id, text, purpose=purpose, limit=limit)
 

@@ -175,10 +175,14 @@ class ReputationService:
             ratings = await repo.ratings_received(conn, guild_id, user_id, "worker")
         delivered = [json.loads(r["first_delivery"]) for r in rows if r["first_delivery"]]
         on_time = sum(1 for d in delivered if d.get("on_time"))
+        # settled without any delivery after the deadline had passed: late, never delivered
+        never = sum(1 for r in rows if not r["first_delivery"] and r["due_at"] and r["closed_at"]
+                    and from_iso(r["closed_at"]) > from_iso(r["due_at"]))
+        counted = len(delivered) + never
         stars = self._revealed_stars(ratings, reveal_after, now)
         return WorkerFigures(
             completed=sum(1 for r in rows if r["status"] == "completed"),
-            on_time_rate=on_time / len(delivered) if delivered else None,
+            on_time_rate=on_time / counted if counted else None,
             average_rating=statistics.fmean(stars) if stars else None,
             ratings=len(stars),
         )

@@ -56,15 +56,20 @@ async def _post(conn: Conn, contract: Contract, kind: str, settlement: Settlemen
 
 
 async def release(conn: Conn, contract: Contract, terms: Terms, now: datetime,
-                  actor_id: int | None) -> Settlement:
+                  actor_id: int | None, *, shortfall_allowed: bool = False) -> Settlement:
     """Pay the price: fee to the platform, the rest owed to the worker; any excess (a price
-    lowered after funding) is owed back to the client."""
+    lowered after funding) is owed back to the client. While a top-up for a raised price is
+    unpaid the escrow holds less than the price: an approval is refused (the client pays the
+    top-up first), a moderator's release (``shortfall_allowed``) pays out what is held."""
     amount = await held(conn, contract)
-    if amount < terms.price:
-        raise WrongState("error.escrow.topup_pending", contract_id=contract.id,
-                         topup_amount=terms.price - amount, currency=contract.currency)
-    fee, payout = fee_split(terms.price, terms.fee_percent)
-    return await _post(conn, contract, "release", Settlement(amount, fee, payout, amount - terms.price), now,
+    price = terms.price
+    if amount < price:
+        if not shortfall_allowed:
+            raise WrongState("error.escrow.topup_pending", contract_id=contract.id,
+                             topup_amount=price - amount, currency=contract.currency)
+        price = amount
+    fee, payout = fee_split(price, terms.fee_percent)
+    return await _post(conn, contract, "release", Settlement(amount, fee, payout, amount - price), now,
                        actor_id)
 
 

@@ -32,6 +32,10 @@ from bot.services.guilds import GuildService
 log = logging.getLogger(__name__)
 _CS = ContractStatus
 BATCH = 500
+# Expiry, auto-approval and the rating reveal run in their own transaction after the sweep's:
+# until one of them has changed the contract, the contract is looked at again this soon, so a
+# failure or a crash between the two transactions delays the action instead of losing it.
+FINAL_RETRY = timedelta(minutes=1)
 REPLY_STATES = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
 
 
@@ -151,13 +155,17 @@ class TimerService:
                     await self._remind(conn, contract, due, now)
                     report.reminders += 1
             for due in plan.finals:
-                if due.kind in {"escrow", "reply", "deadline"}:
+                # a delivery whose price was raised and whose top-up is still unpaid cannot be
+                # released: at the auto-approval moment the moderators decide instead
+                if due.kind in {"escrow", "reply", "deadline"} or (due.kind == "review" and contract.topup_due > 0):
                     if await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id,
                                               contract_id=contract.id, kind=due.kind, now=to_iso(now)):
                         await self._escalate(conn, contract, due, now)
                         report.escalations += 1
                 else:
                     finals.append(due)
+            if finals:
+                plan.later(now + FINAL_RETRY)
             await repo.set_timer(conn, contract.id, to_iso(plan.next_at) if plan.next_at else None, to_iso(now))
         # Expiry and auto-approval are state transitions with their own guarded transaction.
         for due in finals:
@@ -181,9 +189,16 @@ class TimerService:
                          remind_after=p.duration("escrow_reminder_after"), repeat=repeat,
                          final_after=p.duration("escrow_escalate_after"))
         elif status == _CS.DELIVERED:
-            plan_waiting(plan, contract.id, "review", contract.clock_at, now,
-                         remind_after=p.duration("review_reminder_after"), repeat=repeat,
-                         final_after=p.duration("review_auto_approve_after"), remind_with_final=False)
+            extra = await repo.pending_extra_revision(conn, contract.id)
+            if extra is not None:
+                # the client asked for a revision beyond the included ones: the worker decides,
+                # and the client's review clock waits (it starts again if the worker declines)
+                plan_waiting(plan, contract.id, f"revision{extra.id}", extra.created_at, now,
+                             remind_after=p.duration("reply_reminder_after"), repeat=repeat, final_after=None)
+            else:
+                plan_waiting(plan, contract.id, "review", contract.clock_at, now,
+                             remind_after=p.duration("review_reminder_after"), repeat=repeat,
+                             final_after=p.duration("review_auto_approve_after"), remind_with_final=False)
         elif status == _CS.ACTIVE and contract.due_at is not None:
             before = p.duration("deadline_reminder_before")
             if before:
@@ -205,11 +220,11 @@ class TimerService:
         if status in SETTLED_STATES and contract.closed_at is not None:
             reveal_at = contract.closed_at + p.duration("rating_reveal_after")
             if await repo.count_ratings(conn, contract.id) == 1:
-                if now >= reveal_at:
-                    plan.finals.append(Due(_key(contract.id, "reveal", contract.closed_at, "final", 0),
-                                           "reveal", "final", 0))
-                else:
+                reveal = Due(_key(contract.id, "reveal", contract.closed_at, "final", 0), "reveal", "final", 0)
+                if now < reveal_at:
                     plan.later(reveal_at)
+                elif not await repo.has_fired(conn, reveal.key):
+                    plan.finals.append(reveal)
         return plan
 
     @staticmethod
@@ -224,6 +239,11 @@ class TimerService:
             await enqueue(conn, guild_id=contract.guild_id, target="mod", contract_id=contract.id,
                           message_key="remind.deposit_confirm", now=now,
                           args={"contract_id": contract.id, **args}, buttons=(f"escrow:{contract.id}:confirm",))
+            return
+        if due.kind.startswith("revision"):
+            revision_id = int(due.kind.removeprefix("revision"))
+            await notify(conn, contract, "remind.extra_revision", now, to=(contract.worker_id,),
+                         buttons=(f"revision:{revision_id}:accept", f"revision:{revision_id}:decline"), **args)
             return
         if due.kind == "deadline":
             if due.stage == "before":
@@ -245,6 +265,7 @@ class TimerService:
             "escrow": ("escrow_unfunded", contract.client_id),
             "reply": ("reply_silent", contract.client_id),
             "deadline": ("overdue", contract.worker_id),
+            "review": ("topup_unpaid", contract.client_id),
         }[due.kind]
         await self.cases.open_case(conn, contract, guild_id=contract.guild_id, kind="escalation",
                                    reason_kind=reason_kind, subject_id=subject, opened_by=None, reason=None, now=now)
@@ -258,3 +279,4 @@ class TimerService:
                                       kind="reveal", now=to_iso(now)):
                 await notify(conn, contract, "notify.ratings_revealed", now,
                              to=(contract.client_id, contract.worker_id))
+            await repo.touch_timer(conn, contract.id)  # planned again: nothing left, the timer ends

@@ -9,6 +9,9 @@ Rows come from ``services.outbox.due()`` (bot/services/outbox.py) and are settle
   (``fallback_mod``).
 - ``thread``: post in the contract's private thread (``contracts.thread_id_of``), in the
   guild's language, mentioning the recipient if there is one; no thread -> mod channel note.
+- A thread that cannot be used (deleted: 404; no access: 403) or cannot be created (the
+  resolver raises :class:`ThreadUnavailable`) sends the message to the mod channel as a note
+  (``fallback_mod``), with the reason recorded on the row. A 429 / 5xx there is retried.
 - ``mod``: post in the guild's mod channel, in the guild's language.
 - ``board``: handled by the job board (``register_handler("board", ...)``); without a
   handler the row is marked sent with a note.
@@ -76,6 +79,21 @@ class Undeliverable(Exception):
     """There is nowhere to send this row (no guild configuration, no channel)."""
 
 
+class ThreadUnavailable(Exception):
+    """The contract's thread cannot be had (Discord refused to create it): the row goes to
+    the mod channel, and the message (the reason) is recorded on the row."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a row was delivered: ``status`` (sent | fallback_thread | fallback_mod), the
+    message sent and, for a fallback, why (kept in the row's ``last_error``)."""
+
+    status: str
+    message_id: int
+    note: str | None = None
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
 
@@ -84,6 +102,19 @@ def _retryable(error: BaseException) -> bool:
     if isinstance(error, discord.HTTPException):
         return error.status == 429 or error.status >= 500
     return isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | OSError)
+
+
+def _unusable(error: discord.HTTPException) -> bool:
+    """A thread Discord will not let us post in: deleted (404) or no access (403)."""
+    return isinstance(error, discord.NotFound | discord.Forbidden)
+
+
+def _pings_moderators(message_key: str) -> bool:
+    """Mod-channel posts that wait for a moderator: a new case (a report excepted: it is read
+    discreetly), a declared deposit to confirm and its re-pings."""
+    if message_key.startswith("case.card."):
+        return message_key != "case.card.report"
+    return message_key in {"mod.deposit_declared", "remind.deposit_confirm"}
 
 
 def _mentions(user_id: int | None) -> discord.AllowedMentions:
@@ -195,11 +226,11 @@ class Dispatcher:
                 message_id = await handler(item)
                 return await outbox.mark_delivered(item.id, message_id=message_id)
             if item.target == "dm":
-                status, message_id = await self._send_dm(item)
+                result = await self._send_dm(item)
             elif item.target == "thread":
-                status, message_id = await self._send_thread(item)
+                result = await self._send_thread(item)
             elif item.target == "mod":
-                status, message_id = await self._send_mod(item)
+                result = await self._send_mod(item)
             elif item.target == "retire":
                 await self._retire(item)
                 return await outbox.mark_delivered(item.id)
@@ -207,7 +238,9 @@ class Dispatcher:
                 return await outbox.mark_delivered(item.id, note="no board handler registered")
             else:
                 raise Undeliverable(f"unknown target {item.target}")
-            return await outbox.mark_delivered(item.id, status=status, message_id=message_id)
+            return await outbox.mark_delivered(
+                item.id, status=result.status, message_id=result.message_id, note=result.note
+            )
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             if _retryable(error):
@@ -221,7 +254,7 @@ class Dispatcher:
                 log.exception("outbox %s (%s %s) failed unexpectedly", item.id, item.target, item.message_key)
             return False
 
-    async def _send_dm(self, item: OutboxItem) -> tuple[str, int]:
+    async def _send_dm(self, item: OutboxItem) -> Outcome:
         if item.recipient_id is None:
             raise Undeliverable("dm without recipient")
         guild = await self.services.guilds.get(item.guild_id)
@@ -236,42 +269,74 @@ class Dispatcher:
             log.info("outbox %s: user %s has DMs closed; falling back", item.id, item.recipient_id)
             return await self._dm_fallback(item, guild, language, rendered)
         await self._after_send(item, message)
-        return "sent", message.id
+        return Outcome("sent", message.id)
 
-    async def _dm_fallback(
-        self, item: OutboxItem, guild: Guild | None, language: str, rendered: Rendered
-    ) -> tuple[str, int]:
+    async def _dm_fallback(self, item: OutboxItem, guild: Guild | None, language: str, rendered: Rendered) -> Outcome:
         assert item.recipient_id is not None
         mention = f"<@{item.recipient_id}>"
-        thread_id = await self._thread_id(item)
+        thread_id, why = await self._thread(item)
         if thread_id is not None:
             text = t(language, "dispatch.fallback_thread", mention=mention, message=rendered.content)
-            message = await self._post(
-                thread_id, item.guild_id, Rendered(text, rendered.embed, rendered.view), _mentions(item.recipient_id)
-            )
-            return "fallback_thread", message.id
+            try:
+                message = await self._post(
+                    thread_id,
+                    item.guild_id,
+                    Rendered(text, rendered.embed, rendered.view),
+                    _mentions(item.recipient_id),
+                )
+            except discord.HTTPException as error:
+                if not _unusable(error):
+                    raise
+                why = self._thread_refused(item, thread_id, error)
+            else:
+                return Outcome("fallback_thread", message.id)
         guild_language = self._guild_language(guild)
         in_guild = await self.compose(item, guild_language)
-        text = t(guild_language, "dispatch.fallback_mod", mention=mention, message=in_guild.content)
+        if thread_id is None:
+            text = t(guild_language, "dispatch.fallback_mod", mention=mention, message=in_guild.content)
+        else:
+            text = t(
+                guild_language,
+                "dispatch.fallback_mod_thread_unusable",
+                mention=mention,
+                contract_id=item.contract_id,
+                message=in_guild.content,
+            )
         message = await self._post(
             self._mod_channel(guild), item.guild_id, Rendered(text, in_guild.embed), _mentions(None)
         )
-        return "fallback_mod", message.id
+        return Outcome("fallback_mod", message.id, why)
 
-    async def _send_thread(self, item: OutboxItem) -> tuple[str, int]:
+    async def _send_thread(self, item: OutboxItem) -> Outcome:
         guild = await self.services.guilds.get(item.guild_id)
         language = self._guild_language(guild)
         rendered = await self.compose(item, language)
-        thread_id = await self._thread_id(item)
+        thread_id, why = await self._thread(item)
         if thread_id is None:
             text = t(language, "dispatch.no_thread", contract_id=item.contract_id, message=rendered.content)
             message = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
-            return "fallback_mod", message.id
+            return Outcome("fallback_mod", message.id, why)
+        post = rendered
         if item.recipient_id is not None:
-            rendered = Rendered(f"<@{item.recipient_id}> {rendered.content}", rendered.embed, rendered.view)
-        message = await self._post(thread_id, item.guild_id, rendered, _mentions(item.recipient_id))
+            post = Rendered(f"<@{item.recipient_id}> {rendered.content}", rendered.embed, rendered.view)
+        try:
+            message = await self._post(thread_id, item.guild_id, post, _mentions(item.recipient_id))
+        except discord.HTTPException as error:
+            if not _unusable(error):
+                raise
+            why = self._thread_refused(item, thread_id, error)
+            text = t(language, "dispatch.thread_unusable", contract_id=item.contract_id, message=rendered.content)
+            note = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
+            return Outcome("fallback_mod", note.id, why)
         await self._after_send(item, message)
-        return "sent", message.id
+        return Outcome("sent", message.id)
+
+    @staticmethod
+    def _thread_refused(item: OutboxItem, thread_id: int, error: discord.HTTPException) -> str:
+        """Log a contract thread Discord refused a post in; the reason kept on the row."""
+        why = f"thread {thread_id} unusable: {type(error).__name__}: {error}"
+        log.warning("outbox %s contract %s: %s; posting in the mod channel", item.id, item.contract_id, why)
+        return why
 
     async def _retire(self, item: OutboxItem) -> None:
         """Grey out the buttons whose action is done on every message already sent for the
@@ -295,18 +360,24 @@ class Dispatcher:
         if sent.status == "sent" and sent.target == "dm" and sent.recipient_id is not None:
             return await self.client.create_dm(discord.Object(sent.recipient_id))
         if sent.status == "fallback_thread" or (sent.status == "sent" and sent.target == "thread"):
-            thread_id = await self._thread_id(sent)
+            thread_id, _ = await self._thread(sent)
             return None if thread_id is None else self.client.get_partial_messageable(thread_id)
         guild = await self.services.guilds.get(sent.guild_id)
         return None if guild is None else self.client.get_partial_messageable(guild.mod_channel_id)
 
-    async def _send_mod(self, item: OutboxItem) -> tuple[str, int]:
+    async def _send_mod(self, item: OutboxItem) -> Outcome:
         guild = await self.services.guilds.get(item.guild_id)
         language = self._guild_language(guild)
         rendered = await self.compose(item, language)
-        message = await self._post(self._mod_channel(guild), item.guild_id, rendered, _mentions(item.recipient_id))
+        mentions = _mentions(item.recipient_id)
+        if guild is not None and _pings_moderators(item.message_key):
+            # something a moderator must act on: the moderator role is pinged, nobody else
+            role = discord.Object(guild.moderator_role_id)
+            rendered = Rendered(f"<@&{role.id}> {rendered.content}", rendered.embed, rendered.view)
+            mentions = discord.AllowedMentions(everyone=False, users=False, roles=[role])
+        message = await self._post(self._mod_channel(guild), item.guild_id, rendered, mentions)
         await self._after_send(item, message)
-        return "sent", message.id
+        return Outcome("sent", message.id)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -341,8 +412,16 @@ class Dispatcher:
         channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
         return await _send(channel, rendered, mentions)
 
+    async def _thread(self, item: OutboxItem) -> tuple[int | None, str | None]:
+        """The contract's thread, or None and why there is none when it could not be created."""
+        try:
+            return await self._thread_id(item), None
+        except ThreadUnavailable as error:
+            return None, str(error)
+
     async def _thread_id(self, item: OutboxItem) -> int | None:
-        """The contract's thread; the contracts feature may create it on first use."""
+        """The contract's thread; the contracts feature may create it on first use (and raise
+        :class:`ThreadUnavailable` when Discord refuses)."""
         if item.contract_id is None:
             return None
         if self.thread_resolver is not None:

@@ -140,6 +140,11 @@ class Market:
         return self.bot.services
 
     @property
+    def moderators_pinged(self) -> str:
+        """What starts a mod-channel post that waits for a moderator: the role's mention."""
+        return f"<@&{self.moderator_role.id}> "
+
+    @property
     def guild_locale(self) -> str | None:
         return self.locales["guild"]
 

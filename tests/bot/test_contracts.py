@@ -219,11 +219,39 @@ async def test_only_the_jobs_client_offers_and_only_once(setup_market: Market) -
 async def test_offer_autocompletes_the_clients_jobs(setup_market: Market) -> None:
     market = setup_market
     job = await posted_job(market)
-    await posted_job(market, client=market.outsider, title="Someone else's job")
+    await applied(market, job)
+    await applied(market, await posted_job(market, client=market.outsider, title="Someone else's job"))
 
     choices = await market.client.autocomplete(market.general, "contract offer", "job", "")
     assert [c["value"] for c in choices] == [job.id]
     assert choices[0]["name"] == f"#{job.id} {TITLE}"
+
+
+async def test_offer_autocompletes_only_open_jobs_with_a_pending_application(setup_market: Market) -> None:
+    market = setup_market
+    services = market.services
+    waiting = await posted_job(market, title="Waiting for an offer")
+    await applied(market, waiting)
+    await posted_job(market, title="Nobody applied yet")
+    filled = await posted_job(market, title="Filled")
+    await applied(market, filled)
+    await applied(market, filled, worker=market.outsider)
+    view = await services.contracts.offer(market.guild.id, market.client.id, filled.id, market.worker.id)
+    await services.contracts.accept(market.guild.id, view.contract.id, actor_id=market.worker.id)
+    closed = await posted_job(market, title="Closed")
+    await applied(market, closed)
+    await services.jobs.close(market.guild.id, closed.id, actor_id=market.client.id)
+    offered_to_all = await posted_job(market, title="Offered to its only applicant")
+    await applied(market, offered_to_all)
+    await services.contracts.offer(market.guild.id, market.client.id, offered_to_all.id, market.worker.id)
+    await market.settle()
+    assert (await services.jobs.get(market.guild.id, filled.id)).status == "filled"
+
+    choices = await market.client.autocomplete(market.general, "contract offer", "job", "")
+    assert [c["value"] for c in choices] == [waiting.id]
+    # offer refuses a filled job, so it is not suggested
+    result = await market.client.slash(market.general, "contract offer", job=filled.id, worker=market.outsider)
+    market.assert_refused(result, "error.contract.job_not_open", job_id=filled.id, status="filled")
 
 
 # -- accepting ----------------------------------------------------------------------------------
@@ -629,6 +657,35 @@ async def test_cancel_and_view_autocomplete(setup_market: Market) -> None:
         assert [c["value"] for c in choices] == [contract.id], command
     await market.services.cases.cancel(market.guild.id, contract.id, actor_id=market.client.id, reason="Stop")
     assert await market.outsider.autocomplete(market.general, "contract view", "contract", "") == []
+
+
+async def test_a_moderator_may_pick_any_contract_to_view(setup_market: Market) -> None:
+    market = setup_market
+    # the moderator's own contract (older), then one between others
+    job = await posted_job(market, client=market.moderator)
+    await applied(market, job, worker=market.outsider)
+    own = (await market.services.contracts.offer(market.guild.id, market.moderator.id, job.id,
+                                                 market.outsider.id)).contract  # fmt: skip
+    other = await offered(market)
+
+    for command in ("contract view", "contract history", "escrow status"):
+        choices = await market.moderator.autocomplete(market.general, command, "contract", "")
+        assert [c["value"] for c in choices] == [own.id, other.id], command  # own first
+        assert choices[1]["name"] == f"#{other.id} · offered · as a moderator"
+        typed = await market.moderator.autocomplete(market.general, command, "contract", f"#{other.id}")
+        assert [c["value"] for c in typed] == [other.id], command
+        # Manage Server counts as moderator too; members who are neither see only their own
+        admin = await market.admin.autocomplete(market.general, command, "contract", "")
+        assert [c["value"] for c in admin] == [other.id, own.id], command
+        assert [c["value"] for c in await market.client.autocomplete(market.general, command, "contract", "")] == [
+            other.id
+        ], command
+    # only the options that view: actions stay on the moderator's own contracts
+    cancel = await market.moderator.autocomplete(market.general, "contract cancel", "contract", "")
+    assert other.id not in [c["value"] for c in cancel]
+
+    result = await market.moderator.slash(market.general, "contract view", contract=other.id)
+    assert result.ephemeral and result.response is not None
 
 
 async def test_cancel_is_for_parties(setup_market: Market) -> None:

@@ -304,3 +304,127 @@ async def test_closed_dms_fall_back_to_a_real_contract_thread(setup_market: Mark
     [handle] = [c for c in market.contracts.threads if c.id == thread.id]
     assert handle.last_message is not None and handle.last_message.id == item.message_id
     assert handle.last_message.content.startswith(market.worker.mention)
+
+
+# -- a contract thread Discord will not let us post in ------------------------------------
+
+THREAD_GONE = {"status": 404, "code": 10003, "message": "Unknown Channel"}
+NO_ACCESS = {"status": 403, "code": 50001, "message": "Missing Access"}
+UNUSABLE = pytest.mark.parametrize("refusal", [THREAD_GONE, NO_ACCESS], ids=["deleted", "no-access"])
+
+
+async def stub_thread(market: Market, monkeypatch: pytest.MonkeyPatch, contract_id: int) -> discord.Thread:
+    parent = market.bot.get_channel(market.contracts.id)
+    assert isinstance(parent, discord.TextChannel)
+    thread = await parent.create_thread(name=f"contract-{contract_id}", type=discord.ChannelType.private_thread)
+    await market.settle()
+    monkeypatch.setattr(market.services, "contracts", ContractsStub({contract_id: thread.id}), raising=False)
+    return thread
+
+
+def close_worker_dms(market: Market) -> None:
+    market.env.inject_error(
+        "POST",
+        f"/channels/{market.worker.user.dm_channel.id}/messages",
+        status=403,
+        code=50007,
+        message="Cannot send messages to this user",
+        times=None,
+    )
+
+
+@UNUSABLE
+async def test_closed_dms_and_an_unusable_thread_go_to_the_mod_channel(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch, refusal: dict[str, Any]
+) -> None:
+    market = setup_market
+    thread = await stub_thread(market, monkeypatch, 7)
+    close_worker_dms(market)
+    market.env.inject_error("POST", f"/channels/{thread.id}/messages", **refusal)
+
+    row_id = await put(market, target="dm", recipient_id=market.worker.id, contract_id=7)
+
+    note = market.mod.last_message
+    assert note is not None
+    body = f"Paid ¥12,000 for contract #7, due {stamp(market)}."
+    assert note.content == t(
+        "en", "dispatch.fallback_mod_thread_unusable", mention=market.worker.mention, contract_id=7, message=body
+    )
+    item = await market.services.outbox.get(row_id)
+    assert item is not None and (item.status, item.message_id) == ("fallback_mod", note.id)
+    assert f"thread {thread.id} unusable" in (item.last_error or "")
+    assert f"error code: {refusal['code']}" in (item.last_error or "")
+    [request] = sends_to(market, market.mod.id)
+    assert request.json["allowed_mentions"] == {"parse": []}
+
+
+@UNUSABLE
+async def test_a_thread_row_for_an_unusable_thread_becomes_a_mod_note(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch, refusal: dict[str, Any]
+) -> None:
+    market = setup_market
+    thread = await stub_thread(market, monkeypatch, 9)
+    market.env.inject_error("POST", f"/channels/{thread.id}/messages", **refusal)
+
+    row_id = await put(
+        market, target="thread", contract_id=9, recipient_id=market.client.id, message_key="dispatchtest.ok", args={}
+    )
+
+    note = market.mod.last_message
+    assert note is not None
+    assert note.content == t("en", "dispatch.thread_unusable", contract_id=9, message="OK")
+    item = await market.services.outbox.get(row_id)
+    assert item is not None and (item.status, item.message_id) == ("fallback_mod", note.id)
+    assert f"thread {thread.id} unusable" in (item.last_error or "")
+    [request] = sends_to(market, market.mod.id)
+    assert request.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_an_unusable_thread_note_is_written_in_the_guild_language(market: Market) -> None:
+    market.guild_locale = "ja"
+    await market.run_setup()
+    parent = market.bot.get_channel(market.contracts.id)
+    assert isinstance(parent, discord.TextChannel)
+    thread = await parent.create_thread(name="contract-9", type=discord.ChannelType.private_thread)
+    await market.settle()
+    stub = ContractsStub({9: thread.id})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market.services, "contracts", stub, raising=False)
+        market.env.inject_error("POST", f"/channels/{thread.id}/messages", **THREAD_GONE)
+        await put(market, target="thread", contract_id=9, message_key="dispatchtest.ok", args={})
+        close_worker_dms(market)
+        market.env.inject_error("POST", f"/channels/{thread.id}/messages", **NO_ACCESS)
+        await put(market, target="dm", recipient_id=market.worker.id, contract_id=9, message_key="dispatchtest.ok",
+                  args={})  # fmt: skip
+
+    assert [m.content for m in market.mod.history()[-2:]] == [
+        t("ja", "dispatch.thread_unusable", contract_id=9, message="了解"),
+        t("ja", "dispatch.fallback_mod_thread_unusable", mention=market.worker.mention, contract_id=9, message="了解"),
+    ]
+
+
+async def test_a_server_error_on_the_thread_is_retried_not_a_fallback(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = setup_market
+    thread = await stub_thread(market, monkeypatch, 7)
+    close_worker_dms(market)
+    market.env.inject_error("POST", f"/channels/{thread.id}/messages", status=503)
+    market.env.inject_error("POST", f"/channels/{thread.id}/messages", status=429, message="slow down")
+
+    row_id = await put(market, target="dm", recipient_id=market.worker.id, contract_id=7)
+    thread_row = await put(market, target="thread", contract_id=7, message_key="dispatchtest.ok", args={})
+
+    for pending in (row_id, thread_row):
+        item = await market.services.outbox.get(pending)
+        assert item is not None and (item.status, item.attempts) == ("pending", 1)
+    assert sends_to(market, market.mod.id) == []
+
+    market.clock.advance(timedelta(hours=1))
+    assert await market.dispatch() == 2
+    item = await market.services.outbox.get(row_id)
+    assert item is not None and item.status == "fallback_thread"
+    item = await market.services.outbox.get(thread_row)
+    assert item is not None and item.status == "sent"
+    [handle] = [c for c in market.contracts.threads if c.id == thread.id]
+    assert handle.history()[-1].content == "OK"

@@ -167,7 +167,7 @@ async def test_a_client_who_never_funds_is_reminded_escalated_and_cancelled_by_a
         "open",
     )
     [card] = cards(market)
-    assert card.content == t(
+    assert card.content == market.moderators_pinged + t(
         "en",
         "case.card.escrow_unfunded",
         case_id=case.id,
@@ -292,7 +292,7 @@ async def test_the_unfunded_flow_in_japanese(setup_market: Market) -> None:
     case = await the_case(market)
     [card] = cards(market)
     # The card is in the server's language (English here), whatever the client's.
-    assert card.content == t(
+    assert card.content == market.moderators_pinged + t(
         "en",
         "case.card.escrow_unfunded",
         case_id=case.id,
@@ -380,7 +380,7 @@ async def test_a_bot_down_for_three_days_sends_each_due_message_once(setup_marke
     [card] = cards(market)
     case = await the_case(market)
     assert case.mod_message_id == card.id
-    assert card.content == t(
+    assert card.content == market.moderators_pinged + t(
         "en",
         "case.card.escrow_unfunded",
         case_id=case.id,

@@ -44,8 +44,13 @@ async def test_deposit_is_declared_to_the_moderators(setup_market: Market) -> No
     assert status.contract.status == ContractStatus.FUNDING_SUBMITTED
     note = market.mod.last_message
     assert note is not None
-    assert note.content == t("en", "mod.deposit_declared", client_id=market.client.mention, deposit_amount="¥45,000",
-                             contract_id=contract.id, reference="TX-881")  # fmt: skip
+    assert note.content == market.moderators_pinged + t(
+        "en", "mod.deposit_declared", client_id=market.client.mention, deposit_amount="¥45,000",
+        contract_id=contract.id, reference="TX-881")  # fmt: skip
+    to_mod = f"/channels/{market.mod.id}/messages"
+    [sent] = [r for r in market.env.http_requests
+              if r.method == "POST" and r.path == to_mod and r.json and r.json.get("content") == note.content]
+    assert sent.json["allowed_mentions"] == {"parse": [], "roles": [market.moderator_role.id]}  # the role only
     assert custom_ids(note) == [f"cw:escrow:{contract.id}:confirm"]
     assert last_dm(market, market.worker).content == t(
         "en", "notify.deposit_declared_worker", deposit_amount="¥45,000", contract_id=contract.id
@@ -209,6 +214,29 @@ async def test_confirm_is_for_moderators_who_are_not_parties(setup_market: Marke
     result = await market.moderator.slash(market.general, "escrow confirm", contract=view.contract.id)
     market.assert_refused(result, "error.mod.party", language="ja", contract_id=view.contract.id)
     assert (await reload(market, view.contract.id)).status == ContractStatus.FUNDING_SUBMITTED
+
+
+async def test_confirm_autocomplete_is_for_moderators_and_leaves_out_their_own(setup_market: Market) -> None:
+    market = setup_market
+    contract = await deposited(market)
+    # a moderator's own deposit, which they may not confirm
+    job = await posted_job(market, client=market.moderator)
+    await applied(market, job, worker=market.outsider)
+    view = await market.services.contracts.offer(market.guild.id, market.moderator.id, job.id, market.outsider.id)
+    await market.services.contracts.accept(market.guild.id, view.contract.id, actor_id=market.outsider.id)
+    await market.services.escrow.deposit(market.guild.id, view.contract.id, actor_id=market.moderator.id)
+    await market.settle()
+
+    # autocomplete runs no command checks: members who are not moderators get nothing
+    for member in (market.client, market.worker, market.outsider):
+        assert await member.autocomplete(market.general, "escrow confirm", "contract", "") == [], member.name
+    assert await market.moderator.autocomplete(market.general, "escrow confirm", "contract", "") == [
+        {"name": f"#{contract.id} · deposit of ¥45,000 declared", "value": contract.id}
+    ]
+    choices = await market.admin.autocomplete(market.general, "escrow confirm", "contract", "")
+    assert [c["value"] for c in choices] == [contract.id, view.contract.id]
+    typed = await market.admin.autocomplete(market.general, "escrow confirm", "contract", f"#{view.contract.id}")
+    assert [c["value"] for c in typed] == [view.contract.id]
 
 
 async def test_confirm_button_in_the_mod_channel(setup_market: Market) -> None:

@@ -239,6 +239,27 @@ async def test_job_options_autocomplete_what_the_user_may_act_on(setup_market: M
     assert choices[0]["name"] == f"#{theirs} Website"
 
 
+async def test_apply_autocompletes_only_jobs_the_user_may_still_apply_to(setup_market: Market) -> None:
+    market = setup_market
+    await no_cooldowns(market)
+    applied_to = await post(market, title="Logo")
+    withdrawn = await post(market, title="Website")
+    still_open = await post(market, title="Menu")
+    closed = await post(market, title="Poster")
+    await post(market, market.worker, title="The worker's own job")
+    assert (await apply(market, applied_to)).ephemeral
+    assert (await apply(market, withdrawn)).ephemeral
+    await market.services.jobs.withdraw_application(market.guild.id, withdrawn, market.worker.id)
+    await market.services.jobs.close(market.guild.id, closed, actor_id=market.client.id)
+
+    choices = await market.worker.autocomplete(market.general, "job apply", "job", "")
+    assert [choice["value"] for choice in choices] == [still_open]
+    # each left-out job is one apply refuses
+    for job_id in (applied_to, withdrawn):
+        result = await apply(market, job_id)
+        market.assert_refused(result, "error.application.already_applied", job_id=job_id)
+
+
 # -- /job apply and the Apply button -------------------------------------------------------------
 
 
@@ -408,6 +429,34 @@ async def test_close_refuses_others_but_not_moderators(setup_market: Market) -> 
     assert result.ephemeral
     job = await market.services.jobs.get(market.guild.id, job_id)
     assert (job.status, job.closed_by) == (JobStatus.CLOSED, market.moderator.id)
+
+
+async def test_close_autocompletes_the_guilds_open_jobs_for_moderators(setup_market: Market) -> None:
+    market = setup_market
+    await no_cooldowns(market)
+    own = await post(market, market.moderator, title="The moderator's own job")
+    open_job = await post(market, title="Open")
+    closed = await post(market, title="Closed")
+    filled = await post(market, title="Filled")
+    await market.services.jobs.close(market.guild.id, closed, actor_id=market.client.id)
+    await apply(market, filled)
+    view = await market.services.contracts.offer(market.guild.id, market.client.id, filled, market.worker.id)
+    await market.services.contracts.accept(market.guild.id, view.contract.id, actor_id=market.worker.id)
+    await market.settle()
+    assert (await market.services.jobs.get(market.guild.id, filled)).status == JobStatus.FILLED
+
+    def values(choices: list[dict[str, Any]]) -> list[int]:
+        return [choice["value"] for choice in choices]
+
+    # the moderator's own jobs first, then the other open jobs, newest first
+    assert values(await market.moderator.autocomplete(market.general, "job close", "job", "")) == [own, open_job]
+    assert values(await market.admin.autocomplete(market.general, "job close", "job", "")) == [open_job, own]
+    assert values(await market.moderator.autocomplete(market.general, "job close", "job", "op")) == [open_job]
+    assert values(await market.client.autocomplete(market.general, "job close", "job", "")) == [filled, open_job]
+    assert await market.outsider.autocomplete(market.general, "job close", "job", "") == []
+
+    result = await market.moderator.slash(market.general, "job close", job=open_job)
+    simcord.assert_responded(result, content=t("en", "ui.job.closed", job_id=open_job, title="Open"), ephemeral=True)
 
 
 async def test_an_apply_button_shown_before_the_job_closed_is_refused_after(setup_market: Market) -> None:

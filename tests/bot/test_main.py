@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import discord
 import pytest
@@ -90,3 +91,33 @@ def test_invite(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[s
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     assert cli.main(["invite"]) == 0
     assert capsys.readouterr().out.startswith("https://discord.com/oauth2/authorize?client_id=123456789012345678&")
+
+
+# The invite asks for exactly these (README, "Setting up in Discord"), each for one feature:
+INVITE_PERMISSIONS = {
+    "view_channel",  # see the jobs, mod and contracts channels
+    "send_messages",  # job embeds in a text jobs channel, case cards and notes in the mod channel, forum posts
+    "embed_links",  # job posts, case cards and the contract terms card are embeds
+    "attach_files",  # delivered files attached to the delivery message in the contract thread
+    "read_message_history",  # fetching a sent message again to grey out its buttons (bot/ui/notify.py)
+    "create_private_threads",  # the private contract thread (bot/ui/contract_views.py, ContractThreads)
+    "send_messages_in_threads",  # messages in contract threads; adding the client and worker to them
+    "manage_threads",  # locking/archiving a filled forum job post, reopening it; adding members (not invitable)
+    "pin_messages",  # pinning the terms card (discord.py 2.7.1 Message.pin needs Pin Messages)
+    "manage_channels",  # creating a missing category tag on a forum jobs channel (bot/ui/job_board.py)
+}
+
+
+def test_the_invite_asks_for_exactly_what_the_bot_uses(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    assert cli.main(["invite"]) == 0
+    query = parse_qs(urlparse(capsys.readouterr().out.strip()).query)
+    assert query["scope"] == ["bot applications.commands"]
+    granted = discord.Permissions(int(query["permissions"][0]))
+    assert granted == discord.Permissions(**dict.fromkeys(INVITE_PERMISSIONS, True))
+    # not used by any call: pins need Pin Messages now, forum posts need only Send Messages
+    assert not granted.manage_messages
+    assert not granted.create_public_threads
+    assert not granted.administrator

@@ -93,7 +93,7 @@ async def test_an_escalation_card_shows_the_contract_its_timeline_and_the_figure
 
     card = card_of(market, case)
 
-    assert card.content == t(
+    assert card.content == market.moderators_pinged + t(
         "en",
         "case.card.escrow_unfunded",
         case_id=case.id,

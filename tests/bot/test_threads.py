@@ -3,14 +3,20 @@ terms card pinned and kept current, DMs that Discord refuses posted there."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import discord
+import pytest
 import simcord
 
 from bot.i18n import t
+from bot.ui.contract_views import ContractThreads
 from tests.bot.conftest import Market
 from tests.bot.test_contracts import TITLE, applied, custom_ids, field, funded, hired, offered, posted_job, reload
 
 DM_CLOSED = {"status": 403, "code": 50007, "message": "Cannot send messages to this user"}
+MISSING_PERMISSIONS = {"status": 403, "code": 50013, "message": "Missing Permissions"}
 
 
 def close_dms(market: Market, member: simcord.MemberActor) -> None:
@@ -106,17 +112,6 @@ async def test_without_a_contracts_channel_the_thread_opens_in_the_jobs_channel(
     assert field(card.embeds[0], "金額") == "45,000円"
 
 
-async def test_a_forum_jobs_channel_cannot_hold_the_thread(market: Market) -> None:
-    forum = market.guild.create_forum_channel("board")
-    await market.run_setup(jobs_channel=forum, contracts_channel=None)
-    contract = await hired(market)
-
-    assert (await reload(market, contract.id)).thread_id is None
-    note = market.mod.history()[-1]
-    assert f"#{contract.id}" in note.content
-    assert [post.name for post in forum.threads] == [f"#{contract.job_id} {TITLE}"]  # the job post only
-
-
 async def test_accepted_terms_change_edits_the_pinned_card(setup_market: Market) -> None:
     market = setup_market
     contract = await funded(market)
@@ -171,3 +166,97 @@ async def test_every_contract_gets_its_own_thread(setup_market: Market) -> None:
         f"Contract #{first.id} {TITLE}": first.thread_id,
         f"Contract #{second.id} Menu design": second.thread_id,
     }
+
+
+def thread_creations(market: Market) -> list[Any]:
+    path = f"/channels/{market.contracts.id}/threads"
+    return [r for r in market.env.http_requests if r.method == "POST" and r.path == path]
+
+
+async def outbox_rows(market: Market, contract_id: int) -> dict[str, tuple[str, str | None]]:
+    rows = await market.services.db.fetchall(
+        "SELECT message_key, status, last_error FROM outbox WHERE contract_id = ? AND target IN ('dm', 'thread')",
+        (contract_id,),
+    )
+    return {row["message_key"]: (row["status"], row["last_error"]) for row in rows}
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_a_refused_thread_sends_the_messages_to_the_moderators(market: Market, language: str) -> None:
+    market.guild_locale = None if language == "en" else language
+    await market.run_setup()
+    close_dms(market, market.client)
+    market.env.inject_error("POST", f"/channels/{market.contracts.id}/threads", **MISSING_PERMISSIONS)  # type: ignore[arg-type]
+    contract = await offered(market)
+
+    await market.services.contracts.accept(market.guild.id, contract.id, actor_id=market.worker.id)
+    await market.settle()
+
+    assert market.contracts.threads == []
+    assert (await reload(market, contract.id)).thread_id is None
+    assert len(thread_creations(market)) == 1  # asked once, not again for every row of the contract
+    price = "¥45,000" if language == "en" else "45,000円"
+    accepted = t(language, "notify.offer_accepted_client", contract_id=contract.id, worker_id=market.worker.mention,
+                 title=TITLE, price_amount=price)  # fmt: skip
+    opened = t(language, "thread.opened", contract_id=contract.id, title=TITLE, client_id=market.client.mention,
+               worker_id=market.worker.mention)  # fmt: skip
+    assert [m.content for m in market.mod.history()[-3:]] == [
+        t(language, "dispatch.thread_forbidden", contract_id=contract.id, channel=market.contracts.mention),
+        t(language, "dispatch.fallback_mod", mention=market.client.mention, message=accepted),
+        t(language, "dispatch.no_thread", contract_id=contract.id, message=opened),
+    ]
+    rows = await outbox_rows(market, contract.id)
+    for key in ("notify.offer_accepted_client", "thread.opened"):
+        status, note = rows[key]
+        assert status == "fallback_mod" and "error code: 50013" in (note or ""), (key, rows[key])
+
+    # Once an admin has fixed the permissions, a later row opens the thread.
+    market.clock.advance(ContractThreads.RETRY_AFTER)
+    await market.services.escrow.deposit(market.guild.id, contract.id, actor_id=market.client.id)
+    await market.services.escrow.confirm(market.guild.id, contract.id, moderator_id=market.moderator.id)
+    await market.settle()
+
+    thread = only_thread(market.contracts)
+    funded_contract = await reload(market, contract.id)
+    assert funded_contract.thread_id == thread.id and funded_contract.due_at is not None
+    assert thread.history(viewer=market.client)[-1].content == t(
+        language, "thread.funded", contract_id=contract.id, due_at=f"<t:{int(funded_contract.due_at.timestamp())}:f>"
+    )
+    later = await outbox_rows(market, contract.id)
+    assert (later["thread.funded"], later["notify.funded_client"]) == (("sent", None), ("fallback_thread", None))
+    assert "failed" not in {status for status, _ in later.values()}
+
+
+async def test_a_failed_add_user_keeps_the_created_thread(setup_market: Market) -> None:
+    market = setup_market
+    market.env.inject_error("PUT", "/channels/*/thread-members/*", status=500)
+
+    contract = await hired(market)
+
+    thread = only_thread(market.contracts)
+    assert contract.thread_id == thread.id
+    assert (await outbox_rows(market, contract.id))["thread.opened"][0] == "pending"
+
+    market.clock.advance(timedelta(hours=1))
+    await market.dispatch()
+
+    assert only_thread(market.contracts).id == thread.id
+    assert len(thread_creations(market)) == 1
+    assert (await outbox_rows(market, contract.id))["thread.opened"] == ("sent", None)
+    assert len(thread.pinned_messages()) == 1
+    for party in (market.client, market.worker):
+        assert thread.history(viewer=party)[-1].content.startswith("🤝")
+
+
+async def test_a_party_discord_will_not_add_does_not_stop_the_thread(setup_market: Market) -> None:
+    market = setup_market
+    market.env.inject_error(
+        "PUT", f"/channels/*/thread-members/{market.worker.id}", status=404, code=10007, message="Unknown Member"
+    )
+
+    contract = await hired(market)
+
+    thread = only_thread(market.contracts)
+    assert contract.thread_id == thread.id
+    assert (await outbox_rows(market, contract.id))["thread.opened"] == ("sent", None)
+    assert thread.history(viewer=market.client)[-1].content.startswith("🤝")

@@ -365,7 +365,7 @@ class Flow:
             pass
         else:  # pragma: no cover
             raise AssertionError("a client can read the mod channel")
-        assert note.content == self.t("mod.deposit_declared", client_id=m.client.mention,
+        assert note.content == m.moderators_pinged + self.t("mod.deposit_declared", client_id=m.client.mention,
                                       deposit_amount=self.yen(PRICE), contract_id=self.contract_id,
                                       reference=s.reference)  # fmt: skip
         assert buttons(note) == [f"cw:escrow:{self.contract_id}:confirm"]

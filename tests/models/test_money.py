@@ -39,6 +39,11 @@ def test_to_minor(amount: str | float | Decimal, code: str, minor: int) -> None:
         ("inf", "USD"),
         ("nan", "JPY"),
         ("10", "XYZ"),
+        # exponents far beyond any budget: refused, not an Overflow nor a number of millions of digits
+        ("1e10000000", "JPY"),
+        ("1e999999", "USD"),
+        ("1e19", "JPY"),
+        ("-1e10000000", "EUR"),
     ],
 )
 def test_to_minor_refuses_what_the_currency_cannot_hold(amount: str, code: str) -> None:

@@ -433,11 +433,25 @@ async def test_cancel_refusals_before_funding(services: Services, guild: Guild) 
     assert twice.value.key == "error.contract.state"
 
 
-async def test_cancel_an_offer_is_refused(services: Services, guild: Guild) -> None:
+@pytest.mark.parametrize(("actor", "status", "told"), [(CLIENT, "withdrawn", WORKER), (WORKER, "declined", CLIENT)])
+async def test_cancel_an_offer_withdraws_or_declines_it(services: Services, guild: Guild, actor: int, status: str,
+                                                        told: int) -> None:
     offer = await offered_contract(services)
-    with pytest.raises(WrongState) as refused:
-        await services.contracts.cancel(GUILD_ID, offer.id, actor_id=CLIENT, reason="x")
-    assert refused.value.key == "error.contract.state"
+    ended = await services.contracts.cancel(GUILD_ID, offer.id, actor_id=actor, reason="changed my mind")
+    assert ended.status == status
+    assert (await services.contracts.get(offer.id)).status == status  # type: ignore[union-attr]
+    (told_row,) = await outbox(services, message_key=f"notify.offer_{status}")
+    assert told_row["recipient_id"] == told
+    app = await services.jobs.application_of(GUILD_ID, offer.job_id, WORKER)
+    assert app is not None and app.status == "declined"
+
+
+async def test_cancel_an_offer_by_an_outsider_is_refused(services: Services, guild: Guild) -> None:
+    offer = await offered_contract(services)
+    before = await snapshot(services)
+    with pytest.raises(NotAllowed):
+        await services.contracts.cancel(GUILD_ID, offer.id, actor_id=OUTSIDER, reason="x")
+    assert await snapshot(services) == before
 
 
 @pytest.mark.parametrize("stage", ["deposited", "funded"])
@@ -503,6 +517,25 @@ async def test_view_and_list(services: Services, guild: Guild) -> None:
     assert await services.contracts.list_for(GUILD_ID, OUTSIDER) == []
     with pytest.raises(InvalidInput):
         await services.contracts.list_for(GUILD_ID, WORKER, "bogus")
+
+
+async def test_suggest_gives_a_moderator_the_guilds_contracts_after_their_own(
+    services: Services, guild: Guild
+) -> None:
+    await no_cooldowns(services)
+    await services.guilds.set_policy(GUILD_ID, "max_open_jobs", "100", actor_id=MODERATOR)
+    own = await offered_contract(services, client_id=MODERATOR, worker_id=OUTSIDER)
+    others = [await offered_contract(services) for _ in range(25)]
+    newest_first = [c.id for c in reversed(others)]
+
+    found = await services.contracts.suggest(GUILD_ID, MODERATOR, "", is_moderator=True)
+    assert [c.id for c in found] == [own.id, *newest_first[:24]]
+    typed = await services.contracts.suggest(GUILD_ID, MODERATOR, f"#{others[0].id}", is_moderator=True)
+    assert [c.id for c in typed] == [i for i in newest_first if str(others[0].id) in str(i)]
+    # not a moderator, or an action: only the user's own contracts
+    assert [c.id for c in await services.contracts.suggest(GUILD_ID, MODERATOR, "")] == [own.id]
+    assert await services.contracts.suggest(GUILD_ID, MODERATOR, "", purpose="accept", is_moderator=True) == []
+    assert await services.contracts.suggest(GUILD_ID, OUTSIDER, "", purpose="accept") == [own]
 
 
 # -- races ----------------------------------------------------------------------------------

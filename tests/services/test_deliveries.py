@@ -374,14 +374,42 @@ async def test_only_the_worker_answers_an_extra_revision(services: Services, gui
     assert await snapshot(services) == before
 
 
-async def test_accepting_an_extra_revision_after_approval_is_refused(services: Services, guild: Guild) -> None:
+@pytest.mark.parametrize("accept", [True, False])
+async def test_answering_an_extra_revision_after_approval_is_refused(services: Services, guild: Guild,
+                                                                     accept: bool) -> None:
     contract = await delivered_contract(services, revisions=0)
     outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="Extra")
     await services.deliveries.approve(GUILD_ID, contract.id, actor_id=CLIENT)
+    lapsed = await services.db.fetchone("SELECT status FROM revision_requests WHERE id = ?", (outcome.request.id,))
+    assert lapsed is not None and lapsed["status"] == "lapsed"  # the approval made it moot
+    before = await snapshot(services)
     with pytest.raises(WrongState) as refused:
-        await services.deliveries.answer_extra_revision(GUILD_ID, outcome.request.id, actor_id=WORKER, accept=True)
-    assert refused.value.key == "error.contract.state"
+        await services.deliveries.answer_extra_revision(GUILD_ID, outcome.request.id, actor_id=WORKER, accept=accept)
+    assert refused.value.key == "error.review.revision_answered"
+    assert await snapshot(services) == before
     assert (await reload(services, contract.id)).status == ContractStatus.COMPLETED
+
+
+async def test_answering_an_extra_revision_on_a_disputed_contract_is_refused(services: Services,
+                                                                             guild: Guild) -> None:
+    contract = await delivered_contract(services, revisions=0)
+    outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="Extra")
+    await services.cases.dispute(GUILD_ID, contract.id, actor_id=CLIENT, reason="not what we agreed")
+    with pytest.raises(WrongState) as refused:
+        await services.deliveries.answer_extra_revision(GUILD_ID, outcome.request.id, actor_id=WORKER, accept=False)
+    assert refused.value.key == "error.contract.state"
+    assert (await reload(services, contract.id)).status == ContractStatus.DISPUTED
+
+
+async def test_a_declined_extra_revision_starts_the_review_period_again(services: Services, guild: Guild,
+                                                                        clock: FakeClock) -> None:
+    contract = await delivered_contract(services, revisions=0)
+    outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="Extra")
+    clock.advance(timedelta(days=2))
+    await services.deliveries.answer_extra_revision(GUILD_ID, outcome.request.id, actor_id=WORKER, accept=False)
+    declined = await reload(services, contract.id)
+    assert declined.status == ContractStatus.DELIVERED
+    assert declined.clock_at == clock.now().replace(microsecond=0)
 
 
 @pytest.mark.parametrize(("actor", "error", "key"), [

@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
 from bot import i18n
-from bot.errors import InvalidInput, NotConfigured
-from bot.models.entities import Guild
+from bot.errors import InvalidInput, NotConfigured, WrongState
+from bot.models.entities import Contract, Guild
 from bot.models.policies import POLICY_SPECS
+from bot.repositories.records import owed_account, refund_account
 from bot.services.container import Services
-from tests.ids import GUILD_ID, MODERATOR
+from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER
+from tests.services.flows import (
+    balance,
+    completed_contract,
+    delivered_contract,
+    deposited_contract,
+    funded_contract,
+    hired_contract,
+    offered_contract,
+)
+from tests.services.money_flows import disputed_contract, reload
 
 
 async def setup(
@@ -95,6 +108,83 @@ async def test_bad_resetup_changes_nothing(services: Services, guild: Guild) -> 
     with pytest.raises(InvalidInput):
         await setup(services, jobs_channel_id=99, currency="XXX")
     assert await services.guilds.require(GUILD_ID) == guild
+
+
+async def currency_refused(services: Services, currency: str = "USD") -> WrongState:
+    """/setup with another currency is refused and changes nothing (the guild, its events)."""
+    before = await services.guilds.require(GUILD_ID)
+    events = await count(services, "events")
+    with pytest.raises(WrongState) as refused:
+        await setup(services, jobs_channel_id=99, currency=currency)
+    assert refused.value.key == "error.setup.currency_locked"
+    assert i18n.has(refused.value.key)
+    assert await services.guilds.require(GUILD_ID) == before
+    assert await count(services, "events") == events
+    return refused.value
+
+
+async def _disputed(services: Services) -> Contract:
+    contract, _ = await disputed_contract(services)
+    return contract
+
+
+@pytest.mark.parametrize(
+    "make",
+    [offered_contract, hired_contract, deposited_contract, funded_contract, delivered_contract, _disputed],
+    ids=["offered", "awaiting_funding", "funding_submitted", "active", "delivered", "disputed"],
+)
+async def test_the_currency_cannot_change_while_a_contract_is_open(
+    services: Services, guild: Guild, make: Callable[[Services], Awaitable[Contract]]
+) -> None:
+    await make(services)
+
+    refused = await currency_refused(services)
+
+    assert refused.args_map == {"current": "JPY", "currency": "USD", "open_contracts": 1, "unpaid_balances": 0}
+    # the same currency, or none given, changes the rest as before
+    assert (await setup(services, jobs_channel_id=20, currency="jpy")).jobs_channel_id == 20
+    assert (await setup(services, jobs_channel_id=21)).currency == "JPY"
+
+
+async def test_the_currency_cannot_change_until_the_worker_is_paid_out(services: Services, guild: Guild) -> None:
+    await completed_contract(services)
+    owed = await balance(services, owed_account(WORKER))
+    assert owed > 0
+
+    refused = await currency_refused(services)
+    assert (refused.args_map["open_contracts"], refused.args_map["unpaid_balances"]) == (0, 1)
+
+    await services.escrow.record_payout(
+        GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=owed - 1, reference="bank 1"
+    )
+    await currency_refused(services)  # one yen still owed
+    await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=1, reference="bank 2")
+    assert (await setup(services, currency="USD")).currency == "USD"
+
+
+async def test_the_currency_cannot_change_until_a_refund_is_paid_out(services: Services, guild: Guild) -> None:
+    contract = await _disputed(services)
+    [case] = await services.cases.list(GUILD_ID)
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="refund", reason="Not delivered")
+    assert (await reload(services, contract.id)).status == "refunded"  # closed, but the client is owed
+    refund = await balance(services, refund_account(CLIENT))
+    assert refund > 0
+
+    refused = await currency_refused(services, "EUR")
+    assert (refused.args_map["open_contracts"], refused.args_map["unpaid_balances"]) == (0, 1)
+
+    await services.escrow.record_payout(
+        GUILD_ID, moderator_id=MODERATOR, user_id=CLIENT, amount=refund, reference="refund 1"
+    )
+    assert (await setup(services, currency="EUR")).currency == "EUR"
+
+
+async def test_the_currency_can_change_when_every_contract_ended_without_money(
+    services: Services, guild: Guild
+) -> None:
+    offer = await offered_contract(services)
+    await services.contracts.decline(GUILD_ID, offer.id, actor_id=WORKER)
+    assert (await setup(services, currency="USD")).currency == "USD"
 
 
 async def test_policies_default_to_the_settings(services: Services, guild: Guild) -> None:

@@ -547,6 +547,35 @@ async def test_applications_are_the_clients_and_moderators_view(services: Servic
         await services.jobs.applications(GUILD_ID, job.id, actor_id=WORKER)
 
 
+# -- autocomplete ------------------------------------------------------------------------
+
+
+async def test_suggest_lists_the_jobs_each_user_may_act_on(services: Services, guild: Guild) -> None:
+    await no_cooldowns(services)
+    applied = await post(services, title="Applied to")
+    await apply(services, applied)
+    fresh = await post(services, title="Nobody applied")
+    closed = await post(services, title="Closed")
+    await apply(services, closed, OUTSIDER)
+    await services.jobs.close(GUILD_ID, closed.id, actor_id=CLIENT)
+    moderators = await post(services, MODERATOR, title="The moderator's")
+    workers = await post(services, WORKER, title="The worker's")
+
+    async def ids(user_id: int, purpose: str, *, is_moderator: bool = False) -> list[int]:
+        found = await services.jobs.suggest(GUILD_ID, user_id, "", purpose=purpose, is_moderator=is_moderator)
+        return [job.id for job in found]
+
+    # apply: open, someone else's, not applied to yet
+    assert await ids(WORKER, "apply") == [moderators.id, fresh.id]
+    # offer: the client's open jobs with a pending application
+    assert await ids(CLIENT, "offer") == [applied.id]
+    assert await ids(OUTSIDER, "offer") == []
+    # close: the user's own; a moderator's own first, then every other open job
+    assert await ids(CLIENT, "close") == [fresh.id, applied.id]
+    assert await ids(MODERATOR, "close") == [moderators.id]
+    assert await ids(MODERATOR, "close", is_moderator=True) == [moderators.id, workers.id, fresh.id, applied.id]
+
+
 # -- races ------------------------------------------------------------------------------
 
 

@@ -313,3 +313,71 @@ async def test_recent_reviews_show_revealed_comments_only(services: Services, gu
         contract.id, "worker", 5, "Fast and careful.")
     [about_client] = await services.reputation.recent_reviews(GUILD_ID, CLIENT)
     assert (about_client.as_role, about_client.stars, about_client.comment) == ("client", 4, "Clear brief.")
+
+
+async def test_an_overdue_escalation_against_the_worker_is_not_a_client_escalation(
+    services: Services, guild: Guild, clock: FakeClock
+) -> None:
+    contract = await funded_contract(services, deadline="7d")
+    assert contract.due_at is not None
+    clock.set(contract.due_at + timedelta(days=2))
+    await services.timers.sweep(clock.now())
+    (case,) = await services.cases.list(GUILD_ID, "open")
+    assert (case.reason_kind, case.subject_id) == ("overdue", WORKER)
+    assert (await services.reputation.client_figures(GUILD_ID, WORKER)).escalations == 0
+    assert (await services.reputation.client_figures(GUILD_ID, CLIENT)).escalations == 0
+
+
+async def test_a_client_escalation_counts_for_the_client(services: Services, guild: Guild, clock: FakeClock) -> None:
+    contract = await hired_contract(services)
+    clock.set(contract.clock_at + timedelta(days=3))
+    await services.timers.sweep(clock.now())
+    assert (await services.reputation.client_figures(GUILD_ID, CLIENT)).escalations == 1
+    assert (await services.reputation.client_figures(GUILD_ID, WORKER)).escalations == 0
+
+
+async def test_a_worker_who_never_delivered_by_the_deadline_is_not_on_time(
+    services: Services, guild: Guild, clock: FakeClock
+) -> None:
+    await no_cooldowns(services)
+    on_time = await completed_contract(services)
+    assert on_time.status == "completed"
+    for _ in range(2):
+        never, case = await disputed_contract(services, deadline="7d", by="client", reason="nothing arrived")
+        assert never.due_at is not None
+        clock.set(never.due_at + timedelta(days=1))
+        await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="refund", reason="no delivery")
+    figures = await services.reputation.worker_figures(GUILD_ID, WORKER)
+    assert figures.on_time_rate == pytest.approx(1 / 3)
+
+
+async def test_a_refund_before_the_deadline_without_delivery_does_not_count_either_way(
+    services: Services, guild: Guild, clock: FakeClock
+) -> None:
+    await no_cooldowns(services)
+    await completed_contract(services)
+    _, case = await disputed_contract(services, deadline="7d", by="client", reason="changed plans")
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="refund", reason="early cancel")
+    assert (await services.reputation.worker_figures(GUILD_ID, WORKER)).on_time_rate == 1.0
+
+
+async def test_a_delivery_a_moderator_settled_is_not_a_review_time(services: Services, guild: Guild,
+                                                                   clock: FakeClock) -> None:
+    _, case = await disputed_contract(services, delivered=True, by="client", reason="not what we agreed")
+    clock.advance(days=20)
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="refund", reason="decided")
+    assert (await services.reputation.client_figures(GUILD_ID, CLIENT)).median_time_to_review is None
+
+
+async def test_reverts_the_user_proposed_as_a_worker_are_not_client_figures(services: Services,
+                                                                             guild: Guild) -> None:
+    contract = await funded_contract(services)
+    first_scope = (await services.history.history(GUILD_ID, contract.id, viewer_id=CLIENT)).versions[0].scope
+    to_b = await services.contracts.propose_amendment(GUILD_ID, contract.id, actor_id=WORKER, reason="B",
+                                                     scope="Version B of the logo")
+    await services.contracts.answer_amendment(GUILD_ID, to_b.id, actor_id=CLIENT, accept=True)
+    back = await services.contracts.propose_amendment(GUILD_ID, contract.id, actor_id=WORKER, reason="A",
+                                                     scope=first_scope)
+    assert back.reverts_to == 1
+    assert (await services.reputation.client_figures(GUILD_ID, WORKER)).reverts == 0
+    assert (await services.reputation.client_figures(GUILD_ID, CLIENT)).reverts == 0

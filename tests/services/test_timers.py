@@ -6,6 +6,7 @@ on the next tick, and the indexed due query.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -633,3 +634,202 @@ async def test_a_sweep_looks_at_each_due_contract_once(services: Services) -> No
     assert (report.contracts, report.reminders, report.escalations) == (3, 3, 0)
     report = await sweep_at(services, t0 + DAY)
     assert (report.contracts, report.reminders) == (0, 0)
+
+
+# -- a final action that fails is retried, never lost ------------------------------------------
+
+async def test_an_expiry_that_fails_is_retried_on_a_later_tick(services: Services,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    contract = await offered_contract(services)
+    t0 = contract.clock_at
+    changes = await Changes.start(services, contract.id)
+    original = services.contracts.expire
+
+    async def broken(contract_id: int) -> bool:
+        raise RuntimeError("the database thread died between the sweep and the expiry")
+
+    monkeypatch.setattr(services.contracts, "expire", broken)
+    report = await sweep_at(services, t0 + 3 * DAY)
+    assert report.failed == 1
+    assert (await reload(services, contract.id)).status == "offered"
+    assert (await reload(services, contract.id)).timer_due_at == t0 + 3 * DAY + timers_module.FINAL_RETRY
+    monkeypatch.setattr(services.contracts, "expire", original)
+    await changes.take()
+
+    await assert_quiet(services, changes, t0 + 3 * DAY + SECOND)  # not before the retry moment
+    added = await step(services, changes, t0 + 3 * DAY + timers_module.FINAL_RETRY)
+    assert added == {("notify.offer_expired", CLIENT): 1, ("notify.offer_expired", WORKER): 1}
+    assert (await reload(services, contract.id)).status == "expired"
+    await assert_quiet(services, changes, t0 + 4 * DAY, t0 + 30 * DAY)
+    assert (await reload(services, contract.id)).timer_due_at is None
+
+
+async def test_an_auto_approval_lost_in_a_crash_happens_after_the_restart(services: Services,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    contract = await delivered_contract(services)
+    t0 = contract.clock_at
+    await sweep_at(services, t0 + 6 * DAY)
+
+    async def crash(contract_id: int) -> None:
+        raise RuntimeError("killed after the sweep committed, before the auto-approval")
+
+    monkeypatch.setattr(services.deliveries, "auto_approve", crash)
+    await sweep_at(services, t0 + 7 * DAY)
+    monkeypatch.undo()
+    assert (await reload(services, contract.id)).status == "delivered"
+    async with restarted(services, close_old=False) as fresh:
+        await sweep_at(fresh, t0 + 7 * DAY + HOUR)  # the start-up sweep, an hour later
+        done = await reload(fresh, contract.id)
+        assert done.status == "completed"
+        assert (await outbox_totals(fresh, contract.id))[("notify.auto_approved_worker", WORKER)] == 1
+        await sweep_at(fresh, t0 + 8 * DAY)
+        rows = await fresh.db.fetchall(
+            "SELECT kind FROM ledger_transactions WHERE contract_id = ? AND kind = 'release'", (contract.id,))
+        assert len(rows) == 1
+
+
+async def test_the_rating_reveal_is_sent_once_and_then_the_timer_ends(services: Services) -> None:
+    contract = await completed_contract(services)
+    await services.reputation.rate(GUILD_ID, contract.id, rater_id=CLIENT, stars=4)
+    closed = (await reload(services, contract.id)).closed_at
+    assert closed is not None
+    changes = await Changes.start(services, contract.id)
+    await assert_quiet(services, changes, closed + 7 * DAY - SECOND)
+    added = await step(services, changes, closed + 7 * DAY)
+    assert added == {("notify.ratings_revealed", CLIENT): 1, ("notify.ratings_revealed", WORKER): 1}
+    await assert_quiet(services, changes, closed + 7 * DAY + timers_module.FINAL_RETRY, closed + 8 * DAY)
+    assert (await reload(services, contract.id)).timer_due_at is None
+
+
+# -- a raised price whose top-up is unpaid at the auto-approval moment -------------------------
+
+async def raised_and_delivered(services: Services) -> Any:
+    contract = await funded_contract(services, price=50000)
+    amendment = await services.contracts.propose_amendment(GUILD_ID, contract.id, actor_id=WORKER,
+                                                           reason="more pages", price=60000)
+    await services.contracts.answer_amendment(GUILD_ID, amendment.id, actor_id=CLIENT, accept=True)
+    await services.deliveries.deliver(GUILD_ID, contract.id, actor_id=WORKER, files=[DEFAULT_FILE])
+    return await reload(services, contract.id)
+
+
+async def test_an_unpaid_top_up_escalates_instead_of_auto_approving(services: Services) -> None:
+    contract = await raised_and_delivered(services)
+    assert contract.topup_due == 10000
+    t0 = contract.clock_at
+    changes = await Changes.start(services, contract.id)
+    added = await step(services, changes, t0 + 7 * DAY)
+    assert added == opened_case("case.card.topup_unpaid")
+    (case,) = await changes.take_cases()
+    assert (case["kind"], case["reason_kind"], case["subject_id"]) == ("escalation", "topup_unpaid", CLIENT)
+    assert (await reload(services, contract.id)).status == "delivered"
+    assert await balance(services, f"escrow:{contract.id}") == 50000
+    await assert_quiet(services, changes, t0 + 7 * DAY + HOUR, t0 + 8 * DAY, t0 + 30 * DAY)
+
+    # the client pays the difference: the case settles, and the delivery is approved at once
+    fake_clock(services).set(t0 + 30 * DAY + HOUR)
+    await services.escrow.deposit(GUILD_ID, contract.id, actor_id=CLIENT, reference="top-up")
+    (settled,) = await cases_of(services, contract.id)
+    assert (settled["status"], settled["resolution"]) == ("resolved", "settled")
+    await services.escrow.confirm(GUILD_ID, contract.id, moderator_id=MODERATOR)
+    await sweep_at(services, t0 + 30 * DAY + 2 * HOUR)
+    assert (await reload(services, contract.id)).status == "completed"
+    fee, payout = fee_split(60000, 10)
+    assert await balance(services, f"owed:{WORKER}") == payout
+    assert await balance(services, "fees") == fee
+
+
+async def test_a_moderator_release_with_the_top_up_unpaid_pays_out_what_escrow_holds(services: Services) -> None:
+    contract = await raised_and_delivered(services)
+    await sweep_at(services, contract.clock_at + 7 * DAY)
+    (case,) = await cases_of(services, contract.id)
+    await services.cases.act(GUILD_ID, case["id"], moderator_id=MODERATOR, action="release",
+                             reason="the client will not pay the top-up; the work was done")
+    fee, payout = fee_split(50000, 10)
+    assert await balance(services, f"escrow:{contract.id}") == 0
+    assert await balance(services, f"owed:{WORKER}") == payout
+    assert await balance(services, "fees") == fee
+    assert (await reload(services, contract.id)).status == "completed"
+
+
+# -- an extra revision waits for the worker: the review clock waits too -------------------------
+
+async def test_an_extra_revision_reminds_the_worker_and_holds_the_auto_approval(services: Services) -> None:
+    contract = await delivered_contract(services, revisions=0)
+    t0 = contract.clock_at
+    fake_clock(services).set(t0 + HOUR)
+    outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT,
+                                                         reason="also a dark version")
+    assert not outcome.included
+    asked = t0 + HOUR
+    changes = await Changes.start(services, contract.id)
+    await assert_quiet(services, changes, asked + DAY - SECOND)
+    assert await step(services, changes, asked + DAY) == {("remind.extra_revision", WORKER): 1}
+    rid = outcome.request.id
+    assert changes.rows[0]["buttons"] == [f"revision:{rid}:accept", f"revision:{rid}:decline"]
+    for day in (2, 3, 4, 5, 6, 7, 8):
+        assert await step(services, changes, asked + day * DAY) == {("remind.extra_revision", WORKER): 1}
+    assert (await reload(services, contract.id)).status == "delivered"  # no auto-approval meanwhile
+    assert ("remind.review", CLIENT) not in await outbox_totals(services, contract.id)
+
+    # the worker declines: the delivery is back with the client, whose review period restarts
+    declined_at = asked + 8 * DAY + HOUR
+    fake_clock(services).set(declined_at)
+    await services.deliveries.answer_extra_revision(GUILD_ID, rid, actor_id=WORKER, accept=False)
+    await changes.take()
+    await assert_quiet(services, changes, declined_at + 2 * DAY - SECOND)
+    assert await step(services, changes, declined_at + 2 * DAY) == {("remind.review", CLIENT): 1}
+    await step(services, changes, declined_at + 7 * DAY)
+    assert (await reload(services, contract.id)).status == "completed"
+
+
+# -- an escalation is settled when the awaited action happens -----------------------------------
+
+async def test_an_escrow_escalation_is_settled_when_the_client_declares_the_deposit(services: Services) -> None:
+    contract = await hired_contract(services)
+    await sweep_at(services, contract.clock_at + 3 * DAY)
+    (case,) = await cases_of(services, contract.id)
+    assert case["status"] == "open"
+    await services.escrow.deposit(GUILD_ID, contract.id, actor_id=CLIENT, reference="paid")
+    (case,) = await cases_of(services, contract.id)
+    assert (case["status"], case["resolution"], case["resolved_by"]) == ("resolved", "settled", None)
+    rows = await services.db.fetchall("SELECT * FROM outbox WHERE case_id = ? ORDER BY id", (case["id"],))
+    assert [r["message_key"] for r in rows if r["target"] == "mod"][-1] == "mod.case_settled.funded"
+    retire = [json.loads(r["args"]) for r in rows if r["target"] == "retire"]
+    assert {"buttons": [f"case:{case['id']}:*"]} in retire
+    assert await services.cases.list(GUILD_ID, "open") == []
+
+
+async def test_an_overdue_escalation_is_settled_by_the_delivery(services: Services) -> None:
+    contract = await funded_contract(services, deadline="7d")
+    assert contract.due_at is not None
+    await sweep_at(services, contract.due_at + 2 * DAY)
+    (case,) = await cases_of(services, contract.id)
+    assert case["reason_kind"] == "overdue"
+    await services.deliveries.deliver(GUILD_ID, contract.id, actor_id=WORKER, files=[DEFAULT_FILE])
+    (case,) = await cases_of(services, contract.id)
+    assert (case["status"], case["resolution"]) == ("resolved", "settled")
+
+
+async def test_a_reply_escalation_is_settled_by_the_client_reply(services: Services) -> None:
+    contract = await funded_contract(services, deadline="30d")
+    t0 = contract.clock_at + HOUR
+    await worker_speaks(services, contract, t0)
+    await sweep_at(services, t0 + 3 * DAY)
+    (case,) = await cases_of(services, contract.id)
+    assert case["reason_kind"] == "reply_silent"
+    await services.contracts.record_thread_message(THREAD_ID, CLIENT, t0 + 3 * DAY + HOUR)
+    (case,) = await cases_of(services, contract.id)
+    assert (case["status"], case["resolution"]) == ("resolved", "settled")
+    (note,) = await services.db.fetchall(
+        "SELECT message_key FROM outbox WHERE case_id = ? AND target = 'mod' AND message_key LIKE 'mod.%'",
+        (case["id"],))
+    assert note["message_key"] == "mod.case_settled.replied"
+
+
+async def test_an_escalation_of_another_kind_stays_open(services: Services) -> None:
+    contract = await funded_contract(services, deadline="7d")
+    assert contract.due_at is not None
+    await sweep_at(services, contract.due_at + 2 * DAY)  # overdue: the worker's silence
+    await services.contracts.record_thread_message(THREAD_ID, CLIENT, contract.due_at + 2 * DAY + HOUR)
+    (case,) = await cases_of(services, contract.id)
+    assert case["status"] == "open"

@@ -111,6 +111,18 @@ async def retire_buttons(
     )
 
 
+async def last_dm_outcome(conn: Conn, user_id: int) -> str | None:
+    """How the newest settled DM to this user went: ``sent``, or ``fallback_thread`` /
+    ``fallback_mod`` (the user closed DMs); None when no DM to them was settled yet."""
+    row = await fetch_one(
+        conn,
+        "SELECT status FROM outbox WHERE target = 'dm' AND recipient_id = ?"
+        " AND status IN ('sent', 'fallback_thread', 'fallback_mod') ORDER BY id DESC LIMIT 1",
+        (user_id,),
+    )
+    return str(row["status"]) if row else None
+
+
 async def outbox_item(conn: Conn, item_id: int) -> OutboxItem | None:
     row = await fetch_one(conn, "SELECT * FROM outbox WHERE id = ?", (item_id,))
     return from_row(OutboxItem, row) if row else None

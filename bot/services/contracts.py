@@ -29,7 +29,7 @@ from bot.models.timeutil import to_iso
 from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
-from bot.repositories.records import enqueue, record_event, retire_buttons
+from bot.repositories.records import enqueue, last_dm_outcome, record_event, retire_buttons
 from bot.services.common import Amount, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
 
@@ -44,6 +44,9 @@ class ContractView:
     contract: Contract
     terms: Terms
     job_title: str
+    # at acceptance: the parties whose last DM from the bot arrived / fell back (DMs closed)
+    dm_open: frozenset[int] = frozenset()
+    dm_closed: frozenset[int] = frozenset()
 
     @property
     def fee_and_payout(self) -> tuple[int, int]:
@@ -375,9 +378,23 @@ class ContractService:
                          price_amount=terms.price, currency=contract.currency)
             await post_thread(conn, contract, "thread.opened", now, title=job.title,
                               client_id=contract.client_id, worker_id=contract.worker_id)
+            # Can the bot DM both parties? Discord tells only by a DM that fails, so the answer
+            # is how the last DM to each went. Whoever has DMs closed is told at once, in the
+            # thread, that the reminders of this contract will come there.
+            dm_open, dm_closed = set(), set()
+            for party in (contract.client_id, contract.worker_id):
+                outcome = await last_dm_outcome(conn, party)
+                if outcome == "sent":
+                    dm_open.add(party)
+                elif outcome is not None:
+                    dm_closed.add(party)
+                    await enqueue(conn, guild_id=guild_id, target="thread", contract_id=contract.id,
+                                  recipient_id=party, message_key="thread.dms_closed", now=now,
+                                  args={"contract_id": contract.id})
             accepted = replace(contract, status=ContractStatus(target), accepted_at=now, clock_at=now)
         log.info("guild %s contract %s accepted", guild_id, contract_id)
-        return ContractView(contract=accepted, terms=terms, job_title=job.title)
+        return ContractView(contract=accepted, terms=terms, job_title=job.title, dm_open=frozenset(dm_open),
+                            dm_closed=frozenset(dm_closed))
 
     async def _take_position(self, conn: Conn, job: Job, now: datetime) -> None:
         fills = job.filled + 1 >= job.positions and job.status == JobStatus.OPEN

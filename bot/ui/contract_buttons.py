@@ -52,18 +52,24 @@ async def answer(interaction: Interaction, text: str) -> None:
 
 
 def accepted_text(view: ContractView, locale: object, *, from_dm: bool) -> str:
-    """What the worker reads after accepting.
+    """What the worker reads after accepting, with where the contract's reminders will reach
+    each party.
 
-    discord.py cannot test whether a DM would arrive without sending one, so: an offer accepted
-    from its DM proves the worker's DMs work; one accepted with the command gets a note that,
-    should their DMs be closed, reminders come in the contract thread (where the dispatcher
-    posts any DM that Discord refuses, with a mention). The client's closed DMs show when the
-    "offer accepted" DM fails: that message then goes to the thread, mentioning them.
+    Discord tells whether a DM arrives only by sending one, so the service reads how the last
+    DM to each party went (``dm_open`` / ``dm_closed``); an offer accepted from its DM proves
+    the worker's DMs work. A worker with closed DMs is told here that reminders come in the
+    contract thread; one not known either way gets the note that they would; a client with
+    closed DMs is named too (and told in the thread, with a mention).
     """
-    text = t(locale, "ui.contract.accepted", contract_id=view.contract.id, title=view.job_title)
-    if not from_dm:
-        text = f"{text}\n{t(locale, 'ui.contract.accepted_dm_note')}"
-    return text
+    contract = view.contract
+    lines = [t(locale, "ui.contract.accepted", contract_id=contract.id, title=view.job_title)]
+    if contract.worker_id in view.dm_closed and not from_dm:
+        lines.append(t(locale, "ui.contract.accepted_dm_closed"))
+    elif contract.worker_id not in view.dm_open and not from_dm:
+        lines.append(t(locale, "ui.contract.accepted_dm_note"))
+    if contract.client_id in view.dm_closed:
+        lines.append(t(locale, "ui.contract.accepted_client_dm_closed"))
+    return "\n".join(lines)
 
 
 def declined_text(contract: Contract, locale: object) -> str:

@@ -29,6 +29,10 @@ def only_thread(channel: simcord.ChannelHandle) -> simcord.ChannelHandle:
     return thread
 
 
+def dms_closed_notice(market: Market, member: simcord.MemberActor, contract_id: int, language: str = "en") -> str:
+    return f"{member.mention} {t(language, 'thread.dms_closed', contract_id=contract_id)}"
+
+
 async def test_acceptance_opens_a_private_thread_with_the_pinned_terms(setup_market: Market) -> None:
     market = setup_market
     contract = await hired(market)
@@ -84,10 +88,16 @@ async def test_a_client_with_closed_dms_is_told_in_the_thread(setup_market: Mark
     contract = await offered(market)
 
     result = await market.worker.slash(market.general, "contract accept", contract=contract.id)
-    assert t("en", "ui.contract.accepted_dm_note") in (result.response.content if result.response else "")
+    # the "new application" DM to the client fell back: the bot knows, and says so at once
+    expected = "\n".join([t("en", "ui.contract.accepted", contract_id=contract.id, title=TITLE),
+                          t("en", "ui.contract.accepted_client_dm_closed")])
+    simcord.assert_responded(result, content=expected, ephemeral=True)
 
     thread = only_thread(market.contracts)
-    [told] = [m for m in thread.history() if m.content.startswith(market.client.mention)]
+    notice = dms_closed_notice(market, market.client, contract.id)
+    assert [m.content for m in thread.history()].count(notice) == 1
+    assert dms_closed_notice(market, market.worker, contract.id) not in [m.content for m in thread.history()]
+    [told] = [m for m in thread.history() if m.content.startswith(market.client.mention) and m.content != notice]
     assert t("en", "notify.offer_accepted_client", contract_id=contract.id, worker_id=market.worker.mention,
              title=TITLE, price_amount="¥45,000") in told.content  # fmt: skip
     assert custom_ids(told) == [f"cw:escrow:{contract.id}:deposit"]
@@ -200,10 +210,12 @@ async def test_a_refused_thread_sends_the_messages_to_the_moderators(market: Mar
                  title=TITLE, price_amount=price)  # fmt: skip
     opened = t(language, "thread.opened", contract_id=contract.id, title=TITLE, client_id=market.client.mention,
                worker_id=market.worker.mention)  # fmt: skip
-    assert [m.content for m in market.mod.history()[-3:]] == [
+    dms_closed = t(language, "thread.dms_closed", contract_id=contract.id)
+    assert [m.content for m in market.mod.history()[-4:]] == [
         t(language, "dispatch.thread_forbidden", contract_id=contract.id, channel=market.contracts.mention),
         t(language, "dispatch.fallback_mod", mention=market.client.mention, message=accepted),
         t(language, "dispatch.no_thread", contract_id=contract.id, message=opened),
+        t(language, "dispatch.no_thread", contract_id=contract.id, message=dms_closed),
     ]
     rows = await outbox_rows(market, contract.id)
     for key in ("notify.offer_accepted_client", "thread.opened"):
@@ -260,3 +272,41 @@ async def test_a_party_discord_will_not_add_does_not_stop_the_thread(setup_marke
     assert contract.thread_id == thread.id
     assert (await outbox_rows(market, contract.id))["thread.opened"] == ("sent", None)
     assert thread.history(viewer=market.client)[-1].content.startswith("🤝")
+
+
+# -- at acceptance: can the bot DM both parties? ------------------------------------------------
+
+
+async def test_a_worker_with_closed_dms_is_told_at_acceptance_where_reminders_come(setup_market: Market) -> None:
+    market = setup_market
+    close_dms(market, market.worker)
+    contract = await offered(market)  # the offer DM could not be delivered: a note in the mod channel
+
+    result = await market.worker.slash(market.general, "contract accept", contract=contract.id)
+
+    expected = "\n".join([t("en", "ui.contract.accepted", contract_id=contract.id, title=TITLE),
+                          t("en", "ui.contract.accepted_dm_closed")])
+    simcord.assert_responded(result, content=expected, ephemeral=True)
+    await market.settle()
+    thread = only_thread(market.contracts)
+    notices = [m for m in thread.history() if m.content == dms_closed_notice(market, market.worker, contract.id)]
+    assert len(notices) == 1
+    client_notices = [m for m in thread.history() if m.content == dms_closed_notice(market, market.client, contract.id)]
+    assert client_notices == []  # the client's DMs work: nothing for them
+
+
+async def test_closed_dms_at_acceptance_in_japanese(setup_market: Market) -> None:
+    market = setup_market
+    market.set_locale(market.worker, "ja")
+    close_dms(market, market.worker)
+    contract = await offered(market)
+
+    result = await market.worker.slash(market.general, "contract accept", contract=contract.id)
+
+    expected = "\n".join([t("ja", "ui.contract.accepted", contract_id=contract.id, title=TITLE),
+                          t("ja", "ui.contract.accepted_dm_closed")])
+    simcord.assert_responded(result, content=expected, ephemeral=True)
+    await market.settle()
+    thread = only_thread(market.contracts)
+    # the thread is the server's: its notice is in the server's language (English here)
+    assert dms_closed_notice(market, market.worker, contract.id) in [m.content for m in thread.history()]

@@ -619,3 +619,25 @@ async def test_concurrent_accepts_of_offers_for_the_last_position(services: Serv
     assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], WrongState)
     job = await services.jobs.get(GUILD_ID, job.id)
     assert (job.status, job.filled) == (JobStatus.FILLED, 1)
+
+
+async def test_acceptance_reads_whether_each_party_gets_dms(services: Services, guild: Guild) -> None:
+    offer = await offered_contract(services)
+    # nothing delivered yet: not known either way, nobody is told anything
+    first = await services.contracts.accept(GUILD_ID, offer.id, actor_id=WORKER)
+    assert (first.dm_open, first.dm_closed) == (frozenset(), frozenset())
+    assert await outbox(services, message_key="thread.dms_closed") == []
+
+
+async def test_acceptance_tells_a_party_with_closed_dms_in_the_thread(services: Services, guild: Guild) -> None:
+    offer = await offered_contract(services)
+    (to_client,) = await outbox(services, message_key="notify.application_received")
+    (to_worker,) = await outbox(services, message_key="notify.offer_received")
+    await services.outbox.mark_delivered(to_client["id"], status="fallback_thread", message_id=1)
+    await services.outbox.mark_delivered(to_worker["id"], status="sent", message_id=2)
+
+    view = await services.contracts.accept(GUILD_ID, offer.id, actor_id=WORKER)
+
+    assert (view.dm_open, view.dm_closed) == (frozenset({WORKER}), frozenset({CLIENT}))
+    (notice,) = await outbox(services, message_key="thread.dms_closed")
+    assert (notice["target"], notice["recipient_id"], notice["contract_id"]) == ("thread", CLIENT, offer.id)

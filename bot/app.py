@@ -63,6 +63,8 @@ BUTTON_MODULES: tuple[str, ...] = (
 
 OUTBOX_RETRY_SECONDS = 30
 LOCALE_CACHE_SIZE = 10_000
+# per waiting contract thread, the messages read at start-up to catch up on a reply missed while down
+CATCH_UP_MESSAGES = 100
 
 
 def intents() -> discord.Intents:
@@ -150,7 +152,32 @@ class MarketBot(commands.Bot):
         log.info("ready as %s (%s) in %s guilds", self.user, self.user.id if self.user else "?", len(self.guilds))
         if not self._started_sweep:
             self._started_sweep = True
+            await self.catch_up_thread_replies()
             await self.run_sweep()
+
+    async def catch_up_thread_replies(self) -> None:
+        """Messages written in contract threads while the bot was down never came as events:
+        read each waiting thread's history since the wait began, so a client who replied
+        meanwhile is not reminded or escalated for a silence that did not happen. Never raises."""
+        try:
+            waiting = await self.services.contracts.awaiting_reply()
+        except Exception:
+            log.exception("could not list the contracts waiting for a reply")
+            return
+        for contract in waiting:
+            assert contract.thread_id is not None and contract.awaiting_reply_since is not None
+            thread = self.get_partial_messageable(contract.thread_id, guild_id=contract.guild_id)
+            try:
+                async for message in thread.history(after=contract.awaiting_reply_since, oldest_first=True,
+                                                    limit=CATCH_UP_MESSAGES):
+                    if not message.author.bot:
+                        at = min(message.created_at, self.clock.now())
+                        await self.services.contracts.record_thread_message(thread.id, message.author.id, at)
+            except discord.HTTPException as error:
+                log.warning("contract %s: could not read thread %s to catch up (%s)", contract.id,
+                            contract.thread_id, error)
+            except Exception:
+                log.exception("contract %s: catching up on thread %s failed", contract.id, contract.thread_id)
 
     # -- command sync -------------------------------------------------------------
 

@@ -306,6 +306,18 @@ async def guild_contracts(conn: Conn, guild_id: int, *, limit: int, text: str = 
     ]
 
 
+async def awaiting_reply(conn: Conn, limit: int) -> list[Contract]:
+    """Contracts with a thread whose worker waits for the client's reply (oldest wait first)."""
+    return [
+        from_row(Contract, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM contracts WHERE awaiting_reply_since IS NOT NULL AND thread_id IS NOT NULL"
+            " ORDER BY awaiting_reply_since LIMIT ?",
+            (limit,),
+        )
+    ]
+
+
 async def contract_by_thread(conn: Conn, thread_id: int) -> Contract | None:
     row = await fetch_one(conn, "SELECT * FROM contracts WHERE thread_id = ?", (thread_id,))
     return from_row(Contract, row) if row else None

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 _CS = ContractStatus
 AMENDABLE = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
+# the states in which a worker waiting for the client's reply in the thread counts (timers.py)
+REPLY_STATES = AMENDABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +258,12 @@ class ContractService:
     async def set_terms_message(self, contract_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE contracts SET terms_message_id = ? WHERE id = ?", (message_id, contract_id))
+
+    async def awaiting_reply(self, limit: int = 1000) -> list[Contract]:
+        """Contracts whose worker waits for the client in the thread (for the start-up catch-up
+        on messages written while the bot was down)."""
+        async with self.db.read() as conn:
+            return [c for c in await repo.awaiting_reply(conn, limit) if c.status in REPLY_STATES]
 
     async def record_thread_message(self, thread_id: int, author_id: int, at: datetime) -> None:
         """Track who spoke last in the contract thread (author and time only, never content)."""

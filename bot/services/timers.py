@@ -25,7 +25,7 @@ from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
 from bot.repositories.records import enqueue
 from bot.services.cases import CaseService
-from bot.services.contracts import ContractService, notify
+from bot.services.contracts import REPLY_STATES, ContractService, notify
 from bot.services.deliveries import DeliveryService
 from bot.services.guilds import GuildService
 
@@ -36,7 +36,6 @@ BATCH = 500
 # until one of them has changed the contract, the contract is looked at again this soon, so a
 # failure or a crash between the two transactions delays the action instead of losing it.
 FINAL_RETRY = timedelta(minutes=1)
-REPLY_STATES = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,11 @@ import simcord
 
 from bot.i18n import t
 from bot.models.entities import Case, Contract
+from bot.models.timeutil import to_iso
 from bot.ui.format import format_time
 from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
+from tests.bot.test_contracts import funded, reload
 from tests.bot.test_delivery import (
     PRICE,
     contract_thread,
@@ -83,6 +85,13 @@ def snapshot(market: Market) -> tuple[int, ...]:
         len(market.dms(market.moderator)),
         len(market.mod.history()),
     )
+
+
+async def same_time(market: Market) -> None:
+    """Move SimCord's clock (Discord's timestamps) up to the bot's FakeClock."""
+    gap = (market.clock.now() - market.env.now()).total_seconds()
+    if gap > 0:
+        await market.env.advance_time(gap)
 
 
 async def tick_at(market: Market, start: datetime, offset: timedelta) -> None:
@@ -469,3 +478,46 @@ async def test_a_reminder_to_a_client_with_closed_dms_goes_to_the_contract_threa
     assert not [m for m in market.mod.history() if remind_text in m.content]
     await market.sweep()
     assert len([m for m in thread.history() if remind_text in m.content]) == 1
+
+
+async def test_a_client_reply_written_while_the_bot_was_down_is_caught_up_at_start(setup_market: Market) -> None:
+    market = setup_market
+    contract = await funded(market)
+    thread = market.contracts.threads[0]
+    await same_time(market)  # Discord's timestamps and the bot's clock agree, as in production
+    await market.worker.send(thread, "Which colours do you want?")
+    waiting = await reload(market, contract.id)
+    assert waiting.awaiting_reply_since is not None
+    start = waiting.awaiting_reply_since
+    # The client answers while the bot is down: no event reaches it. (Simulated by putting the
+    # wait back after the live event cleared it: the same database state a missed event leaves.)
+    market.clock.advance(hours=2)
+    await same_time(market)
+    await market.client.send(thread, "Red and white, please.")
+    await market.sql("UPDATE contracts SET awaiting_reply_since = ? WHERE id = ?", to_iso(start), contract.id)
+
+    market.clock.set(start + 4 * DAY)
+    await market.restart()  # the start-up reads the thread since the wait began, then sweeps
+
+    assert (await reload(market, contract.id)).awaiting_reply_since is None
+    assert reminders(market, market.client) == []
+    assert cards(market) == []
+    await tick_at(market, start, 5 * DAY)
+    assert cards(market) == []
+
+
+async def test_a_worker_still_waiting_after_the_downtime_is_escalated_once(setup_market: Market) -> None:
+    market = setup_market
+    contract = await funded(market)
+    thread = market.contracts.threads[0]
+    await market.worker.send(thread, "Which colours do you want?")
+    start = (await reload(market, contract.id)).awaiting_reply_since
+    assert start is not None
+
+    market.clock.set(start + 4 * DAY)
+    await market.restart()
+
+    assert (await reload(market, contract.id)).awaiting_reply_since == start
+    [card] = cards(market)
+    assert t("en", "case.card.reply_silent", case_id=1, contract_id=contract.id,
+             subject_id=market.client.mention) in card.content  # fmt: skip

@@ -105,11 +105,24 @@ async def due_for_timers(conn: Conn, now: str, limit: int) -> list[int]:
 
 
 async def set_timer(conn: Conn, contract_id: int, due_at: str | None, seen: str) -> None:
-    """Set the next look, unless the contract changed since it was read (then it stays "now")."""
-    await conn.execute(
+    """Set the next look, unless the contract changed since it was read (then it stays "now").
+    Queued with the transaction's next statement (its COMMIT): nothing reads the row count."""
+    await write_later(
+        conn,
         "UPDATE contracts SET timer_due_at = ? WHERE id = ? AND (timer_due_at IS NULL OR timer_due_at <= ?)",
         (due_at, contract_id, seen),
     )
+
+
+async def contract_for_sweep(conn: Conn, contract_id: int) -> tuple[Contract, bool] | None:
+    """The contract and whether it has a declared deposit waiting for a moderator, in one query."""
+    row = await fetch_one(
+        conn,
+        "SELECT c.*, EXISTS (SELECT 1 FROM deposits d WHERE d.contract_id = c.id AND d.status = 'declared')"
+        " AS has_declared FROM contracts c WHERE c.id = ?",
+        (contract_id,),
+    )
+    return (from_row(Contract, row), bool(row["has_declared"])) if row else None
 
 
 async def has_fired(conn: Conn, key: str) -> bool:
@@ -270,11 +283,10 @@ async def set_revision_status(conn: Conn, revision_id: int, old: str, new: str, 
 async def contracts_of(
     conn: Conn, guild_id: int, user_id: int, status: str | None, limit: int = 25, text: str = ""
 ) -> list[Contract]:
-    where = "guild_id = ? AND (client_id = ? OR worker_id = ?)"
-    params: list[Any] = [guild_id, user_id, user_id]
-    if status:
-        where += " AND status = ?"
-        params.append(status)
+    by_status = " AND status = ?" if status else ""
+    params: list[Any] = [guild_id, user_id, *([status] if status else []), guild_id, user_id,
+                         *([status] if status else [])]
+    where = f"id IN ({_PARTY_IDS.format(status=by_status)})"
     if text:
         where += " AND CAST(id AS TEXT) LIKE ?"
         params.append(f"%{text}%")
@@ -284,6 +296,15 @@ async def contracts_of(
             f"SELECT * FROM contracts WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
         )
     ]
+
+
+# The ids of a user's contracts in a guild, as client or as worker: a union of two index
+# searches (contracts_client, contracts_worker). "client_id = ? OR worker_id = ?" made the
+# planner scan the whole guild through one index (120 ms at 100,000 contracts).
+_PARTY_IDS = (
+    "SELECT id FROM contracts WHERE guild_id = ? AND client_id = ?{status}"
+    " UNION SELECT id FROM contracts WHERE guild_id = ? AND worker_id = ?{status}"
+)
 
 
 async def guild_contracts(conn: Conn, guild_id: int, *, limit: int, text: str = "",
@@ -346,9 +367,9 @@ async def offered_for_job(conn: Conn, job_id: int) -> list[Contract]:
 
 async def open_contracts_of(conn: Conn, guild_id: int, user_id: int, limit: int) -> list[Contract]:
     rows = await conn.execute_fetchall(
-        "SELECT * FROM contracts WHERE guild_id = ? AND (client_id = ? OR worker_id = ?) AND status IN"
+        f"SELECT * FROM contracts WHERE id IN ({_PARTY_IDS.format(status='')}) AND status IN"
         " ('offered', 'awaiting_funding', 'funding_submitted', 'active', 'delivered', 'disputed')"
         " ORDER BY id DESC LIMIT ?",
-        (guild_id, user_id, user_id, limit),
+        (guild_id, user_id, guild_id, user_id, limit),
     )
     return [from_row(Contract, r) for r in rows]

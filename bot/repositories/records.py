@@ -111,16 +111,19 @@ async def retire_buttons(
     )
 
 
-async def last_dm_outcome(conn: Conn, user_id: int) -> str | None:
-    """How the newest settled DM to this user went: ``sent``, or ``fallback_thread`` /
-    ``fallback_mod`` (the user closed DMs); None when no DM to them was settled yet."""
-    row = await fetch_one(
-        conn,
-        "SELECT status FROM outbox WHERE target = 'dm' AND recipient_id = ?"
-        " AND status IN ('sent', 'fallback_thread', 'fallback_mod') ORDER BY id DESC LIMIT 1",
-        (user_id,),
+async def last_dm_outcomes(conn: Conn, user_ids: Sequence[int]) -> dict[int, str]:
+    """How the newest settled DM to each user went: ``sent``, or ``fallback_thread`` /
+    ``fallback_mod`` (the user closed DMs); users with no settled DM yet are left out. One
+    query (a scalar subquery per user, on the ``outbox_dm_recipient`` index)."""
+    if not user_ids:
+        return {}
+    latest = (
+        "(SELECT status FROM outbox WHERE target = 'dm' AND recipient_id = ?"
+        " AND status IN ('sent', 'fallback_thread', 'fallback_mod') ORDER BY id DESC LIMIT 1)"
     )
-    return str(row["status"]) if row else None
+    row = await fetch_one(conn, "SELECT " + ", ".join(latest for _ in user_ids), tuple(user_ids))
+    assert row is not None
+    return {user_id: str(row[i]) for i, user_id in enumerate(user_ids) if row[i] is not None}
 
 
 async def outbox_item(conn: Conn, item_id: int) -> OutboxItem | None:

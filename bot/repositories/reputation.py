@@ -107,8 +107,10 @@ async def count_reverts(conn: Conn, guild_id: int, user_id: int) -> int:
         "SELECT (SELECT COUNT(*) FROM amendments a JOIN contracts c ON c.id = a.contract_id"
         "        WHERE c.guild_id = ? AND a.proposed_by = c.client_id AND c.client_id = ?"
         "        AND a.reverts_to IS NOT NULL)"
+        # (c.client_id = ?: through the contracts_client index, not a scan of the guild)
         "     + (SELECT COUNT(*) FROM revision_requests r JOIN contracts c ON c.id = r.contract_id"
-        "        WHERE c.guild_id = ? AND r.requested_by = ? AND r.reverts_to IS NOT NULL)",
+        "        WHERE c.guild_id = ? AND c.client_id = ? AND r.requested_by = c.client_id"
+        "        AND r.reverts_to IS NOT NULL)",
         (guild_id, user_id, guild_id, user_id),
     )
     return int(row[0]) if row else 0

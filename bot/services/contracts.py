@@ -29,7 +29,7 @@ from bot.models.timeutil import to_iso
 from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
-from bot.repositories.records import enqueue, last_dm_outcome, record_event, retire_buttons
+from bot.repositories.records import enqueue, last_dm_outcomes, record_event, retire_buttons
 from bot.services.common import Amount, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
 
@@ -390,8 +390,9 @@ class ContractService:
             # is how the last DM to each went. Whoever has DMs closed is told at once, in the
             # thread, that the reminders of this contract will come there.
             dm_open, dm_closed = set(), set()
+            outcomes = await last_dm_outcomes(conn, (contract.client_id, contract.worker_id))
             for party in (contract.client_id, contract.worker_id):
-                outcome = await last_dm_outcome(conn, party)
+                outcome = outcomes.get(party)
                 if outcome == "sent":
                     dm_open.add(party)
                 elif outcome is not None:

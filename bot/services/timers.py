@@ -141,12 +141,15 @@ class TimerService:
         finals: list[Due] = []
         contract: Contract | None = None
         async with self.db.transaction() as conn:
-            contract = await repo.get_contract(conn, contract_id)
-            if contract is None or contract.timer_due_at is None or contract.timer_due_at > now:
+            found = await repo.contract_for_sweep(conn, contract_id)
+            if found is None:
+                return
+            contract, has_declared = found
+            if contract.timer_due_at is None or contract.timer_due_at > now:
                 return
             if contract.guild_id not in cache:
                 cache[contract.guild_id] = await self.guilds.policies(contract.guild_id)
-            plan = await self._plan(conn, contract, cache[contract.guild_id], now)
+            plan = await self._plan(conn, contract, cache[contract.guild_id], now, has_declared=has_declared)
             report.contracts += 1
             for due in plan.reminders:
                 if await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
@@ -175,7 +178,8 @@ class TimerService:
             elif due.kind == "reveal":
                 await self._reveal(contract_id, due, now)
 
-    async def _plan(self, conn: Conn, contract: Contract, p: Policies, now: datetime) -> Plan:
+    async def _plan(self, conn: Conn, contract: Contract, p: Policies, now: datetime, *,
+                    has_declared: bool = True) -> Plan:
         plan = Plan()
         repeat = p.duration("reminder_repeat_every")
         status = contract.status
@@ -213,7 +217,7 @@ class TimerService:
             plan_waiting(plan, contract.id, "reply", contract.awaiting_reply_since, now,
                          remind_after=p.duration("reply_reminder_after"), repeat=repeat,
                          final_after=p.duration("reply_escalate_after"))
-        for deposit in await repo.deposits(conn, contract.id):
+        for deposit in await repo.deposits(conn, contract.id) if has_declared else ():
             if deposit.status == "declared":
                 self._plan_deposit(plan, contract, deposit, p, now, repeat)
         if status in SETTLED_STATES and contract.closed_at is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import discord
 import pytest
 import simcord
 
-from bot.app import MarketBot, create_bot
+from bot.app import OUTBOX_RETRY_SECONDS, MarketBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Settings
 from tests.bot.conftest import Market
@@ -132,3 +133,23 @@ async def test_release_stops_everything(setup_market: Market) -> None:
     await bot.release()
     assert bot.scheduler is None and bot.db is None
     await bot.release()  # idempotent
+
+
+async def test_the_scheduler_runs_the_sweep_every_tick_and_retries_the_outbox(
+    simcord_env: simcord.Env, tmp_path: Path, clock: FakeClock, built_bots: list[MarketBot]
+) -> None:
+    settings = Settings(database_path=tmp_path / "bot.db", files_dir=tmp_path / "files",
+                        scheduler_tick=timedelta(seconds=90))
+    bot = create_bot(settings, clock=clock)
+    built_bots.append(bot)
+    await simcord_env.restart_bot(bot)
+    scheduler = bot.scheduler
+    assert scheduler is not None and scheduler.running
+    assert str(scheduler.timezone) == "UTC"
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"sweep", "outbox-retry"}
+    assert jobs["sweep"].func == bot.run_sweep
+    assert jobs["sweep"].trigger.interval == timedelta(seconds=90)
+    assert jobs["outbox-retry"].trigger.interval == timedelta(seconds=OUTBOX_RETRY_SECONDS)
+    for job in jobs.values():  # a tick that overruns is not run twice at once, missed ones not piled up
+        assert (job.max_instances, job.coalesce) == (1, True)

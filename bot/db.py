@@ -11,11 +11,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import partial
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from bot.errors import WrongState
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,17 @@ Conn = aiosqlite.Connection
 Row = aiosqlite.Row
 
 _current: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
-_queued: contextvars.ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = contextvars.ContextVar(
-    "db_queued", default=None
-)
+# a queued write: SQL, parameters, and whether it must change exactly one row
+Queued = tuple[str, tuple[Any, ...], bool]
+_queued: contextvars.ContextVar[list[Queued] | None] = contextvars.ContextVar("db_queued", default=None)
 
 
-async def write_later(conn: Conn, sql: str, params: tuple[Any, ...]) -> None:
+class StaleWrite(Exception):
+    """A queued guarded write (``expect_one``) changed no row: what the transaction read is
+    no longer so. The transaction is rolled back."""
+
+
+async def write_later(conn: Conn, sql: str, params: tuple[Any, ...], *, expect_one: bool = False) -> None:
     """A write whose result (row count, row id) nobody reads: inside
     :meth:`Database.transaction` it is queued and sent in front of the transaction's next
     statement (or its COMMIT), in the same round trip to the database thread; outside a
@@ -42,19 +48,31 @@ async def write_later(conn: Conn, sql: str, params: tuple[Any, ...]) -> None:
     in one surfaces at that later statement and rolls the whole transaction back: queue only
     writes that can fail on a bug alone, never one whose failure is an answer (a unique key
     meaning "already done" is read from the row count of a statement sent at once).
+
+    ``expect_one``: a guarded state change (``UPDATE ... WHERE id = ? AND status = ?``) that
+    must change exactly one row, checked in the database thread when it runs: if it changed
+    none, :class:`StaleWrite` rolls the whole transaction back (and the caller gets a
+    ``WrongState``). Every transaction holds SQLite's write lock from its first statement and
+    this process's transaction lock throughout, so a state read in the transaction cannot
+    change before the write: the check costs no round trip and guards against a bug only.
     """
     queued = _queued.get()
     if queued is None:
-        await conn.execute(sql, params)
+        cur = await conn.execute(sql, params)
+        if expect_one and cur.rowcount != 1:
+            raise StaleWrite(sql)
     else:
-        queued.append((sql, params))
+        queued.append((sql, params, expect_one))
 
 
-def _run_writes(raw: sqlite3.Connection, writes: list[tuple[str, tuple[Any, ...]]]) -> None:
+def _run_writes(raw: sqlite3.Connection, writes: list[Queued]) -> None:
     """In the database thread: the queued writes in order, a run of one statement as one
-    ``executemany``."""
-    for sql, group in itertools.groupby(writes, key=itemgetter(0)):
-        raw.executemany(sql, [params for _, params in group])
+    ``executemany`` (a guarded run must change one row per parameter set)."""
+    for (sql, expect_one), group in itertools.groupby(writes, key=lambda w: (w[0], w[2])):
+        rows = [params for _, params, _ in group]
+        cur = raw.executemany(sql, rows)
+        if expect_one and cur.rowcount != len(rows):
+            raise StaleWrite(sql)
 
 
 class _Connection(aiosqlite.Connection):
@@ -73,7 +91,7 @@ class _Connection(aiosqlite.Connection):
     """
 
     begin_pending = False
-    queued: list[tuple[str, tuple[Any, ...]]] | None = None
+    queued: list[Queued] | None = None
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         queued = self.queued
@@ -175,7 +193,7 @@ class Database:
             conn = self.conn
             assert isinstance(conn, _Connection)
             token = _current.set(self)
-            queued: list[tuple[str, tuple[Any, ...]]] = []
+            queued: list[Queued] = []
             marker = _queued.set(queued)
             conn.begin_pending, conn.queued = True, queued
             try:
@@ -184,11 +202,14 @@ class Database:
                     conn.begin_pending = False  # nothing was read or written: nothing to commit
                 else:
                     await conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as error:
                 conn.begin_pending = False
                 queued.clear()
                 if conn.in_transaction:
                     await conn.execute("ROLLBACK")
+                if isinstance(error, StaleWrite):
+                    log.warning("a guarded write changed nothing, rolled back: %s", error)
+                    raise WrongState() from error
                 raise
             finally:
                 conn.queued = None

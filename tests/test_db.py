@@ -12,6 +12,7 @@ import aiosqlite
 import pytest
 
 from bot.db import MIGRATIONS_DIR, Database, DatabaseTooNewError, migration_files, write_later
+from bot.errors import WrongState
 
 REAL = migration_files()
 LATEST = REAL[-1][0]
@@ -371,3 +372,27 @@ async def test_close_inside_a_transaction_is_refused(db: Database) -> None:
             await conn.execute(LOCALE, (10, "ja"))
             await db.close()
     assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 10") is None
+
+
+async def test_a_queued_guarded_write_that_changes_nothing_rolls_back_with_wrong_state(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(LOCALE, (8, "ja"))
+    with pytest.raises(WrongState):
+        async with db.transaction() as conn:
+            await write_later(conn, LOCALE, (9, "en"))
+            await write_later(conn, "UPDATE user_locales SET locale = 'ko' WHERE user_id = ? AND locale = ?",
+                              (8, "en"), expect_one=True)  # it is 'ja': the guard fails
+    assert not db.conn.in_transaction
+    assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 9") is None  # rolled back with it
+    row = await db.fetchone("SELECT locale FROM user_locales WHERE user_id = 8")
+    assert row is not None and row["locale"] == "ja"
+
+
+async def test_a_queued_guarded_write_that_changes_its_row_commits(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(LOCALE, (10, "ja"))
+    async with db.transaction() as conn:
+        await write_later(conn, "UPDATE user_locales SET locale = 'en' WHERE user_id = ? AND locale = ?",
+                          (10, "ja"), expect_one=True)
+    row = await db.fetchone("SELECT locale FROM user_locales WHERE user_id = 10")
+    assert row is not None and row["locale"] == "en"

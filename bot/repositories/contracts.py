@@ -69,14 +69,20 @@ TIMER_NOW = "1970-01-01T00:00:00+00:00"
 
 async def update_contract(conn: Conn, contract_id: int, expected_status: str, **sets: Any) -> bool:
     """Guarded update: changes the row only if it is still in ``expected_status``. Every change
-    asks the timer sweep to look at the contract again."""
+    asks the timer sweep to look at the contract again.
+
+    Queued with the transaction's next statement and checked there (``expect_one``): the
+    status was read in this transaction, under its write lock, so it cannot have changed;
+    should it have, the transaction rolls back with a ``WrongState``. Returns True."""
     sets.setdefault("timer_due_at", TIMER_NOW)
     assignments = ", ".join(f"{name} = ?" for name in sets)
-    cur = await conn.execute(
+    await write_later(
+        conn,
         f"UPDATE contracts SET {assignments} WHERE id = ? AND status = ?",
         (*sets.values(), contract_id, expected_status),
+        expect_one=True,
     )
-    return cur.rowcount == 1
+    return True
 
 
 async def touch_timer(conn: Conn, contract_id: int) -> None:
@@ -230,12 +236,15 @@ async def declared_deposits(conn: Conn, guild_id: int, *, text: str = "", exclud
 
 
 async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> bool:
+    """Guarded, queued and checked like :func:`update_contract`. Returns True."""
     extra = "".join(f", {name} = ?" for name in sets)
-    cur = await conn.execute(
+    await write_later(
+        conn,
         f"UPDATE deposits SET status = ?{extra} WHERE id = ? AND status = ?",
         (new, *sets.values(), deposit_id, old),
+        expect_one=True,
     )
-    return cur.rowcount == 1
+    return True
 
 
 async def deliveries(conn: Conn, contract_id: int) -> list[Delivery]:

@@ -147,11 +147,33 @@ async def post_ledger(
     contract_id: int | None = None,
     actor_id: int | None = None,
     memo: str | None = None,
+    once_checked: bool = False,
 ) -> bool:
-    """Post a balanced set of entries once. A second post under the same key is a no-op (False)."""
+    """Post a balanced set of entries once. A second post under the same key is a no-op (False).
+
+    ``once_checked``: the caller read, in this transaction, the state that makes this the
+    first post (a deposit still declared, a contract not yet settled): the transaction and
+    its entries are queued with the transaction's next statement, the key checked there (a
+    second post rolls everything back), and True is returned without a round trip."""
     lines = [(account, amount) for account, amount in entries if amount != 0]
     if sum(amount for _, amount in lines) != 0:
         raise UnbalancedEntries(f"{kind} {key}: {lines}")
+    if once_checked:
+        await write_later(
+            conn,
+            "INSERT INTO ledger_transactions (guild_id, contract_id, kind, idempotency_key, actor_id, memo,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            (guild_id, contract_id, kind, key, actor_id, memo, to_iso(now)),
+            expect_one=True,
+        )
+        for account, amount in lines:
+            await write_later(
+                conn,
+                "INSERT INTO ledger_entries (txn_id, guild_id, account, currency, amount)"
+                " VALUES ((SELECT id FROM ledger_transactions WHERE idempotency_key = ?), ?, ?, ?, ?)",
+                (key, guild_id, account, currency, amount),
+            )
+        return True
     cur = await conn.execute(
         "INSERT INTO ledger_transactions (guild_id, contract_id, kind, idempotency_key, actor_id, memo,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",

@@ -190,6 +190,7 @@ class EscrowService:
                 conn, guild_id=guild_id, contract_id=contract.id, kind="deposit", key=f"deposit:{deposit.id}",
                 currency=contract.currency, now=now, actor_id=moderator_id,
                 entries=[(escrow_account(contract.id), deposit.amount), (DEPOSITS_EXTERNAL, -deposit.amount)],
+                once_checked=True,  # the deposit was read "declared" and is confirmed in this transaction
             )
             await retire(conn, contract, now, f"escrow:{contract.id}:confirm")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.confirmed", now=now,

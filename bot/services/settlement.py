@@ -49,6 +49,9 @@ async def _post(conn: Conn, contract: Contract, kind: str, settlement: Settlemen
         ],
         now=now,
         actor_id=actor_id,
+        # every caller moved the contract out of its funded state in this transaction (or
+        # read it there): a second settlement would roll the transaction back
+        once_checked=True,
     )
     if not posted:
         raise WrongState("error.contract.already_settled", contract_id=contract.id)

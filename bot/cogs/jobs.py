@@ -197,7 +197,9 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
 
     @job_applications.autocomplete("job")
     async def job_applications_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
-        return await self._suggest(interaction, current, "own")
+        # a moderator may read the proposals of any job, as /job close may close it
+        moderator = await autocomplete_moderator(interaction)
+        return await self._suggest(interaction, current, "close", is_moderator=moderator)
 
     @job_close.autocomplete("job")
     async def job_close_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:

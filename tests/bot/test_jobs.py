@@ -454,6 +454,11 @@ async def test_close_autocompletes_the_guilds_open_jobs_for_moderators(setup_mar
     assert values(await market.moderator.autocomplete(market.general, "job close", "job", "op")) == [open_job]
     assert values(await market.client.autocomplete(market.general, "job close", "job", "")) == [filled, open_job]
     assert await market.outsider.autocomplete(market.general, "job close", "job", "") == []
+    # the proposals of any job are a moderator's to read too
+    assert values(await market.moderator.autocomplete(market.general, "job applications", "job", "")) == [
+        own, open_job]
+    assert values(await market.client.autocomplete(market.general, "job applications", "job", "")) == [
+        filled, open_job]
 
     result = await market.moderator.slash(market.general, "job close", job=open_job)
     simcord.assert_responded(result, content=t("en", "ui.job.closed", job_id=open_job, title="Open"), ephemeral=True)

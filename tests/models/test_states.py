@@ -111,3 +111,71 @@ def test_every_open_contract_state_has_a_next_step_for_both_parties() -> None:
         for role in (Role.CLIENT, Role.WORKER):
             assert (state, role) in NEXT_STEPS, (state, role)
     assert {state for state, _ in NEXT_STEPS} == set(OPEN_CONTRACT_STATES)
+
+
+# -- the tables against PRODUCT.md's lifecycle, written out independently ---------------------
+
+_J, _A, _K = JobStatus, ApplicationStatus, ContractStatus
+# Every arrow of the spec's diagram (PRODUCT.md, "Lifecycle"), as (from, to).
+SPEC_EDGES = {
+    "job": {(_J.OPEN, _J.FILLED), (_J.OPEN, _J.CLOSED)},
+    "application": {
+        (_A.PENDING, _A.OFFERED), (_A.OFFERED, _A.HIRED), (_A.OFFERED, _A.DECLINED),
+        (_A.PENDING, _A.WITHDRAWN), (_A.PENDING, _A.REJECTED),
+    },
+    "contract": {
+        (_K.OFFERED, _K.AWAITING_FUNDING), (_K.AWAITING_FUNDING, _K.FUNDING_SUBMITTED),
+        (_K.FUNDING_SUBMITTED, _K.ACTIVE),
+        (_K.OFFERED, _K.DECLINED), (_K.OFFERED, _K.EXPIRED), (_K.OFFERED, _K.WITHDRAWN),
+        (_K.AWAITING_FUNDING, _K.CANCELLED),
+        (_K.ACTIVE, _K.DELIVERED), (_K.DELIVERED, _K.COMPLETED), (_K.DELIVERED, _K.ACTIVE),
+        (_K.ACTIVE, _K.DISPUTED), (_K.DELIVERED, _K.DISPUTED),
+        (_K.DISPUTED, _K.COMPLETED), (_K.DISPUTED, _K.REFUNDED), (_K.DISPUTED, _K.SPLIT),
+    },
+}
+# What the tables add to the diagram, each for a reason the spec gives elsewhere.
+ADDED_EDGES = {
+    "job": {
+        (_J.FILLED, _J.CLOSED),  # a client or moderator closes a filled job (its post is archived)
+        (_J.FILLED, _J.OPEN),  # a hire cancelled before funding frees its position again
+    },
+    "application": set(),
+    "contract": {
+        # a moderator settles an escalation case with one click (Cancel contract, Release,
+        # Refund, Split) without the contract passing through "disputed"
+        (_K.FUNDING_SUBMITTED, _K.CANCELLED),
+        (_K.ACTIVE, _K.COMPLETED), (_K.ACTIVE, _K.REFUNDED), (_K.ACTIVE, _K.SPLIT),
+        (_K.DELIVERED, _K.REFUNDED), (_K.DELIVERED, _K.SPLIT),
+        # Close case on a dispute: the contract continues where it was
+        (_K.DISPUTED, _K.ACTIVE), (_K.DISPUTED, _K.DELIVERED),
+    },
+}
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_the_tables_have_exactly_the_spec_arrows_and_the_listed_additions(name: str) -> None:
+    table, _ = TABLES[name]
+    edges = {(source, transition.target) for (source, _), transition in table.items()}
+    assert SPEC_EDGES[name] <= edges, f"missing from the table: {SPEC_EDGES[name] - edges}"
+    assert edges <= SPEC_EDGES[name] | ADDED_EDGES[name], f"not in the spec: {edges - SPEC_EDGES[name]}"
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "roles"),
+    [
+        (_K.OFFERED, "accept", {Role.WORKER}),
+        (_K.OFFERED, "decline", {Role.WORKER}),
+        (_K.AWAITING_FUNDING, "deposit", {Role.CLIENT}),
+        (_K.AWAITING_FUNDING, "cancel", {Role.CLIENT, Role.WORKER}),  # "cancel (either party, no money moved)"
+        (_K.FUNDING_SUBMITTED, "confirm", {Role.MODERATOR}),
+        (_K.ACTIVE, "deliver", {Role.WORKER}),
+        (_K.DELIVERED, "approve", {Role.CLIENT, Role.SYSTEM}),  # the client, or auto-approval
+        (_K.DELIVERED, "revise", {Role.CLIENT}),
+        (_K.ACTIVE, "dispute", {Role.CLIENT, Role.WORKER}),
+        (_K.DISPUTED, "release", {Role.MODERATOR}),
+        (_K.DISPUTED, "refund", {Role.MODERATOR}),
+        (_K.DISPUTED, "split", {Role.MODERATOR}),
+    ],
+)
+def test_who_may_take_each_step_of_the_spec(state: ContractStatus, action: str, roles: set[Role]) -> None:
+    assert CONTRACT_TRANSITIONS[(state, action)].roles == roles

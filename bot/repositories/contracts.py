@@ -216,19 +216,28 @@ async def deposits(conn: Conn, contract_id: int) -> list[Deposit]:
     ]
 
 
+def _suggest_filter(alias: str, guild_id: int, excluding: int | None, text: str) -> tuple[str, list[Any]]:
+    """The autocomplete conditions on a contracts row (``alias``: its table prefix): not a
+    party (``excluding``), the id containing the typed digits (``text``). Returns the SQL
+    to append after the guild condition and the parameters, the guild id first."""
+    extra = ""
+    params: list[Any] = [guild_id]
+    if excluding is not None:
+        extra += f" AND {alias}client_id <> ? AND {alias}worker_id <> ?"
+        params += [excluding, excluding]
+    if text:
+        extra += f" AND CAST({alias}id AS TEXT) LIKE ?"
+        params.append(f"%{text}%")
+    return extra, params
+
+
 async def declared_deposits(conn: Conn, guild_id: int, *, text: str = "", excluding: int | None = None,
                             limit: int | None = None) -> list[Deposit]:
     """The guild's declared (unconfirmed) deposits, oldest first; ``text``: digits the contract
     id contains; ``excluding``: leave out contracts where that user is a party."""
-    where = "c.guild_id = ? AND d.status = 'declared'"
-    params: list[Any] = [guild_id]
-    if excluding is not None:
-        where += " AND c.client_id <> ? AND c.worker_id <> ?"
-        params += [excluding, excluding]
-    if text:
-        where += " AND CAST(c.id AS TEXT) LIKE ?"
-        params.append(f"%{text}%")
-    sql = f"SELECT d.* FROM deposits d JOIN contracts c ON c.id = d.contract_id WHERE {where} ORDER BY d.id"
+    extra, params = _suggest_filter("c.", guild_id, excluding, text)
+    sql = (f"SELECT d.* FROM deposits d JOIN contracts c ON c.id = d.contract_id"
+           f" WHERE c.guild_id = ? AND d.status = 'declared'{extra} ORDER BY d.id")
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
@@ -320,18 +329,11 @@ async def guild_contracts(conn: Conn, guild_id: int, *, limit: int, text: str = 
                           excluding: int | None = None) -> list[Contract]:
     """The guild's contracts, newest first, whose id contains ``text`` (digits); with
     ``excluding``, leaving out those where that user is a party."""
-    where = "guild_id = ?"
-    params: list[Any] = [guild_id]
-    if excluding is not None:
-        where += " AND client_id <> ? AND worker_id <> ?"
-        params += [excluding, excluding]
-    if text:
-        where += " AND CAST(id AS TEXT) LIKE ?"
-        params.append(f"%{text}%")
+    extra, params = _suggest_filter("", guild_id, excluding, text)
     return [
         from_row(Contract, r)
         for r in await conn.execute_fetchall(
-            f"SELECT * FROM contracts WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+            f"SELECT * FROM contracts WHERE guild_id = ?{extra} ORDER BY id DESC LIMIT ?", (*params, limit)
         )
     ]
 

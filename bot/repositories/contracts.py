@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bot.db import Conn, Row, fetch_one, write_later
@@ -338,14 +339,17 @@ async def guild_contracts(conn: Conn, guild_id: int, *, limit: int, text: str = 
     ]
 
 
-async def awaiting_reply(conn: Conn, limit: int) -> list[Contract]:
-    """Contracts with a thread whose worker waits for the client's reply (oldest wait first)."""
+async def awaiting_reply(conn: Conn, statuses: Iterable[str], limit: int) -> list[Contract]:
+    """Contracts in ``statuses`` with a thread whose worker waits for the client's reply
+    (oldest wait first)."""
+    wanted = sorted(statuses)
+    marks = ", ".join("?" for _ in wanted)
     return [
         from_row(Contract, r)
         for r in await conn.execute_fetchall(
             "SELECT * FROM contracts WHERE awaiting_reply_since IS NOT NULL AND thread_id IS NOT NULL"
-            " ORDER BY awaiting_reply_since LIMIT ?",
-            (limit,),
+            f" AND status IN ({marks}) ORDER BY awaiting_reply_since LIMIT ?",
+            (*wanted, limit),
         )
     ]
 

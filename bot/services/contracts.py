@@ -263,7 +263,7 @@ class ContractService:
         """Contracts whose worker waits for the client in the thread (for the start-up catch-up
         on messages written while the bot was down)."""
         async with self.db.read() as conn:
-            return [c for c in await repo.awaiting_reply(conn, limit) if c.status in REPLY_STATES]
+            return await repo.awaiting_reply(conn, REPLY_STATES, limit)
 
     async def record_thread_message(self, thread_id: int, author_id: int, at: datetime) -> None:
         """Track who spoke last in the contract thread (author and time only, never content)."""

@@ -317,12 +317,15 @@ class CaseService:
             raise InvalidInput("error.case.extend", value=extend) from None
         if not timedelta(0) < delta <= MAX_EXTEND:
             raise InvalidInput("error.case.extend", value=extend)
-        sets: dict[str, object] = {"timer_round": contract.timer_round + 1,
-                                   "clock_at": to_iso(max(contract.clock_at, now) + delta)}
-        if contract.due_at is not None and contract.status == _CS.ACTIVE:
-            sets["due_at"] = to_iso(max(contract.due_at, now) + delta)
-        if contract.awaiting_reply_since is not None:
+        # more time for the wait the case is about, and only that one: extending a silent
+        # client's reply must not also delay the auto-approval of a delivery
+        sets: dict[str, object] = {"timer_round": contract.timer_round + 1}
+        if case.reason_kind == "reply_silent" and contract.awaiting_reply_since is not None:
             sets["awaiting_reply_since"] = to_iso(max(contract.awaiting_reply_since, now) + delta)
+        else:  # the contract's own wait: funding, review, or the work and its deadline
+            sets["clock_at"] = to_iso(max(contract.clock_at, now) + delta)
+            if contract.due_at is not None and contract.status == _CS.ACTIVE:
+                sets["due_at"] = to_iso(max(contract.due_at, now) + delta)
         if not await contracts_repo.update_contract(conn, contract.id, contract.status, **sets):
             raise WrongState("error.contract.state", status=contract.status, action="extend")
         return {"extend": extend or "1d"}

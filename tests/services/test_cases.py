@@ -536,3 +536,20 @@ async def test_cancelling_resolves_the_escalation_of_an_unfunded_contract(servic
     case = await get_case(services, escalation.id)
     assert (case.status, case.resolution) == ("resolved", "settled")
     assert await services.cases.list(GUILD_ID) == []
+
+
+async def test_extending_a_reply_case_does_not_delay_the_review(services: Services, guild: Guild,
+                                                                 clock: FakeClock) -> None:
+    contract = await delivered_contract(services)
+    await services.contracts.set_thread(contract.id, 7000)
+    await services.contracts.record_thread_message(7000, WORKER, clock.now())
+    waiting = await reload(services, contract.id)
+    assert waiting.awaiting_reply_since is not None
+    case = await services.cases.escalate(contract.id, reason_kind="reply_silent", subject_id=CLIENT)
+    assert case is not None
+
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="extend", extend="2d")
+
+    after = await reload(services, contract.id)
+    assert after.awaiting_reply_since == waiting.awaiting_reply_since + timedelta(days=2)
+    assert after.clock_at == waiting.clock_at  # the delivery's review period (auto-approval) is unchanged

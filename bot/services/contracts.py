@@ -255,6 +255,20 @@ class ContractService:
             await conn.execute("UPDATE contracts SET thread_id = ? WHERE id = ? AND thread_id IS NULL",
                                (thread_id, contract_id))
 
+    async def forget_thread(self, contract_id: int, thread_id: int) -> bool:
+        """The contract's thread was deleted on Discord: forget it (and its pinned card), so
+        the next message opens a new one. False if the contract had another thread by then."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE contracts SET thread_id = NULL, terms_message_id = NULL WHERE id = ? AND thread_id = ?",
+                (contract_id, thread_id),
+            )
+            forgotten = cur.rowcount == 1
+        if forgotten:
+            log.warning("contract %s: thread %s is gone; a new one opens with the next message", contract_id,
+                        thread_id)
+        return forgotten
+
     async def set_terms_message(self, contract_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE contracts SET terms_message_id = ? WHERE id = ?", (message_id, contract_id))

@@ -98,7 +98,17 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
 
 
+class ThreadGone(Exception):
+    """The contract's thread was deleted (404 Unknown Channel): it is forgotten and the row
+    retried, which opens a new thread for it."""
+
+
+UNKNOWN_CHANNEL = 10003
+
+
 def _retryable(error: BaseException) -> bool:
+    if isinstance(error, ThreadGone):
+        return True
     if isinstance(error, discord.HTTPException):
         return error.status == 429 or error.status >= 500
     return isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | OSError)
@@ -287,6 +297,7 @@ class Dispatcher:
             except discord.HTTPException as error:
                 if not _unusable(error):
                     raise
+                await self._forget_deleted(item, thread_id, error)
                 why = self._thread_refused(item, thread_id, error)
             else:
                 return Outcome("fallback_thread", message.id)
@@ -324,12 +335,20 @@ class Dispatcher:
         except discord.HTTPException as error:
             if not _unusable(error):
                 raise
+            await self._forget_deleted(item, thread_id, error)
             why = self._thread_refused(item, thread_id, error)
             text = t(language, "dispatch.thread_unusable", contract_id=item.contract_id, message=rendered.content)
             note = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
             return Outcome("fallback_mod", note.id, why)
         await self._after_send(item, message)
         return Outcome("sent", message.id)
+
+    async def _forget_deleted(self, item: OutboxItem, thread_id: int, error: discord.HTTPException) -> None:
+        """A deleted thread (404 Unknown Channel) is forgotten and the row retried: the retry
+        opens a new thread, with both parties and the terms card, and posts there."""
+        if (isinstance(error, discord.NotFound) and error.code == UNKNOWN_CHANNEL and item.contract_id is not None
+                and await self.services.contracts.forget_thread(item.contract_id, thread_id)):
+            raise ThreadGone(f"thread {thread_id} of contract {item.contract_id} was deleted") from error
 
     @staticmethod
     def _thread_refused(item: OutboxItem, thread_id: int, error: discord.HTTPException) -> str:

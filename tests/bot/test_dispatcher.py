@@ -26,7 +26,7 @@ class OkButton(MarketButton):
 
 
 class ContractsStub:
-    """Stands in for ``services.contracts`` (only the two methods the bot shell calls)."""
+    """Stands in for ``services.contracts`` (only the methods the bot shell calls)."""
 
     def __init__(self, threads: dict[int, int] | None = None) -> None:
         self.threads = threads or {}
@@ -37,6 +37,12 @@ class ContractsStub:
 
     async def record_thread_message(self, thread_id: int, author_id: int, at: datetime) -> None:
         self.messages.append((thread_id, author_id, at))
+
+    async def forget_thread(self, contract_id: int, thread_id: int) -> bool:
+        """A stub contract is not in the database: a deleted thread cannot be replaced, so
+        these tests see the fallback, the note in the mod channel (tests/bot/test_threads.py
+        has the replacement of a real contract's thread)."""
+        return False
 
 
 @pytest.fixture(autouse=True)

@@ -310,3 +310,33 @@ async def test_closed_dms_at_acceptance_in_japanese(setup_market: Market) -> Non
     thread = only_thread(market.contracts)
     # the thread is the server's: its notice is in the server's language (English here)
     assert dms_closed_notice(market, market.worker, contract.id) in [m.content for m in thread.history()]
+
+
+async def test_a_deleted_contract_thread_is_replaced_by_a_new_one(setup_market: Market) -> None:
+    market = setup_market
+    contract = await hired(market)
+    old = only_thread(market.contracts)
+    assert (await reload(market, contract.id)).thread_id == old.id
+    # the thread was deleted on Discord: posting there answers 404 Unknown Channel
+    market.env.inject_error("POST", f"/channels/{old.id}/messages", status=404, code=10003,
+                            message="Unknown Channel", times=None)  # fmt: skip
+
+    await market.services.escrow.deposit(market.guild.id, contract.id, actor_id=market.client.id)
+    await market.services.escrow.confirm(market.guild.id, contract.id, moderator_id=market.moderator.id)
+    await market.settle()
+    assert (await reload(market, contract.id)).thread_id is None  # forgotten; the row waits for its retry
+    market.clock.advance(timedelta(minutes=5))
+    await market.dispatch()
+
+    new_id = (await reload(market, contract.id)).thread_id
+    assert new_id is not None and new_id != old.id
+    [new] = [thread for thread in market.contracts.threads if thread.id == new_id]
+    funded_contract = await reload(market, contract.id)
+    assert funded_contract.due_at is not None
+    contents = [m.content for m in new.history(viewer=market.client)]
+    assert t("en", "thread.funded", contract_id=contract.id,
+             due_at=f"<t:{int(funded_contract.due_at.timestamp())}:f>") in contents  # fmt: skip
+    [card] = new.pinned_messages()  # the terms card is pinned again in the new thread
+    assert (await reload(market, contract.id)).terms_message_id == card.id
+    rows = await outbox_rows(market, contract.id)
+    assert rows["thread.funded"][0] == "sent"

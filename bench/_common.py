@@ -336,6 +336,16 @@ def seed_market(path: Path, *, contracts: int, open_jobs: int, guild_id: int = G
     return time.perf_counter() - start
 
 
+def seed_and_report(path: Path, *, contracts: int, open_jobs: int) -> None:
+    """:func:`seed_market`, then one line saying what was seeded, how fast and how big."""
+    seconds = seed_market(path, contracts=contracts, open_jobs=open_jobs)
+    print(
+        f"seeded {contracts:,} active contracts and {open_jobs:,} open jobs in {seconds:.1f} s"
+        f" (database {db_size_mb(path):.0f} MB on disk)\n",
+        flush=True,
+    )
+
+
 def db_size_mb(path: Path) -> float:
     total = 0
     for suffix in ("", "-wal", "-shm"):

@@ -43,7 +43,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import simcord
-from _common import GUILD_ID, db_size_mb, loadavg, percentile, print_machine, seed_market
+from _common import GUILD_ID, loadavg, percentile, print_machine, seed_and_report
 from _simcord import (
     Action,
     Recorder,
@@ -214,12 +214,7 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "bot.db"
-        seconds = seed_market(db_path, contracts=args.contracts, open_jobs=args.jobs)
-        print(
-            f"seeded {args.jobs:,} open jobs and {args.contracts:,} active contracts in {seconds:.1f} s"
-            f" ({db_size_mb(db_path):.0f} MB)",
-            flush=True,
-        )
+        seed_and_report(db_path, contracts=args.contracts, open_jobs=args.jobs)
         asyncio.run(run(args, Path(tmp)))
     print(f"load average at end: {loadavg()}; total {time.perf_counter() - started:.0f} s")
 

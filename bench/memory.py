@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import db_size_mb, loadavg, print_machine, rss_mb, seed_market
+from _common import loadavg, print_machine, rss_mb, seed_and_report
 
 TARGET_MB = 150.0
 
@@ -163,12 +163,7 @@ def main() -> None:
     print_machine("at start")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bot.db"
-        seconds = seed_market(path, contracts=args.contracts, open_jobs=args.jobs)
-        print(
-            f"seeded {args.contracts:,} active contracts and {args.jobs:,} open jobs in {seconds:.1f} s"
-            f" (database {db_size_mb(path):.0f} MB on disk)\n",
-            flush=True,
-        )
+        seed_and_report(path, contracts=args.contracts, open_jobs=args.jobs)
         marks = run_child(Path(tmp), bare=False)
         bare = run_child(Path(tmp), bare=True)
     print(f"{'the bot (fresh process)':<96} {'VmRSS MB':>9} {'VmHWM MB':>9}")

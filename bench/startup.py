@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import db_size_mb, loadavg, print_machine, seed_market
+from _common import loadavg, print_machine, seed_and_report
 
 TARGET_S = 2.0
 BENCH = Path(__file__).resolve().parent
@@ -91,12 +91,7 @@ def main() -> None:
     print_machine("at start")
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bot.db"
-        seconds = seed_market(db, contracts=args.contracts, open_jobs=args.jobs)
-        print(
-            f"seeded {args.contracts:,} active contracts and {args.jobs:,} open jobs in {seconds:.1f} s"
-            f" (database {db_size_mb(db):.0f} MB)\n",
-            flush=True,
-        )
+        seed_and_report(db, contracts=args.contracts, open_jobs=args.jobs)
         runs = [one_run(db, Path(tmp) / "files") for _ in range(args.runs)]
     print(f"clock: {runs[0]['clock']}")
     header = (

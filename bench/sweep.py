@@ -28,7 +28,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from _common import NOW, db_size_mb, loadavg, print_machine, seed_market
+from _common import NOW, loadavg, print_machine, seed_and_report
 from lifecycle import HopCounter
 
 from bot.clock import FakeClock
@@ -111,12 +111,7 @@ def main() -> None:
     print_machine("at start")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bot.db"
-        seconds = seed_market(path, contracts=args.contracts, open_jobs=args.jobs)
-        print(
-            f"seeded {args.contracts:,} active contracts and {args.jobs:,} open jobs in {seconds:.1f} s"
-            f" ({db_size_mb(path):.0f} MB)\n",
-            flush=True,
-        )
+        seed_and_report(path, contracts=args.contracts, open_jobs=args.jobs)
         asyncio.run(run(path, Path(tmp) / "files", args.due))
     print(f"load average at end: {loadavg()}")
 

@@ -294,10 +294,3 @@ class EscrowService:
                           args={"paid_amount": minor, "currency": guild.currency, "reference": ref})
         log.info("guild %s payout of %s to %s recorded by %s", guild_id, minor, user_id, moderator_id)
         return await self.balance(guild_id, user_id)
-
-    @staticmethod
-    async def _deposit(conn: Conn, contract_id: int, deposit_id: int) -> Deposit:
-        for deposit in await repo.deposits(conn, contract_id):
-            if deposit.id == deposit_id:
-                return deposit
-        raise AssertionError(deposit_id)

@@ -68,13 +68,13 @@ async def get_contract(conn: Conn, contract_id: int) -> Contract | None:
 TIMER_NOW = "1970-01-01T00:00:00+00:00"
 
 
-async def update_contract(conn: Conn, contract_id: int, expected_status: str, **sets: Any) -> bool:
+async def update_contract(conn: Conn, contract_id: int, expected_status: str, **sets: Any) -> None:
     """Guarded update: changes the row only if it is still in ``expected_status``. Every change
     asks the timer sweep to look at the contract again.
 
     Queued with the transaction's next statement and checked there (``expect_one``): the
     status was read in this transaction, under its write lock, so it cannot have changed;
-    should it have, the transaction rolls back with a ``WrongState``. Returns True."""
+    should it have, the transaction rolls back with a ``WrongState``."""
     sets.setdefault("timer_due_at", TIMER_NOW)
     assignments = ", ".join(f"{name} = ?" for name in sets)
     await write_later(
@@ -83,7 +83,6 @@ async def update_contract(conn: Conn, contract_id: int, expected_status: str, **
         (*sets.values(), contract_id, expected_status),
         expect_one=True,
     )
-    return True
 
 
 async def touch_timer(conn: Conn, contract_id: int) -> None:
@@ -245,8 +244,8 @@ async def declared_deposits(conn: Conn, guild_id: int, *, text: str = "", exclud
     return [from_row(Deposit, r) for r in await conn.execute_fetchall(sql, params)]
 
 
-async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> bool:
-    """Guarded, queued and checked like :func:`update_contract`. Returns True."""
+async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> None:
+    """Guarded, queued and checked like :func:`update_contract`."""
     extra = "".join(f", {name} = ?" for name in sets)
     await write_later(
         conn,
@@ -254,7 +253,6 @@ async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **
         (new, *sets.values(), deposit_id, old),
         expect_one=True,
     )
-    return True
 
 
 async def deliveries(conn: Conn, contract_id: int) -> list[Delivery]:

@@ -129,18 +129,17 @@ async def applications_for_job(conn: Conn, job_id: int) -> list[Application]:
 
 
 async def set_application_status(conn: Conn, application_id: int, old: str, new: str, now: datetime,
-                                 *, checked: bool = True) -> bool:
+                                 *, checked: bool = True) -> None:
     """Guarded update, queued with the transaction's next statement. ``checked``: the
     application's status was read in this transaction, so it must change exactly one row
     (checked there, like contracts' ``update_contract``); unchecked, a no-op is fine (the
-    application may have moved on). Returns True."""
+    application may have moved on)."""
     await write_later(
         conn,
         "UPDATE applications SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
         (new, to_iso(now), application_id, old),
         expect_one=checked,
     )
-    return True
 
 
 async def worker_applying(conn: Conn, guild_id: int, worker_id: int) -> tuple[str | None, int]:

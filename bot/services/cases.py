@@ -108,9 +108,8 @@ class CaseService:
                        reason_kind: str, now: datetime) -> Case:
         if contract.status in {_CS.ACTIVE, _CS.DELIVERED}:
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "dispute", role)
-            if not await contracts_repo.update_contract(conn, contract.id, contract.status, status=target,
-                                                        status_before_dispute=contract.status):
-                raise WrongState("error.contract.state", status=contract.status, action="dispute")
+            await contracts_repo.update_contract(conn, contract.id, contract.status, status=target,
+                                                 status_before_dispute=contract.status)
             # the case card's buttons must fit the disputed contract, not the one before
             contract = await load_contract(conn, contract.guild_id, contract.id)
         elif contract.status not in {_CS.FUNDING_SUBMITTED, _CS.DISPUTED}:
@@ -276,13 +275,13 @@ class CaseService:
             if contract.status == _CS.DISPUTED and contract.status_before_dispute and not other_disputes:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status,
                                     f"resume_{contract.status_before_dispute}", Role.MODERATOR)
-                await self._move(conn, contract, target, now, closed=False, action="close")
+                await self._move(conn, contract, target, now, closed=False)
             return {}
         if action == "extend":
             return await self._extend(conn, case, contract, extend, now)
         if action == "cancel":
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "mod_cancel", Role.MODERATOR)
-            await self._move(conn, contract, target, now, closed=True, action="mod_cancel")
+            await self._move(conn, contract, target, now, closed=True)
             await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
                                (contract.id,))
             await free_position(conn, contract, now)
@@ -297,7 +296,7 @@ class CaseService:
             if percent is None or not 0 <= percent <= 100:
                 raise InvalidInput("error.case.percent")
             result = await settlement.split(conn, contract, terms, percent, now, moderator_id)
-        await self._move(conn, contract, target, now, closed=True, action=action)
+        await self._move(conn, contract, target, now, closed=True)
         await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'settled' WHERE contract_id = ?"
                            " AND reviewed_at IS NULL", (to_iso(now), contract.id))
         # a top-up declared but not confirmed can never be confirmed on a settled contract
@@ -326,17 +325,14 @@ class CaseService:
             sets["clock_at"] = to_iso(max(contract.clock_at, now) + delta)
             if contract.due_at is not None and contract.status == _CS.ACTIVE:
                 sets["due_at"] = to_iso(max(contract.due_at, now) + delta)
-        if not await contracts_repo.update_contract(conn, contract.id, contract.status, **sets):
-            raise WrongState("error.contract.state", status=contract.status, action="extend")
+        await contracts_repo.update_contract(conn, contract.id, contract.status, **sets)
         return {"extend": extend or "1d"}
 
-    async def _move(self, conn: Conn, contract: Contract, target: str, now: datetime, *, closed: bool,
-                    action: str) -> None:
+    async def _move(self, conn: Conn, contract: Contract, target: str, now: datetime, *, closed: bool) -> None:
         sets: dict[str, object] = {"status": target}
         if closed:
             sets["closed_at"] = to_iso(now)
-        if not await contracts_repo.update_contract(conn, contract.id, contract.status, **sets):
-            raise WrongState("error.contract.state", status=contract.status, action=action)
+        await contracts_repo.update_contract(conn, contract.id, contract.status, **sets)
 
     async def _resolve_others(self, conn: Conn, contract: Contract, decided: Case, now: datetime,
                               moderator_id: int) -> None:

@@ -170,8 +170,7 @@ async def withdraw_open_offers(conn: Conn, job: Job, now: datetime, *, reason: s
     the system) instead of lingering with reminders until they expire."""
     for contract in await repo.offered_for_job(conn, job.id):
         target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "withdraw", Role.SYSTEM)
-        if not await repo.update_contract(conn, contract.id, contract.status, status=target, closed_at=to_iso(now)):
-            continue
+        await repo.update_contract(conn, contract.id, contract.status, status=target, closed_at=to_iso(now))
         if contract.application_id is not None:
             await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                    ApplicationStatus.DECLINED, now)
@@ -348,8 +347,7 @@ class ContractService:
             scope_text = clean_text("scope", scope if scope is not None else f"{job.title}\n\n{job.description}")
             assert scope_text is not None
             target = transition(APPLICATION_TRANSITIONS, "application", application.status, "offer", Role.CLIENT)
-            if not await jobs_repo.set_application_status(conn, application.id, application.status, target, now):
-                raise WrongState("error.contract.application_state", status=application.status)
+            await jobs_repo.set_application_status(conn, application.id, application.status, target, now)
             contract = await repo.insert_contract(
                 conn, guild_id=guild_id, job_id=job_id, application_id=application.id, client_id=client_id,
                 worker_id=worker_id, status=_CS.OFFERED.value, currency=job.currency, terms_version=1,
@@ -385,9 +383,8 @@ class ContractService:
             # another offer filled the last position (or the job was closed): no over-hiring
             if job.status != JobStatus.OPEN:
                 raise WrongState("error.contract.job_not_open", job_id=job.id, status=job.status)
-            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                              accepted_at=to_iso(now), clock_at=to_iso(now)):
-                raise WrongState("error.contract.state", status=contract.status, action="accept")
+            await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                       accepted_at=to_iso(now), clock_at=to_iso(now))
             await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                    ApplicationStatus.HIRED, now, checked=False)
             await self._take_position(conn, job, now)
@@ -461,9 +458,8 @@ class ContractService:
             role = Role.SYSTEM if actor_id is None else role_of(contract, actor_id)
             self._require_party(contract, role)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, action, role)
-            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                              closed_at=to_iso(now)):
-                raise WrongState("error.contract.state", status=contract.status, action=action)
+            await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                       closed_at=to_iso(now))
             if contract.application_id is not None:
                 await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                        ApplicationStatus.DECLINED, now)
@@ -501,9 +497,8 @@ class ContractService:
             if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES}:
                 raise WrongState("error.contract.cancel_needs_case", contract_id=contract_id, status=contract.status)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "cancel", role)
-            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                              closed_at=to_iso(now)):
-                raise WrongState("error.contract.state", status=contract.status, action="cancel")
+            await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                       closed_at=to_iso(now))
             await free_position(conn, contract, now)
             # an escalation of the unfunded contract has nothing left to decide
             await settle_cases(conn, contract, now, why="cancelled", actor_id=actor_id)
@@ -650,8 +645,7 @@ class ContractService:
             sets["topup_due"] = topup
         elif price < current.price and contract.topup_due:
             sets["topup_due"] = max(contract.topup_due - (current.price - price), 0)
-        if not await repo.update_contract(conn, contract.id, contract.status, **sets):
-            raise WrongState("error.contract.state", status=contract.status, action="amend")
+        await repo.update_contract(conn, contract.id, contract.status, **sets)
         await repo.set_amendment_status(conn, amendment.id, "proposed", "accepted", decided_at=to_iso(now),
                                         decided_by=actor_id, new_version=version)
         await retire(conn, contract, now, f"amendment:{amendment.id}:*")

@@ -81,9 +81,8 @@ class DeliveryService:
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deliver", role)
-            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                              delivered_at=to_iso(now), clock_at=to_iso(now)):
-                raise WrongState("error.contract.state", status=contract.status, action="deliver")
+            await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                       delivered_at=to_iso(now), clock_at=to_iso(now))
             delivery = await repo.insert_delivery(conn, contract_id=contract.id, worker_id=actor_id,
                                                   terms_version=contract.terms_version, note=note_text,
                                                   created_at=to_iso(now))
@@ -129,9 +128,8 @@ class DeliveryService:
                 raise NotAllowed("error.review.client_only", contract_id=contract_id)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "approve", role)
             terms = await repo.terms(conn, contract.id, contract.terms_version)
-            if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                              closed_at=to_iso(now)):
-                raise WrongState("error.contract.state", status=contract.status, action="approve")
+            await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                       closed_at=to_iso(now))
             settlement = await release(conn, contract, terms, now, actor_id)
             outcome = "auto_approved" if actor_id is None else "approved"
             # a case still open on it (a cancel request, an escalation) is settled by the approval
@@ -230,9 +228,8 @@ class DeliveryService:
                 await self._back_to_work(conn, contract, target, now)
                 await write_later(conn, "UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
                                   (to_iso(now), request.delivery_id))
-            # declined: the delivery is back with the client, whose review period starts again
-            elif not await repo.update_contract(conn, contract.id, contract.status, clock_at=to_iso(now)):
-                raise WrongState("error.contract.state", status=contract.status, action="decline")
+            else:  # declined: the delivery is back with the client, whose review period starts again
+                await repo.update_contract(conn, contract.id, contract.status, clock_at=to_iso(now))
             await repo.set_revision_status(conn, request.id, "pending_worker", "accepted" if accept else "declined",
                                            to_iso(now))
             kind = "accepted" if accept else "declined"
@@ -248,9 +245,8 @@ class DeliveryService:
         due = contract.due_at
         if due is not None and due < now + REVISION_MIN_WINDOW:
             due = now + REVISION_MIN_WINDOW
-        if not await repo.update_contract(conn, contract.id, contract.status, status=target, clock_at=to_iso(now),
-                                          due_at=to_iso(due) if due else None, timer_round=contract.timer_round + 1):
-            raise WrongState("error.contract.state", status=contract.status, action="revise")
+        await repo.update_contract(conn, contract.id, contract.status, status=target, clock_at=to_iso(now),
+                                   due_at=to_iso(due) if due else None, timer_round=contract.timer_round + 1)
 
     @staticmethod
     async def _reverts_to(conn: Conn, contract: Contract, text: str) -> int | None:

@@ -111,9 +111,8 @@ class EscrowService:
                 deposit = await self._declare_topup(conn, contract, actor_id, ref, now)
             else:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deposit", role)
-                if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                                  deposit_declared_at=to_iso(now), clock_at=to_iso(now)):
-                    raise WrongState("error.contract.state", status=contract.status, action="deposit")
+                await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                           deposit_declared_at=to_iso(now), clock_at=to_iso(now))
                 deposit = await repo.insert_deposit(
                     conn, contract_id=contract.id, kind="initial", amount=terms.price, provider=self.provider.name,
                     reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
@@ -169,9 +168,8 @@ class EscrowService:
                 terms = await repo.terms(conn, contract.id, contract.terms_version)
                 assert contract.accepted_at is not None
                 due = terms.deadline.due_at(accepted_at=contract.accepted_at, funded_at=now)
-                if not await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                                  funded_at=to_iso(now), due_at=to_iso(due), clock_at=to_iso(now)):
-                    raise WrongState("error.contract.state", status=contract.status, action="confirm")
+                await repo.update_contract(conn, contract.id, contract.status, status=target,
+                                           funded_at=to_iso(now), due_at=to_iso(due), clock_at=to_iso(now))
                 # a price raised while the deposit was pending: the difference is a top-up
                 if terms.price > deposit.amount:
                     await write_later(conn, "UPDATE contracts SET topup_due = ? WHERE id = ?",
@@ -183,9 +181,8 @@ class EscrowService:
                 await write_later(conn, "UPDATE contracts SET topup_due = MAX(topup_due - ?, 0) WHERE id = ?",
                                   (deposit.amount, contract.id))
                 await repo.touch_timer(conn, contract.id)
-            if not await repo.set_deposit_status(conn, deposit.id, "declared", "confirmed",
-                                                 confirmed_by=moderator_id, confirmed_at=to_iso(now)):
-                raise WrongState("error.escrow.nothing_declared", contract_id=contract_id, status=contract.status)
+            await repo.set_deposit_status(conn, deposit.id, "declared", "confirmed",
+                                          confirmed_by=moderator_id, confirmed_at=to_iso(now))
             await post_ledger(
                 conn, guild_id=guild_id, contract_id=contract.id, kind="deposit", key=f"deposit:{deposit.id}",
                 currency=contract.currency, now=now, actor_id=moderator_id,

@@ -45,7 +45,8 @@ async def write_later(conn: Conn, sql: str, params: tuple[Any, ...], *, expect_o
 
     Queued writes run in the order they were queued and before any later statement of the
     transaction, so a later read sees them exactly as if they had been sent at once. An error
-    in one surfaces at that later statement and rolls the whole transaction back: queue only
+    in one surfaces at that later statement, as the same kind of error with the queued write's
+    SQL in its message, and rolls the whole transaction back: queue only
     writes that can fail on a bug alone, never one whose failure is an answer (a unique key
     meaning "already done" is read from the row count of a statement sent at once).
 
@@ -65,12 +66,26 @@ async def write_later(conn: Conn, sql: str, params: tuple[Any, ...], *, expect_o
         queued.append((sql, params, expect_one))
 
 
+def _queued_write_failed(error: sqlite3.Error, sql: str) -> sqlite3.Error:
+    """The error of a queued write, as the same kind of error (a caller catching
+    ``IntegrityError`` still does) but naming that write's SQL: it surfaces at a later
+    statement of the transaction, which is not the one that failed."""
+    failed = type(error)(f"queued write failed: {error}: {sql}")
+    for name in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(error, name):
+            setattr(failed, name, getattr(error, name))
+    return failed
+
+
 def _run_writes(raw: sqlite3.Connection, writes: list[Queued]) -> None:
     """In the database thread: the queued writes in order, a run of one statement as one
     ``executemany`` (a guarded run must change one row per parameter set)."""
     for (sql, expect_one), group in itertools.groupby(writes, key=lambda w: (w[0], w[2])):
         rows = [params for _, params, _ in group]
-        cur = raw.executemany(sql, rows)
+        try:
+            cur = raw.executemany(sql, rows)
+        except sqlite3.Error as error:
+            raise _queued_write_failed(error, sql) from error
         if expect_one and cur.rowcount != len(rows):
             raise StaleWrite(sql)
 

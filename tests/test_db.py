@@ -308,6 +308,23 @@ async def test_a_failing_queued_write_rolls_back_the_whole_transaction(db: Datab
     assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 4") is None
 
 
+async def test_a_failing_queued_write_is_reported_with_its_own_sql(db: Database) -> None:
+    """It fails at the transaction's next statement (here a read), but the error names the
+    queued write, not that read."""
+    with pytest.raises(sqlite3.IntegrityError) as raised:
+        async with db.transaction() as conn:
+            await conn.execute(LOCALE, (11, "ja"))
+            await write_later(conn, LOCALE, (11, "en"))
+            await conn.execute("SELECT locale FROM user_locales WHERE user_id = 11")
+    message = str(raised.value)
+    assert LOCALE in message
+    assert "UNIQUE constraint failed: user_locales.user_id" in message
+    assert "SELECT locale" not in message
+    assert isinstance(raised.value.__cause__, sqlite3.IntegrityError)
+    assert not db.conn.in_transaction
+    assert await db.fetchone("SELECT 1 FROM user_locales WHERE user_id = 11") is None
+
+
 async def test_queued_writes_are_dropped_when_the_transaction_fails_before_sending(db: Database) -> None:
     class BoomError(Exception):
         pass

@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.db import Database
-from bot.repositories.records import post_ledger
+from bot.repositories.ledger import post_ledger
 from tests.invariants import assert_ledger_invariants, ledger_violations
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from bot.db import Conn, Row, fetch_one, write_later
@@ -16,6 +17,7 @@ from bot.models.entities import (
     Terms,
     from_row,
 )
+from bot.models.timeutil import to_iso
 
 
 async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> Row:
@@ -68,21 +70,150 @@ async def get_contract(conn: Conn, contract_id: int) -> Contract | None:
 TIMER_NOW = "1970-01-01T00:00:00+00:00"
 
 
-async def update_contract(conn: Conn, contract_id: int, expected_status: str, **sets: Any) -> None:
+async def _change(conn: Conn, contract_id: int, expected_status: str, assignments: str,
+                  params: tuple[Any, ...]) -> None:
     """Guarded update: changes the row only if it is still in ``expected_status``. Every change
     asks the timer sweep to look at the contract again.
 
     Queued with the transaction's next statement and checked there (``expect_one``): the
     status was read in this transaction, under its write lock, so it cannot have changed;
     should it have, the transaction rolls back with a ``WrongState``."""
-    sets.setdefault("timer_due_at", TIMER_NOW)
-    assignments = ", ".join(f"{name} = ?" for name in sets)
     await write_later(
         conn,
-        f"UPDATE contracts SET {assignments} WHERE id = ? AND status = ?",
-        (*sets.values(), contract_id, expected_status),
+        f"UPDATE contracts SET {assignments}, timer_due_at = ? WHERE id = ? AND status = ?",
+        (*params, TIMER_NOW, contract_id, expected_status),
         expect_one=True,
     )
+
+
+async def set_status(conn: Conn, contract_id: int, expected_status: str, status: str) -> None:
+    """A move that starts no clock and ends nothing (a dispute decided back to where it was)."""
+    await _change(conn, contract_id, expected_status, "status = ?", (status,))
+
+
+async def close(conn: Conn, contract_id: int, expected_status: str, status: str, now: datetime) -> None:
+    """A move to a final state (withdrawn, declined, expired, cancelled, completed, ...)."""
+    await _change(conn, contract_id, expected_status, "status = ?, closed_at = ?", (status, to_iso(now)))
+
+
+async def accept(conn: Conn, contract_id: int, expected_status: str, status: str, now: datetime) -> None:
+    """The worker accepted the offer: the funding clock starts."""
+    await _change(conn, contract_id, expected_status, "status = ?, accepted_at = ?, clock_at = ?",
+                  (status, to_iso(now), to_iso(now)))
+
+
+async def declare_deposit(conn: Conn, contract_id: int, expected_status: str, status: str, now: datetime) -> None:
+    """The client declared the escrow deposit: the moderators' confirmation clock starts."""
+    await _change(conn, contract_id, expected_status, "status = ?, deposit_declared_at = ?, clock_at = ?",
+                  (status, to_iso(now), to_iso(now)))
+
+
+async def start_delivery_clock(conn: Conn, contract_id: int, expected_status: str, status: str, now: datetime,
+                               due_at: datetime) -> None:
+    """The deposit was confirmed: the contract is funded and the work is due at ``due_at``."""
+    await _change(conn, contract_id, expected_status, "status = ?, funded_at = ?, due_at = ?, clock_at = ?",
+                  (status, to_iso(now), to_iso(due_at), to_iso(now)))
+
+
+async def mark_delivered(conn: Conn, contract_id: int, expected_status: str, status: str, now: datetime) -> None:
+    """The worker delivered: the client's review clock starts."""
+    await _change(conn, contract_id, expected_status, "status = ?, delivered_at = ?, clock_at = ?",
+                  (status, to_iso(now), to_iso(now)))
+
+
+async def back_to_work(conn: Conn, contract_id: int, expected_status: str, status: str, now: datetime,
+                       due_at: datetime | None, timer_round: int) -> None:
+    """A revision: the work clock starts again with a new due time and a new round of reminders."""
+    await _change(conn, contract_id, expected_status, "status = ?, clock_at = ?, due_at = ?, timer_round = ?",
+                  (status, to_iso(now), to_iso(due_at) if due_at else None, timer_round))
+
+
+async def restart_clock(conn: Conn, contract_id: int, expected_status: str, now: datetime) -> None:
+    """The state's wait starts again from ``now`` (an extra revision declined: a new review period)."""
+    await _change(conn, contract_id, expected_status, "clock_at = ?", (to_iso(now),))
+
+
+async def dispute(conn: Conn, contract_id: int, expected_status: str, status: str) -> None:
+    """A party disputes: the state before is kept to return to when the case is closed."""
+    await _change(conn, contract_id, expected_status, "status = ?, status_before_dispute = ?",
+                  (status, expected_status))
+
+
+async def change_terms(conn: Conn, contract_id: int, expected_status: str, version: int, *,
+                       due_at: datetime | None, topup_due: int | None) -> None:
+    """An accepted amendment: the new terms version, and the due time and the top-up owed when
+    they change (None: unchanged)."""
+    await _change(conn, contract_id, expected_status,
+                  "terms_version = ?, due_at = COALESCE(?, due_at), topup_due = COALESCE(?, topup_due)",
+                  (version, to_iso(due_at) if due_at else None, topup_due))
+
+
+async def extend_reply_wait(conn: Conn, contract_id: int, expected_status: str, until: datetime,
+                            timer_round: int) -> None:
+    """A moderator gave the client more time to reply in the thread."""
+    await _change(conn, contract_id, expected_status, "timer_round = ?, awaiting_reply_since = ?",
+                  (timer_round, to_iso(until)))
+
+
+async def extend_clock(conn: Conn, contract_id: int, expected_status: str, clock_at: datetime,
+                       due_at: datetime | None, timer_round: int) -> None:
+    """A moderator gave more time for the contract's own wait (and its deadline: None unchanged)."""
+    await _change(conn, contract_id, expected_status,
+                  "timer_round = ?, clock_at = ?, due_at = COALESCE(?, due_at)",
+                  (timer_round, to_iso(clock_at), to_iso(due_at) if due_at else None))
+
+
+async def set_topup_due(conn: Conn, contract_id: int, amount: int) -> None:
+    """Queued with the transaction's next statement: nothing reads the row count."""
+    await write_later(conn, "UPDATE contracts SET topup_due = ? WHERE id = ?", (amount, contract_id))
+
+
+async def reduce_topup_due(conn: Conn, contract_id: int, amount: int) -> None:
+    """A top-up of ``amount`` arrived (never below zero). Queued like :func:`set_topup_due`."""
+    await write_later(conn, "UPDATE contracts SET topup_due = MAX(topup_due - ?, 0) WHERE id = ?",
+                      (amount, contract_id))
+
+
+async def set_thread(conn: Conn, contract_id: int, thread_id: int) -> None:
+    """Remember the contract's thread, unless it already has one."""
+    await conn.execute("UPDATE contracts SET thread_id = ? WHERE id = ? AND thread_id IS NULL",
+                       (thread_id, contract_id))
+
+
+async def forget_thread(conn: Conn, contract_id: int, thread_id: int) -> bool:
+    """Forget the thread (and its pinned card); False if the contract has another one."""
+    cur = await conn.execute(
+        "UPDATE contracts SET thread_id = NULL, terms_message_id = NULL WHERE id = ? AND thread_id = ?",
+        (contract_id, thread_id),
+    )
+    return cur.rowcount == 1
+
+
+async def set_terms_message(conn: Conn, contract_id: int, message_id: int) -> None:
+    await conn.execute("UPDATE contracts SET terms_message_id = ? WHERE id = ?", (message_id, contract_id))
+
+
+async def start_awaiting_reply(conn: Conn, contract_id: int, since: datetime) -> None:
+    """The worker spoke in the thread: the client's reply is awaited from ``since``."""
+    await conn.execute(
+        "UPDATE contracts SET awaiting_reply_since = ? WHERE id = ? AND awaiting_reply_since IS NULL",
+        (to_iso(since), contract_id),
+    )
+
+
+async def stop_awaiting_reply(conn: Conn, contract_id: int) -> None:
+    await conn.execute("UPDATE contracts SET awaiting_reply_since = NULL WHERE id = ?", (contract_id,))
+
+
+async def count_in_states(conn: Conn, guild_id: int, statuses: Iterable[str]) -> int:
+    """How many of the guild's contracts are in one of ``statuses``."""
+    wanted = sorted(statuses)
+    row = await fetch_one(
+        conn,
+        f"SELECT COUNT(*) FROM contracts WHERE guild_id = ? AND status IN ({', '.join('?' for _ in wanted)})",
+        (guild_id, *wanted),
+    )
+    return int(row[0]) if row else 0
 
 
 async def touch_timer(conn: Conn, contract_id: int) -> None:
@@ -244,15 +375,21 @@ async def declared_deposits(conn: Conn, guild_id: int, *, text: str = "", exclud
     return [from_row(Deposit, r) for r in await conn.execute_fetchall(sql, params)]
 
 
-async def set_deposit_status(conn: Conn, deposit_id: int, old: str, new: str, **sets: Any) -> None:
-    """Guarded, queued and checked like :func:`update_contract`."""
-    extra = "".join(f", {name} = ?" for name in sets)
+async def confirm_deposit(conn: Conn, deposit_id: int, moderator_id: int, now: datetime) -> None:
+    """A declared deposit arrived. Guarded, queued and checked like the contract's changes."""
     await write_later(
         conn,
-        f"UPDATE deposits SET status = ?{extra} WHERE id = ? AND status = ?",
-        (new, *sets.values(), deposit_id, old),
+        "UPDATE deposits SET status = ?, confirmed_by = ?, confirmed_at = ? WHERE id = ? AND status = ?",
+        ("confirmed", moderator_id, to_iso(now), deposit_id, "declared"),
         expect_one=True,
     )
+
+
+async def void_declared_deposits(conn: Conn, contract_id: int) -> None:
+    """Deposits declared but not confirmed can never be confirmed now (the contract is settled or
+    cancelled). Queued with the transaction's next statement: nothing reads the row count."""
+    await write_later(conn, "UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
+                      (contract_id,))
 
 
 async def deliveries(conn: Conn, contract_id: int) -> list[Delivery]:
@@ -287,6 +424,27 @@ async def revisions(conn: Conn, contract_id: int) -> list[RevisionRequest]:
 async def get_revision(conn: Conn, revision_id: int) -> RevisionRequest | None:
     row = await fetch_one(conn, "SELECT * FROM revision_requests WHERE id = ?", (revision_id,))
     return from_row(RevisionRequest, row) if row else None
+
+
+async def lapse_extra_revisions(conn: Conn, contract_id: int, now: datetime) -> None:
+    """Extra revisions the worker did not answer are moot (the delivery was approved). Queued."""
+    await write_later(conn, "UPDATE revision_requests SET status = 'lapsed', decided_at = ?"
+                      " WHERE contract_id = ? AND status = 'pending_worker'", (to_iso(now), contract_id))
+
+
+async def review_open_deliveries(conn: Conn, contract_id: int, outcome: str, now: datetime) -> None:
+    """Every delivery of the contract not yet reviewed gets ``outcome`` (approved, settled, ...). Queued."""
+    await write_later(
+        conn,
+        "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",
+        (to_iso(now), outcome, contract_id),
+    )
+
+
+async def send_back_for_revision(conn: Conn, delivery_id: int, now: datetime) -> None:
+    """The delivery was reviewed: a revision is to come. Queued."""
+    await write_later(conn, "UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
+                      (to_iso(now), delivery_id))
 
 
 async def set_revision_status(conn: Conn, revision_id: int, old: str, new: str, decided_at: str) -> bool:

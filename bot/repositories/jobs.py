@@ -36,6 +36,25 @@ async def set_job_status(
     return cur.rowcount == 1
 
 
+async def take_position(conn: Conn, job_id: int, status: str) -> None:
+    """A hire took one of the job's positions (``status``: filled when it was the last).
+    Queued with the transaction's next statement: nothing reads the row count."""
+    await write_later(conn, "UPDATE jobs SET filled = filled + 1, status = ? WHERE id = ?", (status, job_id))
+
+
+async def free_position(conn: Conn, job_id: int) -> None:
+    """A hire ended before funding: its position is open again."""
+    await conn.execute("UPDATE jobs SET filled = filled - 1 WHERE id = ? AND filled > 0", (job_id,))
+
+
+async def set_board_message(conn: Conn, job_id: int, channel_id: int, message_id: int) -> None:
+    """Where the job's card on the board is, to edit it later."""
+    await conn.execute(
+        "UPDATE jobs SET board_channel_id = ?, board_message_id = ? WHERE id = ?",
+        (channel_id, message_id, job_id),
+    )
+
+
 async def client_posting(conn: Conn, guild_id: int, client_id: int) -> tuple[str | None, int]:
     """(when the client last posted a job, how many of their jobs are open) in one query."""
     row = await fetch_one(
@@ -132,7 +151,7 @@ async def set_application_status(conn: Conn, application_id: int, old: str, new:
                                  *, checked: bool = True) -> None:
     """Guarded update, queued with the transaction's next statement. ``checked``: the
     application's status was read in this transaction, so it must change exactly one row
-    (checked there, like contracts' ``update_contract``); unchecked, a no-op is fine (the
+    (checked there, like a contract's state changes); unchecked, a no-op is fine (the
     application may have moved on)."""
     await write_later(
         conn,

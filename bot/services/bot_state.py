@@ -4,6 +4,7 @@ command-tree hash. Not marketplace data: no events, no outbox."""
 from __future__ import annotations
 
 from bot.db import Database
+from bot.repositories import bot_state as repo
 
 
 class BotState:
@@ -11,13 +12,9 @@ class BotState:
         self.db = db
 
     async def get(self, key: str) -> str | None:
-        row = await self.db.fetchone("SELECT value FROM bot_state WHERE key = ?", (key,))
-        return str(row["value"]) if row else None
+        async with self.db.read() as conn:
+            return await repo.get_value(conn, key)
 
     async def set(self, key: str, value: str) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO bot_state (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            await repo.set_value(conn, key, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.db import Conn, Database
@@ -19,14 +19,17 @@ from bot.models.states import (
     ContractStatus,
     Role,
 )
-from bot.models.timeutil import to_iso
 from bot.repositories import cases as repo
 from bot.repositories import contracts as contracts_repo
-from bot.repositories.records import enqueue, record_event, retire_buttons
+from bot.repositories.audit import record_event
+from bot.repositories.outbox import enqueue, retire_buttons
 from bot.services import settlement
 from bot.services.common import check_cooldown, clean_text, transition
-from bot.services.contracts import ContractService, free_position, load_contract, notify, post_thread, role_of
 from bot.services.guilds import GuildService
+from bot.services.steps import free_position, load_contract, notify, post_thread, role_of
+
+if TYPE_CHECKING:  # contracts.py imports settle_cases from here
+    from bot.services.contracts import ContractService
 
 log = logging.getLogger(__name__)
 _CS = ContractStatus
@@ -40,6 +43,32 @@ MAX_EXTEND = timedelta(days=60)
 class CancelOutcome:
     contract: Contract
     case: Case | None
+
+
+# Why an open case was settled without a moderator: the wait it was opened for is over.
+SETTLED_BY = frozenset({"funded", "topup_declared", "delivered", "replied", "approved", "auto_approved",
+                        "cancelled"})
+
+
+async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: str, actor_id: int | None,
+                       reason_kinds: frozenset[str] | None = None) -> None:
+    """The parties did what an open case on this contract waited for (the client funded,
+    the worker delivered, the client replied, the delivery was approved): the case is settled,
+    its card's buttons are greyed out and the moderators get a note saying why. With
+    ``reason_kinds``, only cases of those reasons (an escalation of silence); otherwise all."""
+    assert why in SETTLED_BY, why
+    for case in await repo.open_cases_for_contract(conn, contract.id):
+        if reason_kinds is not None and case.reason_kind not in reason_kinds:
+            continue
+        if not await repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note=why, now=now):
+            continue
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, case_id=case.id,
+                           kind="case.settled", now=now, actor_id=actor_id, why=why)
+        await retire_buttons(conn, guild_id=contract.guild_id, specs=[f"case:{case.id}:*"], now=now,
+                             contract_id=contract.id, case_id=case.id)
+        await enqueue(conn, guild_id=contract.guild_id, target="mod", case_id=case.id, contract_id=contract.id,
+                      message_key=f"mod.case_settled.{why}", now=now,
+                      args={"case_id": case.id, "contract_id": contract.id})
 
 
 def available_actions(case: Case, contract: Contract | None) -> list[str]:
@@ -108,8 +137,7 @@ class CaseService:
                        reason_kind: str, now: datetime) -> Case:
         if contract.status in {_CS.ACTIVE, _CS.DELIVERED}:
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "dispute", role)
-            await contracts_repo.update_contract(conn, contract.id, contract.status, status=target,
-                                                 status_before_dispute=contract.status)
+            await contracts_repo.dispute(conn, contract.id, contract.status, target)
             # the case card's buttons must fit the disputed contract, not the one before
             contract = await load_contract(conn, contract.guild_id, contract.id)
         elif contract.status not in {_CS.FUNDING_SUBMITTED, _CS.DISPUTED}:
@@ -282,8 +310,7 @@ class CaseService:
         if action == "cancel":
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "mod_cancel", Role.MODERATOR)
             await self._move(conn, contract, target, now, closed=True)
-            await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
-                               (contract.id,))
+            await contracts_repo.void_declared_deposits(conn, contract.id)
             await free_position(conn, contract, now)
             await self._resolve_others(conn, contract, case, now, moderator_id)
             return {}
@@ -297,11 +324,9 @@ class CaseService:
                 raise InvalidInput("error.case.percent")
             result = await settlement.split(conn, contract, terms, percent, now, moderator_id)
         await self._move(conn, contract, target, now, closed=True)
-        await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'settled' WHERE contract_id = ?"
-                           " AND reviewed_at IS NULL", (to_iso(now), contract.id))
+        await contracts_repo.review_open_deliveries(conn, contract.id, "settled", now)
         # a top-up declared but not confirmed can never be confirmed on a settled contract
-        await conn.execute("UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
-                           (contract.id,))
+        await contracts_repo.void_declared_deposits(conn, contract.id)
         await self._resolve_others(conn, contract, case, now, moderator_id)
         await post_thread(conn, contract, f"thread.case_{action}", now, case_id=case.id,
                           worker_amount=result.to_worker, client_amount=result.to_client, currency=contract.currency)
@@ -318,21 +343,23 @@ class CaseService:
             raise InvalidInput("error.case.extend", value=extend)
         # more time for the wait the case is about, and only that one: extending a silent
         # client's reply must not also delay the auto-approval of a delivery
-        sets: dict[str, object] = {"timer_round": contract.timer_round + 1}
+        timer_round = contract.timer_round + 1
         if case.reason_kind == "reply_silent" and contract.awaiting_reply_since is not None:
-            sets["awaiting_reply_since"] = to_iso(max(contract.awaiting_reply_since, now) + delta)
+            await contracts_repo.extend_reply_wait(conn, contract.id, contract.status,
+                                                   max(contract.awaiting_reply_since, now) + delta, timer_round)
         else:  # the contract's own wait: funding, review, or the work and its deadline
-            sets["clock_at"] = to_iso(max(contract.clock_at, now) + delta)
+            due_at: datetime | None = None
             if contract.due_at is not None and contract.status == _CS.ACTIVE:
-                sets["due_at"] = to_iso(max(contract.due_at, now) + delta)
-        await contracts_repo.update_contract(conn, contract.id, contract.status, **sets)
+                due_at = max(contract.due_at, now) + delta
+            await contracts_repo.extend_clock(conn, contract.id, contract.status, max(contract.clock_at, now) + delta,
+                                              due_at, timer_round)
         return {"extend": extend or "1d"}
 
     async def _move(self, conn: Conn, contract: Contract, target: str, now: datetime, *, closed: bool) -> None:
-        sets: dict[str, object] = {"status": target}
         if closed:
-            sets["closed_at"] = to_iso(now)
-        await contracts_repo.update_contract(conn, contract.id, contract.status, **sets)
+            await contracts_repo.close(conn, contract.id, contract.status, target, now)
+        else:
+            await contracts_repo.set_status(conn, contract.id, contract.status, target)
 
     async def _resolve_others(self, conn: Conn, contract: Contract, decided: Case, now: datetime,
                               moderator_id: int) -> None:

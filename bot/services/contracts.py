@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from bot.clock import Clock
-from bot.db import Conn, Database, write_later
+from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.entities import Amendment, Contract, Job, Terms
 from bot.models.money import fee_split
@@ -26,19 +25,28 @@ from bot.models.states import (
 )
 from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS, Deadline, normalize_scope
 from bot.models.timeutil import to_iso
-from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
-from bot.repositories.records import enqueue, last_dm_outcomes, record_event, retire_buttons
+from bot.repositories.audit import record_event
+from bot.repositories.outbox import enqueue, last_dm_outcomes
+from bot.services.cases import settle_cases
 from bot.services.common import Amount, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
+from bot.services.steps import (
+    REPLY_STATES,
+    free_position,
+    load_contract,
+    notify,
+    post_thread,
+    retire,
+    role_of,
+    withdraw_open_offers,
+)
 
 log = logging.getLogger(__name__)
 
 _CS = ContractStatus
 AMENDABLE = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
-# the states in which a worker waiting for the client's reply in the thread counts (timers.py)
-REPLY_STATES = AMENDABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,97 +61,6 @@ class ContractView:
     @property
     def fee_and_payout(self) -> tuple[int, int]:
         return fee_split(self.terms.price, self.terms.fee_percent)
-
-
-def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> Role:
-    if user_id == contract.client_id:
-        return Role.CLIENT
-    if user_id == contract.worker_id:
-        return Role.WORKER
-    return Role.MODERATOR if is_moderator else Role.OUTSIDER
-
-
-async def load_contract(conn: Conn, guild_id: int, contract_id: int) -> Contract:
-    contract = await repo.get_contract(conn, contract_id)
-    if contract is None or contract.guild_id != guild_id:
-        raise NotFound("error.contract.not_found", contract_id=contract_id)
-    return contract
-
-
-async def notify(
-    conn: Conn,
-    contract: Contract,
-    key: str,
-    now: datetime,
-    *,
-    to: tuple[int, ...],
-    buttons: tuple[str, ...] = (),
-    dedupe: str | None = None,
-    **args: Any,
-) -> None:
-    """DM each of ``to`` about this contract (falls back to the thread, then the mod channel)."""
-    for user_id in to:
-        await enqueue(
-            conn,
-            guild_id=contract.guild_id,
-            target="dm",
-            recipient_id=user_id,
-            contract_id=contract.id,
-            message_key=key,
-            now=now,
-            args={"contract_id": contract.id, **args},
-            buttons=buttons,
-            dedupe_key=f"{dedupe}:{user_id}" if dedupe else None,
-        )
-
-
-async def retire(conn: Conn, contract: Contract, now: datetime, *specs: str) -> None:
-    """Grey out the buttons of this contract's messages whose action is done (``*``: all)."""
-    await retire_buttons(conn, guild_id=contract.guild_id, specs=specs, now=now, contract_id=contract.id)
-
-
-# Why an open case was settled without a moderator: the wait it was opened for is over.
-SETTLED_BY = frozenset({"funded", "topup_declared", "delivered", "replied", "approved", "auto_approved",
-                        "cancelled"})
-
-
-async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: str, actor_id: int | None,
-                       reason_kinds: frozenset[str] | None = None) -> None:
-    """The parties did what an open case on this contract waited for (the client funded,
-    the worker delivered, the client replied, the delivery was approved): the case is settled,
-    its card's buttons are greyed out and the moderators get a note saying why. With
-    ``reason_kinds``, only cases of those reasons (an escalation of silence); otherwise all."""
-    assert why in SETTLED_BY, why
-    for case in await cases_repo.open_cases_for_contract(conn, contract.id):
-        if reason_kinds is not None and case.reason_kind not in reason_kinds:
-            continue
-        if not await cases_repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note=why, now=now):
-            continue
-        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, case_id=case.id,
-                           kind="case.settled", now=now, actor_id=actor_id, why=why)
-        await retire_buttons(conn, guild_id=contract.guild_id, specs=[f"case:{case.id}:*"], now=now,
-                             contract_id=contract.id, case_id=case.id)
-        await enqueue(conn, guild_id=contract.guild_id, target="mod", case_id=case.id, contract_id=contract.id,
-                      message_key=f"mod.case_settled.{why}", now=now,
-                      args={"case_id": case.id, "contract_id": contract.id})
-
-
-async def post_thread(conn: Conn, contract: Contract, key: str, now: datetime, **args: Any) -> None:
-    await enqueue(conn, guild_id=contract.guild_id, target="thread", contract_id=contract.id,
-                  message_key=key, now=now, args={"contract_id": contract.id, **args})
-
-
-async def free_position(conn: Conn, contract: Contract, now: datetime) -> None:
-    """A hire that ended before funding frees its position on the job again."""
-    job = await jobs_repo.get_job(conn, contract.job_id)
-    assert job is not None
-    await conn.execute("UPDATE jobs SET filled = filled - 1 WHERE id = ? AND filled > 0", (job.id,))
-    if job.status == JobStatus.FILLED:
-        target = transition(JOB_TRANSITIONS, "job", job.status, "reopen", Role.SYSTEM)
-        await jobs_repo.set_job_status(conn, job.id, job.status, target, now)
-        await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.reopened", now=now,
-                           contract_id=contract.id)
-    await enqueue(conn, guild_id=job.guild_id, target="board", job_id=job.id, message_key="board.job", now=now)
 
 
 # Autocomplete purposes that are not a single transition of the contract state machine.
@@ -163,22 +80,6 @@ def _suits(contract: Contract, user_id: int, purpose: str) -> bool:
         return role in {Role.CLIENT, Role.WORKER} and contract.status in _PURPOSE_STATES[purpose]
     allowed = CONTRACT_TRANSITIONS.get((contract.status, purpose))
     return allowed is not None and role in allowed.roles
-
-
-async def withdraw_open_offers(conn: Conn, job: Job, now: datetime, *, reason: str) -> None:
-    """The job was filled or closed: offers still out to other workers end now (withdrawn by
-    the system) instead of lingering with reminders until they expire."""
-    for contract in await repo.offered_for_job(conn, job.id):
-        target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "withdraw", Role.SYSTEM)
-        await repo.update_contract(conn, contract.id, contract.status, status=target, closed_at=to_iso(now))
-        if contract.application_id is not None:
-            await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
-                                                   ApplicationStatus.DECLINED, now)
-        await retire(conn, contract, now, "*")
-        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, job_id=job.id,
-                           kind="contract.withdrawn", now=now, reason=reason)
-        await notify(conn, contract, f"notify.offer_withdrawn_{reason}", now, to=(contract.worker_id,),
-                     title=job.title, job_id=job.id)
 
 
 class ContractService:
@@ -251,18 +152,13 @@ class ContractService:
 
     async def set_thread(self, contract_id: int, thread_id: int) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE contracts SET thread_id = ? WHERE id = ? AND thread_id IS NULL",
-                               (thread_id, contract_id))
+            await repo.set_thread(conn, contract_id, thread_id)
 
     async def forget_thread(self, contract_id: int, thread_id: int) -> bool:
         """The contract's thread was deleted on Discord: forget it (and its pinned card), so
         the next message opens a new one. False if the contract had another thread by then."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE contracts SET thread_id = NULL, terms_message_id = NULL WHERE id = ? AND thread_id = ?",
-                (contract_id, thread_id),
-            )
-            forgotten = cur.rowcount == 1
+            forgotten = await repo.forget_thread(conn, contract_id, thread_id)
         if forgotten:
             log.warning("contract %s: thread %s is gone; a new one opens with the next message", contract_id,
                         thread_id)
@@ -270,7 +166,7 @@ class ContractService:
 
     async def set_terms_message(self, contract_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE contracts SET terms_message_id = ? WHERE id = ?", (message_id, contract_id))
+            await repo.set_terms_message(conn, contract_id, message_id)
 
     async def awaiting_reply(self, limit: int = 1000) -> list[Contract]:
         """Contracts whose worker waits for the client in the thread (for the start-up catch-up
@@ -289,13 +185,10 @@ class ContractService:
             if contract is None:
                 return
             if author_id == contract.worker_id and contract.awaiting_reply_since is None:
-                await conn.execute(
-                    "UPDATE contracts SET awaiting_reply_since = ? WHERE id = ? AND awaiting_reply_since IS NULL",
-                    (to_iso(at), contract.id),
-                )
+                await repo.start_awaiting_reply(conn, contract.id, at)
                 await repo.touch_timer(conn, contract.id)
             elif author_id == contract.client_id and contract.awaiting_reply_since is not None:
-                await conn.execute("UPDATE contracts SET awaiting_reply_since = NULL WHERE id = ?", (contract.id,))
+                await repo.stop_awaiting_reply(conn, contract.id)
                 await settle_cases(conn, contract, at, why="replied", actor_id=author_id,
                                    reason_kinds=frozenset({"reply_silent"}))
 
@@ -383,8 +276,7 @@ class ContractService:
             # another offer filled the last position (or the job was closed): no over-hiring
             if job.status != JobStatus.OPEN:
                 raise WrongState("error.contract.job_not_open", job_id=job.id, status=job.status)
-            await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                       accepted_at=to_iso(now), clock_at=to_iso(now))
+            await repo.accept(conn, contract.id, contract.status, target, now)
             await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                    ApplicationStatus.HIRED, now, checked=False)
             await self._take_position(conn, job, now)
@@ -419,7 +311,7 @@ class ContractService:
     async def _take_position(self, conn: Conn, job: Job, now: datetime) -> None:
         fills = job.filled + 1 >= job.positions and job.status == JobStatus.OPEN
         target = transition(JOB_TRANSITIONS, "job", job.status, "fill", Role.SYSTEM) if fills else job.status
-        await write_later(conn, "UPDATE jobs SET filled = filled + 1, status = ? WHERE id = ?", (target, job.id))
+        await jobs_repo.take_position(conn, job.id, target)
         if fills:
             await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.filled", now=now)
             await withdraw_open_offers(conn, job, now, reason="job_filled")
@@ -458,8 +350,7 @@ class ContractService:
             role = Role.SYSTEM if actor_id is None else role_of(contract, actor_id)
             self._require_party(contract, role)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, action, role)
-            await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                       closed_at=to_iso(now))
+            await repo.close(conn, contract.id, contract.status, target, now)
             if contract.application_id is not None:
                 await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
                                                        ApplicationStatus.DECLINED, now)
@@ -497,8 +388,7 @@ class ContractService:
             if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES}:
                 raise WrongState("error.contract.cancel_needs_case", contract_id=contract_id, status=contract.status)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "cancel", role)
-            await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                       closed_at=to_iso(now))
+            await repo.close(conn, contract.id, contract.status, target, now)
             await free_position(conn, contract, now)
             # an escalation of the unfunded contract has nothing left to decide
             await settle_cases(conn, contract, now, why="cancelled", actor_id=actor_id)
@@ -636,16 +526,17 @@ class ContractService:
             fee_percent=current.fee_percent, reverts_to=amendment.reverts_to, created_by=amendment.proposed_by,
             reason=amendment.reason, created_at=to_iso(now),
         )
-        sets: dict[str, Any] = {"terms_version": version}
+        due_at: datetime | None = None
         if contract.funded_at is not None and contract.accepted_at is not None and deadline != current.deadline:
-            sets["due_at"] = to_iso(deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at))
+            due_at = deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at)
         topup = 0
+        topup_due: int | None = None
         if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES} and price > current.price:
             topup = contract.topup_due + price - current.price
-            sets["topup_due"] = topup
+            topup_due = topup
         elif price < current.price and contract.topup_due:
-            sets["topup_due"] = max(contract.topup_due - (current.price - price), 0)
-        await repo.update_contract(conn, contract.id, contract.status, **sets)
+            topup_due = max(contract.topup_due - (current.price - price), 0)
+        await repo.change_terms(conn, contract.id, contract.status, version, due_at=due_at, topup_due=topup_due)
         await repo.set_amendment_status(conn, amendment.id, "proposed", "accepted", decided_at=to_iso(now),
                                         decided_by=actor_id, new_version=version)
         await retire(conn, contract, now, f"amendment:{amendment.id}:*")

@@ -9,18 +9,19 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Conn, Database, write_later
+from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionRequest
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
 from bot.models.terms import normalize_scope
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
-from bot.repositories.records import record_event
+from bot.repositories.audit import record_event
+from bot.services.cases import settle_cases
 from bot.services.common import clean_text, transition
-from bot.services.contracts import load_contract, notify, post_thread, retire, role_of, settle_cases
 from bot.services.files import FileStore
 from bot.services.settlement import Settlement, release
+from bot.services.steps import load_contract, notify, post_thread, retire, role_of
 
 log = logging.getLogger(__name__)
 _CS = ContractStatus
@@ -81,8 +82,7 @@ class DeliveryService:
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deliver", role)
-            await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                       delivered_at=to_iso(now), clock_at=to_iso(now))
+            await repo.mark_delivered(conn, contract.id, contract.status, target, now)
             delivery = await repo.insert_delivery(conn, contract_id=contract.id, worker_id=actor_id,
                                                   terms_version=contract.terms_version, note=note_text,
                                                   created_at=to_iso(now))
@@ -128,23 +128,16 @@ class DeliveryService:
                 raise NotAllowed("error.review.client_only", contract_id=contract_id)
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "approve", role)
             terms = await repo.terms(conn, contract.id, contract.terms_version)
-            await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                       closed_at=to_iso(now))
+            await repo.close(conn, contract.id, contract.status, target, now)
             settlement = await release(conn, contract, terms, now, actor_id)
             outcome = "auto_approved" if actor_id is None else "approved"
             # a case still open on it (a cancel request, an escalation) is settled by the approval
             await settle_cases(conn, contract, now, why=outcome, actor_id=actor_id)
             # an extra revision the worker did not answer is moot once the client approved
-            await write_later(conn, "UPDATE revision_requests SET status = 'lapsed', decided_at = ?"
-                              " WHERE contract_id = ? AND status = 'pending_worker'", (to_iso(now), contract.id))
+            await repo.lapse_extra_revisions(conn, contract.id, now)
             # a top-up declared but no longer needed (the price came down again) can never be confirmed now
-            await write_later(conn, "UPDATE deposits SET status = 'void' WHERE contract_id = ? AND status = 'declared'",
-                              (contract.id,))
-            await write_later(
-                conn,
-                "UPDATE deliveries SET reviewed_at = ?, outcome = ? WHERE contract_id = ? AND reviewed_at IS NULL",
-                (to_iso(now), outcome, contract.id),
-            )
+            await repo.void_declared_deposits(conn, contract.id)
+            await repo.review_open_deliveries(conn, contract.id, outcome, now)
             await retire(conn, contract, now, "*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind=f"delivery.{outcome}", now=now,
                                actor_id=actor_id, fee=settlement.fee, to_worker=settlement.to_worker,
@@ -187,8 +180,7 @@ class DeliveryService:
             repeats = next((r.id for r in earlier if normalize_scope(r.reason) == normalize_scope(text)), None)
             if included:
                 await self._back_to_work(conn, contract, target, now)
-                await conn.execute("UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
-                                   (to_iso(now), deliveries[-1].id))
+                await repo.send_back_for_revision(conn, deliveries[-1].id, now)
             await retire(conn, contract, now, f"review:{contract.id}:*")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="revision.requested", now=now,
                                actor_id=actor_id, revision_id=revision_id, included=included, reason=text,
@@ -226,10 +218,9 @@ class DeliveryService:
             if accept:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "accept_revision", Role.WORKER)
                 await self._back_to_work(conn, contract, target, now)
-                await write_later(conn, "UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
-                                  (to_iso(now), request.delivery_id))
+                await repo.send_back_for_revision(conn, request.delivery_id, now)
             else:  # declined: the delivery is back with the client, whose review period starts again
-                await repo.update_contract(conn, contract.id, contract.status, clock_at=to_iso(now))
+                await repo.restart_clock(conn, contract.id, contract.status, now)
             await repo.set_revision_status(conn, request.id, "pending_worker", "accepted" if accept else "declined",
                                            to_iso(now))
             kind = "accepted" if accept else "declined"
@@ -245,8 +236,7 @@ class DeliveryService:
         due = contract.due_at
         if due is not None and due < now + REVISION_MIN_WINDOW:
             due = now + REVISION_MIN_WINDOW
-        await repo.update_contract(conn, contract.id, contract.status, status=target, clock_at=to_iso(now),
-                                   due_at=to_iso(due) if due else None, timer_round=contract.timer_round + 1)
+        await repo.back_to_work(conn, contract.id, contract.status, target, now, due, contract.timer_round + 1)
 
     @staticmethod
     async def _reverts_to(conn: Conn, contract: Contract, text: str) -> int | None:

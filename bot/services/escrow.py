@@ -15,28 +15,30 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.db import Conn, Database, fetch_one, write_later
+from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, WrongState
 from bot.models.entities import Contract, Deposit
 from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, ContractStatus, Role
 from bot.models.timeutil import from_iso, to_iso
 from bot.repositories import contracts as repo
-from bot.repositories.records import (
+from bot.repositories.audit import record_event
+from bot.repositories.ledger import (
     DEPOSITS_EXTERNAL,
     FEES_ACCOUNT,
     PAYOUTS_EXTERNAL,
     balance,
-    enqueue,
+    balance_of_accounts,
     escrow_account,
     owed_account,
     post_ledger,
-    record_event,
     refund_account,
 )
+from bot.repositories.outbox import enqueue
+from bot.services.cases import settle_cases
 from bot.services.common import Amount, clean_text, parse_amount, transition
-from bot.services.contracts import load_contract, notify, post_thread, retire, role_of, settle_cases
 from bot.services.guilds import GuildService
 from bot.services.settlement import held
+from bot.services.steps import load_contract, notify, post_thread, retire, role_of
 
 log = logging.getLogger(__name__)
 _CS = ContractStatus
@@ -111,8 +113,7 @@ class EscrowService:
                 deposit = await self._declare_topup(conn, contract, actor_id, ref, now)
             else:
                 target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deposit", role)
-                await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                           deposit_declared_at=to_iso(now), clock_at=to_iso(now))
+                await repo.declare_deposit(conn, contract.id, contract.status, target, now)
                 deposit = await repo.insert_deposit(
                     conn, contract_id=contract.id, kind="initial", amount=terms.price, provider=self.provider.name,
                     reference=ref, status="declared", declared_by=actor_id, declared_at=to_iso(now),
@@ -168,21 +169,17 @@ class EscrowService:
                 terms = await repo.terms(conn, contract.id, contract.terms_version)
                 assert contract.accepted_at is not None
                 due = terms.deadline.due_at(accepted_at=contract.accepted_at, funded_at=now)
-                await repo.update_contract(conn, contract.id, contract.status, status=target,
-                                           funded_at=to_iso(now), due_at=to_iso(due), clock_at=to_iso(now))
+                await repo.start_delivery_clock(conn, contract.id, contract.status, target, now, due)
                 # a price raised while the deposit was pending: the difference is a top-up
                 if terms.price > deposit.amount:
-                    await write_later(conn, "UPDATE contracts SET topup_due = ? WHERE id = ?",
-                                      (terms.price - deposit.amount, contract.id))
+                    await repo.set_topup_due(conn, contract.id, terms.price - deposit.amount)
             else:
                 due = contract.due_at  # type: ignore[assignment]
                 if contract.status not in FUNDED_STATES:
                     raise WrongState("error.contract.state", status=contract.status, action="confirm")
-                await write_later(conn, "UPDATE contracts SET topup_due = MAX(topup_due - ?, 0) WHERE id = ?",
-                                  (deposit.amount, contract.id))
+                await repo.reduce_topup_due(conn, contract.id, deposit.amount)
                 await repo.touch_timer(conn, contract.id)
-            await repo.set_deposit_status(conn, deposit.id, "declared", "confirmed",
-                                          confirmed_by=moderator_id, confirmed_at=to_iso(now))
+            await repo.confirm_deposit(conn, deposit.id, moderator_id, now)
             await post_ledger(
                 conn, guild_id=guild_id, contract_id=contract.id, kind="deposit", key=f"deposit:{deposit.id}",
                 currency=contract.currency, now=now, actor_id=moderator_id,
@@ -240,24 +237,14 @@ class EscrowService:
         code = guild.currency
         async with self.db.read() as conn:
             fees = await balance(conn, guild_id, FEES_ACCOUNT, code)
-            row = await fetch_one(conn,
-                "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND currency = ?"
-                " AND account LIKE 'escrow:%'", (guild_id, code))
-            escrow_total = int(row[0]) if row else 0
+            escrow_total = await balance_of_accounts(conn, guild_id, "escrow:", code)
             if user_id is None:
-                owed = await self._sum_prefix(conn, guild_id, "owed:", code)
-                refund = await self._sum_prefix(conn, guild_id, "refund:", code)
+                owed = await balance_of_accounts(conn, guild_id, "owed:", code)
+                refund = await balance_of_accounts(conn, guild_id, "refund:", code)
             else:
                 owed = await balance(conn, guild_id, owed_account(user_id), code)
                 refund = await balance(conn, guild_id, refund_account(user_id), code)
         return Balance(user_id=user_id, currency=code, owed=owed, refund=refund, escrow_total=escrow_total, fees=fees)
-
-    @staticmethod
-    async def _sum_prefix(conn: Conn, guild_id: int, prefix: str, code: str) -> int:
-        row = await fetch_one(conn,
-            "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE guild_id = ? AND currency = ?"
-            " AND account LIKE ?", (guild_id, code, f"{prefix}%"))
-        return int(row[0]) if row else 0
 
     async def record_payout(self, guild_id: int, *, moderator_id: int, user_id: int, amount: Amount,
                             reference: str, request_id: str | None = None) -> Balance:

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import Conn, Database, fetch_one
+from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotConfigured, WrongState
-from bot.models.entities import Guild, from_row
+from bot.models.entities import Guild
 from bot.models.money import CURRENCIES
 from bot.models.policies import POLICY_SPECS, Policies, PolicyValueError, normalize
 from bot.models.states import OPEN_CONTRACT_STATES
 from bot.models.timeutil import to_iso
-from bot.repositories.contracts import touch_guild_timers
-from bot.repositories.records import record_event
+from bot.repositories import contracts as contracts_repo
+from bot.repositories import guilds as repo
+from bot.repositories import ledger
+from bot.repositories.audit import record_event
 
 log = logging.getLogger(__name__)
 
@@ -62,33 +64,16 @@ class GuildService:
             raise InvalidInput("error.setup.fee_percent", value=fee_percent)
         now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
-            existing = await fetch_one(conn, "SELECT currency FROM guilds WHERE guild_id = ?", (guild_id,))
+            existing = await repo.currency_of(conn, guild_id)
             if existing is not None and currency is None:
-                code = existing["currency"]
-            if existing is not None and code != existing["currency"]:
-                await self._require_no_money_in_flight(conn, guild_id, existing["currency"], code)
-            await conn.execute(
-                "INSERT INTO guilds (guild_id, jobs_channel_id, mod_channel_id, moderator_role_id,"
-                " contracts_channel_id, currency, locale, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (guild_id) DO UPDATE SET jobs_channel_id = excluded.jobs_channel_id,"
-                " mod_channel_id = excluded.mod_channel_id, moderator_role_id = excluded.moderator_role_id,"
-                " contracts_channel_id = excluded.contracts_channel_id, currency = excluded.currency,"
-                " locale = excluded.locale, updated_at = excluded.updated_at",
-                (
-                    guild_id,
-                    jobs_channel_id,
-                    mod_channel_id,
-                    moderator_role_id,
-                    contracts_channel_id,
-                    code,
-                    locale or "en",
-                    now,
-                    now,
-                ),
-            )
+                code = existing
+            if existing is not None and code != existing:
+                await self._require_no_money_in_flight(conn, guild_id, existing, code)
+            await repo.save_guild(conn, guild_id, jobs_channel_id=jobs_channel_id, mod_channel_id=mod_channel_id,
+                                  moderator_role_id=moderator_role_id, contracts_channel_id=contracts_channel_id,
+                                  currency=code, locale=locale or "en", now=now)
             if fee_percent is not None:
-                await self._set_policy(conn, guild_id, "fee_percent", str(fee_percent), actor_id, now)
+                await repo.set_policy(conn, guild_id, "fee_percent", str(fee_percent), actor_id, now)
             await record_event(
                 conn,
                 guild_id=guild_id,
@@ -107,20 +92,8 @@ class GuildService:
         """Balances and payouts read the guild's currency only (bot/services/escrow.py): refuse to
         change it while a contract is not closed or an owed-to-worker / refund-owed balance is
         not paid out, or those amounts would vanish from view."""
-        states = sorted(OPEN_CONTRACT_STATES)
-        row = await fetch_one(
-            conn,
-            f"SELECT COUNT(*) FROM contracts WHERE guild_id = ? AND status IN ({', '.join('?' for _ in states)})",
-            (guild_id, *states),
-        )
-        open_contracts = int(row[0]) if row else 0
-        row = await fetch_one(
-            conn,
-            "SELECT COUNT(*) FROM (SELECT account FROM ledger_entries WHERE guild_id = ?"
-            " AND (account LIKE ? OR account LIKE ?) GROUP BY account, currency HAVING SUM(amount) <> 0) AS unpaid",
-            (guild_id, "owed:%", "refund:%"),  # owed_account, refund_account (bot/repositories/records.py)
-        )
-        unpaid = int(row[0]) if row else 0
+        open_contracts = await contracts_repo.count_in_states(conn, guild_id, OPEN_CONTRACT_STATES)
+        unpaid = await ledger.count_unpaid(conn, guild_id)
         if open_contracts or unpaid:
             raise WrongState(
                 "error.setup.currency_locked",
@@ -134,10 +107,11 @@ class GuildService:
         """The guild's setup; cached (one entry per guild, dropped when /setup changes it)."""
         guild = self._guilds.get(guild_id)
         if guild is None:
-            row = await self.db.fetchone("SELECT * FROM guilds WHERE guild_id = ?", (guild_id,))
-            if row is None:
+            async with self.db.read() as conn:
+                found = await repo.get_guild(conn, guild_id)
+            if found is None:
                 return None
-            guild = self._guilds[guild_id] = from_row(Guild, row)
+            guild = self._guilds[guild_id] = found
         return guild
 
     async def require(self, guild_id: int) -> Guild:
@@ -153,8 +127,9 @@ class GuildService:
         if cached is not None:
             return cached
         values = dict(self.settings.policy_defaults)
-        rows = await self.db.fetchall("SELECT name, value FROM guild_policies WHERE guild_id = ?", (guild_id,))
-        values.update({row["name"]: row["value"] for row in rows if row["name"] in POLICY_SPECS})
+        async with self.db.read() as conn:
+            overrides = await repo.policy_overrides(conn, guild_id)
+        values.update({name: value for name, value in overrides.items() if name in POLICY_SPECS})
         policies = self._policies[guild_id] = Policies(values)
         return policies
 
@@ -164,8 +139,8 @@ class GuildService:
 
     async def list_policies(self, guild_id: int) -> list[PolicyView]:
         await self.require(guild_id)
-        rows = await self.db.fetchall("SELECT name, value FROM guild_policies WHERE guild_id = ?", (guild_id,))
-        overrides = {row["name"]: row["value"] for row in rows}
+        async with self.db.read() as conn:
+            overrides = await repo.policy_overrides(conn, guild_id)
         return [
             PolicyView(
                 name=name,
@@ -190,8 +165,8 @@ class GuildService:
             ) from None
         now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
-            await self._set_policy(conn, guild_id, key, canonical, actor_id, now)
-            await touch_guild_timers(conn, guild_id)
+            await repo.set_policy(conn, guild_id, key, canonical, actor_id, now)
+            await contracts_repo.touch_guild_timers(conn, guild_id)
             await record_event(
                 conn, guild_id=guild_id, kind="policy.set", now=self.clock.now(), actor_id=actor_id,
                 name=key, value=canonical,
@@ -200,26 +175,12 @@ class GuildService:
         log.info("guild %s policy %s set to %s by %s", guild_id, key, canonical, actor_id)
         return canonical
 
-    @staticmethod
-    async def _set_policy(conn: Conn, guild_id: int, name: str, value: str, actor_id: int, now: str) -> None:
-        await conn.execute(
-            "INSERT INTO guild_policies (guild_id, name, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (guild_id, name) DO UPDATE SET value = excluded.value,"
-            " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-            (guild_id, name, value, actor_id, now),
-        )
-
     async def remember_locale(self, user_id: int, locale: str) -> None:
         """Store the locale Discord gave for this user: DMs are written in it."""
         now = to_iso(self.clock.now())
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO user_locales (user_id, locale, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at"
-                " WHERE user_locales.locale <> excluded.locale",
-                (user_id, locale, now),
-            )
+            await repo.set_user_locale(conn, user_id, locale, now)
 
     async def user_locale(self, user_id: int) -> str | None:
-        row = await self.db.fetchone("SELECT locale FROM user_locales WHERE user_id = ?", (user_id,))
-        return str(row["locale"]) if row else None
+        async with self.db.read() as conn:
+            return await repo.user_locale(conn, user_id)

@@ -26,8 +26,8 @@ from bot.models.states import Role
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
-from bot.repositories.records import events_for_contract
-from bot.services.contracts import load_contract, role_of
+from bot.repositories.audit import events_for_contract
+from bot.services.steps import load_contract, role_of
 
 
 @dataclass(frozen=True, slots=True)

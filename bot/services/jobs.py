@@ -18,10 +18,11 @@ from bot.models.states import (
 )
 from bot.models.timeutil import to_iso
 from bot.repositories import jobs as repo
-from bot.repositories.records import enqueue, record_event
+from bot.repositories.audit import record_event
+from bot.repositories.outbox import enqueue
 from bot.services.common import Amount, check_cooldown, clean_text, parse_amount, parse_deadline, transition
-from bot.services.contracts import withdraw_open_offers
 from bot.services.guilds import GuildService
+from bot.services.steps import withdraw_open_offers
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +156,7 @@ class JobService:
 
     async def set_board_message(self, job_id: int, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE jobs SET board_channel_id = ?, board_message_id = ? WHERE id = ?",
-                (channel_id, message_id, job_id),
-            )
+            await repo.set_board_message(conn, job_id, channel_id, message_id)
 
     # -- applications ---------------------------------------------------------
 

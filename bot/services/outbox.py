@@ -1,14 +1,16 @@
-"""Reading and settling the durable outbox. Services write rows with ``records.enqueue``;
-the Discord sender (``bot/ui/notify.py``) sends them and records the outcome here."""
+"""Reading and settling the durable outbox. Services write rows with ``outbox.enqueue``
+(bot/repositories/outbox.py); the Discord sender (``bot/ui/notify.py``) sends them and
+records the outcome here."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.db import Database, fetch_one
-from bot.models.entities import OutboxItem, from_row
+from bot.db import Database
+from bot.models.entities import OutboxItem
 from bot.models.timeutil import to_iso
+from bot.repositories import outbox as repo
 
 MAX_ATTEMPTS = 8
 
@@ -20,15 +22,12 @@ class OutboxService:
 
     async def due(self, now: datetime | None = None, limit: int = 50) -> list[OutboxItem]:
         when = to_iso(now or self.clock.now())
-        rows = await self.db.fetchall(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (when, limit),
-        )
-        return [from_row(OutboxItem, row) for row in rows]
+        async with self.db.read() as conn:
+            return await repo.due(conn, when, limit)
 
     async def get(self, item_id: int) -> OutboxItem | None:
-        row = await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (item_id,))
-        return from_row(OutboxItem, row) if row else None
+        async with self.db.read() as conn:
+            return await repo.outbox_item(conn, item_id)
 
     async def mark_delivered(self, item_id: int, *, status: str = "sent", message_id: int | None = None,
                              note: str | None = None) -> bool:
@@ -36,49 +35,30 @@ class OutboxService:
         if status not in {"sent", "fallback_thread", "fallback_mod"}:
             raise ValueError(status)
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, last_error = ?,"
-                " attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-                (status, to_iso(self.clock.now()), message_id, note, item_id),
-            )
-            return cur.rowcount == 1
+            return await repo.mark_delivered(conn, item_id, status=status, sent_at=to_iso(self.clock.now()),
+                                             message_id=message_id, note=note)
 
     async def mark_retry(self, item_id: int, error: str, *, delay: timedelta | None = None) -> str:
         """Schedule another attempt with exponential backoff; after MAX_ATTEMPTS it is failed."""
         async with self.db.transaction() as conn:
-            row = await fetch_one(conn, "SELECT attempts FROM outbox WHERE id = ? AND status = 'pending'",
-                                    (item_id,))
-            if row is None:
+            done = await repo.pending_attempts(conn, item_id)
+            if done is None:
                 return "settled"
-            attempts = int(row["attempts"]) + 1
+            attempts = done + 1
             if attempts >= MAX_ATTEMPTS:
-                await conn.execute(
-                    "UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?",
-                    (attempts, error[:500], item_id),
-                )
+                await repo.give_up(conn, item_id, attempts=attempts, error=error[:500])
                 return "failed"
             wait = delay if delay is not None else timedelta(seconds=min(2**attempts * 5, 3600))
-            await conn.execute(
-                "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                (attempts, error[:500], to_iso(self.clock.now() + wait), item_id),
-            )
+            await repo.schedule_retry(conn, item_id, attempts=attempts, error=error[:500],
+                                      next_attempt_at=to_iso(self.clock.now() + wait))
             return "retry"
 
     async def sent_with_buttons(self, before_id: int, contract_id: int | None,
                                 case_id: int | None) -> list[OutboxItem]:
         """Messages already sent for this contract or case that carry buttons (oldest first)."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM outbox WHERE id < ? AND message_id IS NOT NULL AND buttons <> '[]'"
-            " AND status IN ('sent', 'fallback_thread', 'fallback_mod')"
-            " AND (contract_id = ? OR case_id = ?) ORDER BY id",
-            (before_id, contract_id, case_id),
-        )
-        return [from_row(OutboxItem, row) for row in rows]
+        async with self.db.read() as conn:
+            return await repo.sent_with_buttons(conn, before_id, contract_id, case_id)
 
     async def mark_failed(self, item_id: int, error: str) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
-                " WHERE id = ? AND status = 'pending'",
-                (error[:500], item_id),
-            )
+            await repo.mark_failed(conn, item_id, error[:500])

@@ -16,10 +16,10 @@ from bot.models.states import SETTLED_STATES, Role
 from bot.models.timeutil import from_iso, opt_from_iso, to_iso
 from bot.repositories import contracts as contracts_repo
 from bot.repositories import reputation as repo
-from bot.repositories.records import record_event
+from bot.repositories.audit import record_event
 from bot.services.common import clean_text
-from bot.services.contracts import load_contract, notify, role_of
 from bot.services.guilds import GuildService
+from bot.services.steps import load_contract, notify, role_of
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from bot.db import Conn
 from bot.errors import WrongState
 from bot.models.entities import Contract, Terms
 from bot.models.money import fee_split, percent_of
-from bot.repositories.records import (
+from bot.repositories.ledger import (
     FEES_ACCOUNT,
     balance,
     escrow_account,

@@ -23,11 +23,12 @@ from bot.models.policies import Policies
 from bot.models.states import SETTLED_STATES, ContractStatus
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
-from bot.repositories.records import enqueue
+from bot.repositories.outbox import enqueue
 from bot.services.cases import CaseService
-from bot.services.contracts import REPLY_STATES, ContractService, notify
+from bot.services.contracts import ContractService
 from bot.services.deliveries import DeliveryService
 from bot.services.guilds import GuildService
+from bot.services.steps import REPLY_STATES, notify
 
 log = logging.getLogger(__name__)
 _CS = ContractStatus

@@ -182,7 +182,7 @@ def build_view(button_specs: Iterable[str], language: str) -> discord.ui.View | 
 
 def button_retired(button: str, specs: Iterable[str]) -> bool:
     """Whether ``button`` (``<resource>:<id>:<action>``) is among the retired ``specs``
-    (exact, ``<resource>:<id>:*`` or ``*``); see ``records.retire_buttons``."""
+    (exact, ``<resource>:<id>:*`` or ``*``); see ``outbox.retire_buttons``."""
     return any(
         spec == "*" or spec == button or (spec.endswith(":*") and button.startswith(spec[:-1])) for spec in specs
     )

@@ -11,7 +11,7 @@ import simcord
 
 from bot.i18n import catalogue, t
 from bot.models.timeutil import to_iso
-from bot.repositories.records import enqueue
+from bot.repositories.outbox import enqueue
 from bot.ui.buttons import MarketButton, register_button
 from tests.bot.conftest import Market
 

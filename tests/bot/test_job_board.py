@@ -11,7 +11,7 @@ import simcord
 
 from bot.i18n import t
 from bot.models.states import JobStatus
-from bot.repositories.records import enqueue
+from bot.repositories.outbox import enqueue
 from bot.services.reputation import ClientFigures, WorkerFigures
 from bot.ui.job_board import client_line, human_duration, worker_line
 from tests.bot.conftest import Market

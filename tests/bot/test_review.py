@@ -8,7 +8,7 @@ import pytest
 import simcord
 
 from bot.i18n import t
-from bot.repositories.records import enqueue
+from bot.repositories.outbox import enqueue
 from tests.bot.conftest import Market
 from tests.bot.test_delivery import (
     active_contract,

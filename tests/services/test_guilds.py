@@ -8,7 +8,7 @@ from bot import i18n
 from bot.errors import InvalidInput, NotConfigured, WrongState
 from bot.models.entities import Contract, Guild
 from bot.models.policies import POLICY_SPECS
-from bot.repositories.records import owed_account, refund_account
+from bot.repositories.ledger import owed_account, refund_account
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER
 from tests.services.flows import (

@@ -1,0 +1,73 @@
+"""SQL for a guild's setup and policies, and for the locale each user's DMs are written in."""
+
+from __future__ import annotations
+
+from bot.db import Conn, fetch_one
+from bot.models.entities import Guild, from_row
+
+
+async def get_guild(conn: Conn, guild_id: int) -> Guild | None:
+    row = await fetch_one(conn, "SELECT * FROM guilds WHERE guild_id = ?", (guild_id,))
+    return from_row(Guild, row) if row else None
+
+
+async def currency_of(conn: Conn, guild_id: int) -> str | None:
+    """The guild's currency; None if it was never set up."""
+    row = await fetch_one(conn, "SELECT currency FROM guilds WHERE guild_id = ?", (guild_id,))
+    return str(row["currency"]) if row else None
+
+
+async def save_guild(conn: Conn, guild_id: int, *, jobs_channel_id: int, mod_channel_id: int,
+                     moderator_role_id: int, contracts_channel_id: int | None, currency: str, locale: str,
+                     now: str) -> None:
+    """Create the guild's setup or replace it (``created_at`` stays the first one)."""
+    await conn.execute(
+        "INSERT INTO guilds (guild_id, jobs_channel_id, mod_channel_id, moderator_role_id,"
+        " contracts_channel_id, currency, locale, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET jobs_channel_id = excluded.jobs_channel_id,"
+        " mod_channel_id = excluded.mod_channel_id, moderator_role_id = excluded.moderator_role_id,"
+        " contracts_channel_id = excluded.contracts_channel_id, currency = excluded.currency,"
+        " locale = excluded.locale, updated_at = excluded.updated_at",
+        (
+            guild_id,
+            jobs_channel_id,
+            mod_channel_id,
+            moderator_role_id,
+            contracts_channel_id,
+            currency,
+            locale,
+            now,
+            now,
+        ),
+    )
+
+
+async def policy_overrides(conn: Conn, guild_id: int) -> dict[str, str]:
+    """The policies set with /config set in this guild, by name."""
+    rows = await conn.execute_fetchall("SELECT name, value FROM guild_policies WHERE guild_id = ?", (guild_id,))
+    return {row["name"]: row["value"] for row in rows}
+
+
+async def set_policy(conn: Conn, guild_id: int, name: str, value: str, actor_id: int, now: str) -> None:
+    await conn.execute(
+        "INSERT INTO guild_policies (guild_id, name, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (guild_id, name) DO UPDATE SET value = excluded.value,"
+        " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        (guild_id, name, value, actor_id, now),
+    )
+
+
+async def set_user_locale(conn: Conn, user_id: int, locale: str, now: str) -> None:
+    """Store the user's locale (no write when it is unchanged)."""
+    await conn.execute(
+        "INSERT INTO user_locales (user_id, locale, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at"
+        " WHERE user_locales.locale <> excluded.locale",
+        (user_id, locale, now),
+    )
+
+
+async def user_locale(conn: Conn, user_id: int) -> str | None:
+    row = await fetch_one(conn, "SELECT locale FROM user_locales WHERE user_id = ?", (user_id,))
+    return str(row["locale"]) if row else None

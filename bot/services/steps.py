@@ -1,0 +1,119 @@
+"""Shared transaction steps: what several use cases do inside their own transaction.
+
+A function belongs here when more than one service runs it as one step of its transaction
+(load a contract for a guild, tell a party, post to the thread, retire buttons, free or
+withdraw what a contract held on its job), or when it is a fact about contracts that several
+services read (a user's role, the states in which a reply is awaited). Each takes the
+transaction's connection and writes through the repositories; none opens a transaction,
+awaits Discord or holds SQL. A use case of one service, and a step only one service runs,
+stay in that service's module; the settling of cases lives with the cases
+(``bot/services/cases.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.db import Conn
+from bot.errors import NotFound
+from bot.models.entities import Contract, Job
+from bot.models.states import (
+    CONTRACT_TRANSITIONS,
+    JOB_TRANSITIONS,
+    ApplicationStatus,
+    ContractStatus,
+    JobStatus,
+    Role,
+)
+from bot.repositories import contracts as repo
+from bot.repositories import jobs as jobs_repo
+from bot.repositories.audit import record_event
+from bot.repositories.outbox import enqueue, retire_buttons
+from bot.services.common import transition
+
+_CS = ContractStatus
+# the states in which a worker waiting for the client's reply in the thread counts (the
+# thread tracking in contracts.py and the sweep in timers.py): those in which terms may be amended
+REPLY_STATES = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
+
+
+def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> Role:
+    if user_id == contract.client_id:
+        return Role.CLIENT
+    if user_id == contract.worker_id:
+        return Role.WORKER
+    return Role.MODERATOR if is_moderator else Role.OUTSIDER
+
+
+async def load_contract(conn: Conn, guild_id: int, contract_id: int) -> Contract:
+    contract = await repo.get_contract(conn, contract_id)
+    if contract is None or contract.guild_id != guild_id:
+        raise NotFound("error.contract.not_found", contract_id=contract_id)
+    return contract
+
+
+async def notify(
+    conn: Conn,
+    contract: Contract,
+    key: str,
+    now: datetime,
+    *,
+    to: tuple[int, ...],
+    buttons: tuple[str, ...] = (),
+    dedupe: str | None = None,
+    **args: Any,
+) -> None:
+    """DM each of ``to`` about this contract (falls back to the thread, then the mod channel)."""
+    for user_id in to:
+        await enqueue(
+            conn,
+            guild_id=contract.guild_id,
+            target="dm",
+            recipient_id=user_id,
+            contract_id=contract.id,
+            message_key=key,
+            now=now,
+            args={"contract_id": contract.id, **args},
+            buttons=buttons,
+            dedupe_key=f"{dedupe}:{user_id}" if dedupe else None,
+        )
+
+
+async def retire(conn: Conn, contract: Contract, now: datetime, *specs: str) -> None:
+    """Grey out the buttons of this contract's messages whose action is done (``*``: all)."""
+    await retire_buttons(conn, guild_id=contract.guild_id, specs=specs, now=now, contract_id=contract.id)
+
+
+async def post_thread(conn: Conn, contract: Contract, key: str, now: datetime, **args: Any) -> None:
+    await enqueue(conn, guild_id=contract.guild_id, target="thread", contract_id=contract.id,
+                  message_key=key, now=now, args={"contract_id": contract.id, **args})
+
+
+async def free_position(conn: Conn, contract: Contract, now: datetime) -> None:
+    """A hire that ended before funding frees its position on the job again."""
+    job = await jobs_repo.get_job(conn, contract.job_id)
+    assert job is not None
+    await jobs_repo.free_position(conn, job.id)
+    if job.status == JobStatus.FILLED:
+        target = transition(JOB_TRANSITIONS, "job", job.status, "reopen", Role.SYSTEM)
+        await jobs_repo.set_job_status(conn, job.id, job.status, target, now)
+        await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.reopened", now=now,
+                           contract_id=contract.id)
+    await enqueue(conn, guild_id=job.guild_id, target="board", job_id=job.id, message_key="board.job", now=now)
+
+
+async def withdraw_open_offers(conn: Conn, job: Job, now: datetime, *, reason: str) -> None:
+    """The job was filled or closed: offers still out to other workers end now (withdrawn by
+    the system) instead of lingering with reminders until they expire."""
+    for contract in await repo.offered_for_job(conn, job.id):
+        target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "withdraw", Role.SYSTEM)
+        await repo.close(conn, contract.id, contract.status, target, now)
+        if contract.application_id is not None:
+            await jobs_repo.set_application_status(conn, contract.application_id, ApplicationStatus.OFFERED,
+                                                   ApplicationStatus.DECLINED, now)
+        await retire(conn, contract, now, "*")
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, job_id=job.id,
+                           kind="contract.withdrawn", now=now, reason=reason)
+        await notify(conn, contract, f"notify.offer_withdrawn_{reason}", now, to=(contract.worker_id,),
+                     title=job.title, job_id=job.id)

@@ -41,7 +41,8 @@ async def write_later(conn: Conn, sql: str, params: tuple[Any, ...], *, expect_o
     """A write whose result (row count, row id) nobody reads: inside
     :meth:`Database.transaction` it is queued and sent in front of the transaction's next
     statement (or its COMMIT), in the same round trip to the database thread; outside a
-    transaction it is written at once.
+    transaction it is written at once. Called by repositories only: a service calls a named
+    repository function, which knows whether its write may be queued.
 
     Queued writes run in the order they were queued and before any later statement of the
     transaction, so a later read sees them exactly as if they had been sent at once. An error

@@ -104,6 +104,7 @@ class TimerKind:
     final_notice: Notice | None = None
 
     def __post_init__(self) -> None:
+        assert self.name.isalpha(), self.name  # TimerKey.parse splits a target id off the end
         assert (self.final is FinalAction.NONE) == (self.final_after is None), self.name
         assert (self.final in {FinalAction.ESCALATE, FinalAction.AUTO_APPROVE}) == (self.escalation is not None)
         assert (self.final is FinalAction.REVEAL_RATINGS) == (self.final_notice is not None), self.name
@@ -181,15 +182,12 @@ class TimerKey:
     @classmethod
     def parse(cls, text: str) -> TimerKey:
         """The inverse of :meth:`format`; ValueError for a string it cannot have made."""
-        kind = TIMER_KINDS.get(text)
-        if kind is not None:
-            return cls(kind)
         name = text.rstrip("0123456789")
-        kind = TIMER_KINDS.get(name)
         digits = text[len(name):]
-        if kind is None or not digits or digits != str(int(digits)):
+        kind = TIMER_KINDS.get(name)
+        if kind is None or kind.targeted != bool(digits) or (digits and digits != str(int(digits))):
             raise ValueError(f"not a timer key: {text!r}")
-        return cls(kind, int(digits))
+        return cls(kind, int(digits) if digits else None)
 
 
 def fire_key(contract_id: int, kind: str, anchor: datetime, stage: str, repeat: int) -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import types
+import typing
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.models.states import ApplicationStatus, ContractStatus, JobStatus
@@ -16,19 +19,34 @@ from bot.models.timeutil import from_iso
 T = TypeVar("T")
 
 
+def _enum_of(hint: Any) -> type[StrEnum] | None:
+    """The StrEnum a field is annotated with (also inside ``X | None``), if any."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if isinstance(option, type) and issubclass(option, StrEnum):
+            return option
+    return None
+
+
 @functools.cache
-def _columns(cls: type) -> tuple[tuple[str, bool], ...]:
-    """``cls``'s field names, each with whether it holds a time (``_at`` / ``_since``)."""
-    return tuple((f.name, f.name.endswith(("_at", "_since"))) for f in dataclasses.fields(cls))
+def _columns(cls: type) -> tuple[tuple[str, bool, type[StrEnum] | None], ...]:
+    """``cls``'s field names, each with whether it holds a time (``_at`` / ``_since``) and the
+    StrEnum its annotation names, if any."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, f.name.endswith(("_at", "_since")), _enum_of(hints[f.name]))
+                 for f in dataclasses.fields(cls))
 
 
 def from_row(cls: type[T], row: Any) -> T:
-    """Build ``cls`` from a row whose column names match its fields."""
+    """Build ``cls`` from a row whose column names match its fields. Times become aware
+    datetimes and StrEnum-typed fields their enum, so a field holds what its annotation says."""
     values: dict[str, Any] = {}
-    for name, is_time in _columns(cls):  # type: ignore[arg-type]
+    for name, is_time, enum in _columns(cls):  # type: ignore[arg-type]
         value = row[name]
         if is_time and value.__class__ is str:
             value = from_iso(value)
+        elif enum is not None and value is not None:
+            value = enum(value)
         values[name] = value
     return cls(**values)
 

@@ -193,15 +193,22 @@ class CaseService:
         return case
 
     async def escalate(self, contract_id: int, *, reason_kind: str, subject_id: int) -> Case | None:
-        """The scheduler's: a party went silent past the policy. None if already open."""
+        """:meth:`open_escalation` in a transaction of its own. None if already open."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
             contract = await contracts_repo.get_contract(conn, contract_id)
             if contract is None:
                 return None
-            return await self.open_case(conn, contract, guild_id=contract.guild_id, kind="escalation",
-                                        reason_kind=reason_kind, subject_id=subject_id, opened_by=None, reason=None,
-                                        now=now)
+            return await self.open_escalation(conn, contract, reason_kind=reason_kind, subject_id=subject_id,
+                                              now=now)
+
+    async def open_escalation(self, conn: Conn, contract: Contract, *, reason_kind: str, subject_id: int,
+                              now: datetime) -> Case | None:
+        """The sweep's: a party went silent past the policy. In the caller's transaction, so the
+        case opens together with the record that it fired. None if already open."""
+        return await self.open_case(conn, contract, guild_id=contract.guild_id, kind="escalation",
+                                    reason_kind=reason_kind, subject_id=subject_id, opened_by=None, reason=None,
+                                    now=now)
 
     # -- reading ----------------------------------------------------------------------
 

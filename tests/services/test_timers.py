@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from bot.models.money import fee_split
+from bot.models.timers import Due, Plan, plan_waiting
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as contracts_repo
 from bot.services import timers as timers_module
 from bot.services.container import Services
-from bot.services.timers import Due, Plan, plan_waiting
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER
 from tests.services.flows import (
     DEFAULT_FILE,

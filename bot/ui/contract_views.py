@@ -17,7 +17,7 @@ import discord
 
 from bot.errors import MarketError
 from bot.i18n import has, t
-from bot.models.entities import Contract, OutboxItem, Terms
+from bot.models.entities import Amendment, Contract, OutboxItem, Terms
 from bot.notifications.dispatcher import Rendered
 from bot.services.contracts import ContractView
 from bot.services.escrow import EscrowStatus
@@ -217,9 +217,20 @@ def event_label(kind: str, language: object) -> str:
 
 def history_blocks(history: ContractHistory, language: object) -> list[str]:
     """The history as text blocks, in reading order; each block stays together on a page when
-    it can."""
+    it can. One function per section, each returning its heading (if any) and its blocks."""
+    return [
+        *_header_blocks(history, language),
+        *_version_blocks(history, language),
+        *_amendment_blocks(history, language),
+        *_revision_blocks(history, language),
+        *_delivery_blocks(history, language),
+        *_deposit_blocks(history, language),
+        *_event_blocks(history, language),
+    ]
+
+
+def _header_blocks(history: ContractHistory, language: object) -> list[str]:
     contract = history.contract
-    code = contract.currency
     blocks = [
         t(
             language,
@@ -234,8 +245,12 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
     reverts = history.reverts
     if reverts:
         blocks.append(t(language, "ui.contract.history_reverts_summary", count=len(reverts)))
+    return blocks
 
-    blocks.append(t(language, "ui.contract.history_versions"))
+
+def _version_blocks(history: ContractHistory, language: object) -> list[str]:
+    code = history.contract.currency
+    blocks = [t(language, "ui.contract.history_versions")]
     for terms in history.versions:
         head = t(
             language,
@@ -254,23 +269,30 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
             lines.append(t(language, "ui.contract.history_reason", reason=terms.reason))
         lines.append(_quote(terms.scope))
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.amendments:
-        blocks.append(t(language, "ui.contract.history_amendments"))
+
+def _amendment_changes(amendment: Amendment, code: str, language: object) -> str:
+    changes = []
+    if amendment.scope is not None:
+        changes.append(t(language, "ui.contract.history_change_scope"))
+    if amendment.price is not None:
+        price = money(amendment.price, code, language)
+        changes.append(t(language, "ui.contract.history_change_price", price=price))
+    if amendment.deadline_days is not None or amendment.deadline_date is not None:
+        deadline = (
+            t(language, "ui.contract.deadline_days", days=amendment.deadline_days)
+            if amendment.deadline_days is not None
+            else t(language, "ui.contract.deadline_date", date=amendment.deadline_date)
+        )
+        changes.append(t(language, "ui.contract.history_change_deadline", deadline=deadline))
+    return ", ".join(changes) or "-"
+
+
+def _amendment_blocks(history: ContractHistory, language: object) -> list[str]:
+    code = history.contract.currency
+    blocks = [t(language, "ui.contract.history_amendments")] if history.amendments else []
     for amendment in history.amendments:
-        changes = []
-        if amendment.scope is not None:
-            changes.append(t(language, "ui.contract.history_change_scope"))
-        if amendment.price is not None:
-            price = money(amendment.price, code, language)
-            changes.append(t(language, "ui.contract.history_change_price", price=price))
-        if amendment.deadline_days is not None or amendment.deadline_date is not None:
-            deadline = (
-                t(language, "ui.contract.deadline_days", days=amendment.deadline_days)
-                if amendment.deadline_days is not None
-                else t(language, "ui.contract.deadline_date", date=amendment.deadline_date)
-            )
-            changes.append(t(language, "ui.contract.history_change_deadline", deadline=deadline))
         lines = [
             t(
                 language,
@@ -280,7 +302,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 by=mention(amendment.proposed_by),
                 status=word("ui.contract.amendment_status", amendment.status, language),
                 base=amendment.base_version,
-                changes=", ".join(changes) or "-",
+                changes=_amendment_changes(amendment, code, language),
             )
         ]
         if amendment.reverts_to:
@@ -291,9 +313,11 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
         if amendment.scope is not None:
             lines.append(_quote(amendment.scope))
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.revisions:
-        blocks.append(t(language, "ui.contract.history_revisions"))
+
+def _revision_blocks(history: ContractHistory, language: object) -> list[str]:
+    blocks = [t(language, "ui.contract.history_revisions")] if history.revisions else []
     for revision in history.revisions:
         kind = "ui.contract.history_included" if revision.included else "ui.contract.history_extra"
         lines = [
@@ -313,9 +337,11 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
             lines.append(f"**{reverts_flag(revision.reverts_to, language)}**")
         lines.append(_quote(revision.reason))
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.deliveries:
-        blocks.append(t(language, "ui.contract.history_deliveries"))
+
+def _delivery_blocks(history: ContractHistory, language: object) -> list[str]:
+    blocks = [t(language, "ui.contract.history_deliveries")] if history.deliveries else []
     for delivery in history.deliveries:
         lines = [
             t(
@@ -334,9 +360,12 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 t(language, "ui.contract.history_file", filename=file.filename, size=file.size, sha256=file.sha256)
             )
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.deposits:
-        blocks.append(t(language, "ui.contract.history_deposits"))
+
+def _deposit_blocks(history: ContractHistory, language: object) -> list[str]:
+    code = history.contract.currency
+    blocks = [t(language, "ui.contract.history_deposits")] if history.deposits else []
     for deposit in history.deposits:
         blocks.append(
             deposit_line(
@@ -351,21 +380,25 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 language,
             )
         )
+    return blocks
 
-    if history.events:
-        blocks.append(t(language, "ui.contract.history_events"))
-        lines = [
-            t(
-                language,
-                "ui.contract.history_event",
-                at=_at(event.created_at),
-                event=event_label(event.kind, language),
-                by=mention(event.actor_id) if event.actor_id else t(language, "ui.contract.by_system"),
-            )
-            for event in history.events
-        ]
-        # consecutive lines, a few per block so that a page break can fall between them
-        blocks.extend("\n".join(lines[i : i + EVENTS_PER_BLOCK]) for i in range(0, len(lines), EVENTS_PER_BLOCK))
+
+def _event_blocks(history: ContractHistory, language: object) -> list[str]:
+    if not history.events:
+        return []
+    lines = [
+        t(
+            language,
+            "ui.contract.history_event",
+            at=_at(event.created_at),
+            event=event_label(event.kind, language),
+            by=mention(event.actor_id) if event.actor_id else t(language, "ui.contract.by_system"),
+        )
+        for event in history.events
+    ]
+    # consecutive lines, a few per block so that a page break can fall between them
+    blocks = [t(language, "ui.contract.history_events")]
+    blocks.extend("\n".join(lines[i : i + EVENTS_PER_BLOCK]) for i in range(0, len(lines), EVENTS_PER_BLOCK))
     return blocks
 
 

@@ -170,7 +170,7 @@ class Dispatcher:
         self._sent_hooks: dict[str, SentHook] = {}
         self.thread_resolver: ThreadResolver | None = None
 
-    # -- wiring -------------------------------------------------------------------
+    # -- wiring (bot/notifications/registry.py calls these once, at start-up) ---------
 
     def register_handler(self, target: str, handler: Handler) -> None:
         """Let a feature send its own target (the job board sends ``board`` rows).
@@ -186,8 +186,9 @@ class Dispatcher:
         self._renderers[prefix] = renderer
 
     def register_sent_hook(self, prefix: str, hook: SentHook) -> None:
-        """Called with the sent message of rows whose key starts with ``prefix`` (a case card
-        remembers its message so a decision can edit it)."""
+        """A follow-up called with the sent message of rows whose key starts with ``prefix``
+        (a case card remembers its message so a decision can edit it). It runs after the send
+        is recorded: a 429 / 5xx it raises retries it alone, never the send."""
         self._sent_hooks[prefix] = hook
 
     def sent_hook(self, message_key: str) -> SentHook | None:
@@ -316,8 +317,7 @@ class Dispatcher:
             if isinstance(error, discord.HTTPException):
                 log.error("outbox %s (%s %s) %s", item.id, item.target, item.message_key, reason)
             else:
-                log.exception("outbox %s (%s %s) follow-up failed unexpectedly", item.id, item.target,
-                              item.message_key)
+                log.exception("outbox %s (%s %s) follow-up failed unexpectedly", item.id, item.target, item.message_key)
             await outbox.follow_up_done(item.id, note=reason)
             return
         await outbox.follow_up_done(item.id)
@@ -449,11 +449,11 @@ class Dispatcher:
             return await self.client.create_dm(discord.Object(sent.recipient_id))
         if sent.status == "fallback_thread" or (as_meant and sent.target == "thread"):
             thread_id, _ = await self._thread(sent)
-            return (None if thread_id is None
-                    else self.client.get_partial_messageable(thread_id, guild_id=sent.guild_id))
+            return None if thread_id is None else self.client.get_partial_messageable(thread_id, guild_id=sent.guild_id)
         guild = await self.services.guilds.get(sent.guild_id)
-        return (None if guild is None
-                else self.client.get_partial_messageable(guild.mod_channel_id, guild_id=sent.guild_id))
+        return (
+            None if guild is None else self.client.get_partial_messageable(guild.mod_channel_id, guild_id=sent.guild_id)
+        )
 
     async def _send_mod(self, item: OutboxItem) -> Outcome:
         guild = await self.services.guilds.get(item.guild_id)

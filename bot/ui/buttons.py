@@ -142,9 +142,7 @@ def register_button(resource: str, action: str) -> Callable[[B], B]:
             "resource": resource,
             "action": action,
         }
-        registered = types.new_class(
-            cls.__name__, (cls,), {"template": template}, lambda body: body.update(namespace)
-        )
+        registered = types.new_class(cls.__name__, (cls,), {"template": template}, lambda body: body.update(namespace))
         _REGISTRY[key] = registered
         return cast("B", registered)
 

@@ -1,9 +1,10 @@
 """The Discord application: ``MarketBot`` and the ``create_bot`` factory.
 
 ``setup_hook`` (after login, before the gateway connects) opens and migrates the
-database, builds the services, loads the cogs (:data:`COGS`), registers the persistent
-buttons (modules in :data:`BUTTON_MODULES`), starts the outbox dispatcher and the
-scheduler, and syncs the command tree if it changed since the last sync.
+database, builds the services and the outbox dispatcher with every message kind
+(bot/notifications/registry.py), loads the cogs (:data:`COGS`), registers the persistent
+buttons (modules in :data:`BUTTON_MODULES`), starts the dispatcher and the scheduler,
+and syncs the command tree if it changed since the last sync.
 ``close()`` stops all of that again. Tests build one bot per test with
 ``create_bot(settings, clock=FakeClock())`` (tests/bot/conftest.py).
 """
@@ -28,11 +29,12 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n.translator import MarketTranslator
+from bot.notifications import registry
+from bot.notifications.dispatcher import Dispatcher
 from bot.services.bot_state import BotState
 from bot.services.container import Services
 from bot.tree import ERROR_CODE_ATTR, MarketTree
 from bot.ui.buttons import registered_buttons
-from bot.ui.notify import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class MarketBot(commands.Bot):
         self.bot_state = BotState(db)
         self.services = Services.build(db, self.clock, self.settings)
         self.dispatcher = Dispatcher(self, self.services)
+        registry.wire(self, self.dispatcher)
         db.after_commit.append(self.dispatcher.kick)
 
         await self.tree.set_translator(MarketTranslator())

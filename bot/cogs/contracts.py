@@ -1,9 +1,7 @@
 """``/contract``: offer, accept, decline, view, list, history, amend, cancel.
 
-The cog also wires the contract thread into the outbox dispatcher (bot/ui/contract_views.py):
-the thread resolver that opens a contract's private thread on first use, the offer DM's
-renderer (terms card and the client's figures) and the hook that keeps the pinned terms card
-current.
+The contract thread, the offer DM's look and the pinned terms card's updates are the outbox
+dispatcher's business (bot/notifications/).
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ from bot.services.common import LIMITS
 from bot.ui.contract_buttons import AmendModal, accepted_text, amendment_proposed_text, declined_text
 from bot.ui.contract_views import (
     NO_MENTIONS,
-    ContractThreads,
-    OfferRenderer,
     clip,
     contract_choice,
     history_filename,
@@ -67,16 +63,6 @@ class ContractsCog(
     def __init__(self, bot: MarketBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def cog_load(self) -> None:
-        threads = ContractThreads(self.bot)
-        dispatcher = self.bot.dispatcher
-        dispatcher.thread_resolver = threads.resolve
-        dispatcher.register_renderer("notify.offer_received", OfferRenderer(self.bot))
-        dispatcher.register_sent_hook("thread.terms_changed", threads.terms_changed)
-
-    async def cog_unload(self) -> None:
-        self.bot.dispatcher.thread_resolver = None
 
     @app_commands.command(name="offer", description="Offer a contract to someone who applied to your job")
     @app_commands.describe(

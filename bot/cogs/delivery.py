@@ -17,7 +17,7 @@ from bot.errors import InvalidInput
 from bot.i18n import t
 from bot.services.deliveries import IncomingFile, display_name
 from bot.ui.format import format_args
-from bot.ui.review_buttons import file_lines, register_delivery_rendering
+from bot.ui.review_buttons import file_lines
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -102,5 +102,4 @@ class DeliveryCog(commands.Cog):
 
 
 async def setup(bot: MarketBot) -> None:
-    register_delivery_rendering(bot)
     await bot.add_cog(DeliveryCog(bot))

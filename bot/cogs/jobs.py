@@ -1,7 +1,7 @@
 """``/job post | list | view | apply | applications | close``, and the job board.
 
 The board (posting and updating each job's post) is the ``board`` outbox target, handled
-by :class:`bot.ui.job_board.JobBoard`, registered when the cog loads.
+by :class:`bot.ui.job_board.JobBoard` (wired in bot/notifications/registry.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.models.entities import Application, Job
 from bot.services.common import LIMITS
 from bot.services.jobs import MAX_POSITIONS, JobPage
 from bot.ui.format import format_money
-from bot.ui.job_board import JobBoard, apply_view, board_url, clip, job_embed, worker_line
+from bot.ui.job_board import apply_view, board_url, clip, job_embed, worker_line
 from bot.ui.job_buttons import JobListView, applied_text, list_embed
 
 if TYPE_CHECKING:
@@ -40,9 +40,6 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
     def __init__(self, bot: MarketBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.dispatcher.register_handler("board", JobBoard(self.bot).handle)
 
     @app_commands.command(name="post", description="Post a job on the job board")
     @app_commands.describe(

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.checks import is_moderator
 from bot.i18n import has, t
 from bot.models.entities import Case
-from bot.ui.case_cards import card_link, kind_word, register_case_cards
+from bot.ui.case_cards import card_link, kind_word
 from bot.ui.format import format_money, format_relative
 
 if TYPE_CHECKING:
@@ -149,5 +149,4 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
 
 
 async def setup(bot: MarketBot) -> None:
-    register_case_cards(bot)
     await bot.add_cog(ModCog(bot))

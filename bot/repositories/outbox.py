@@ -105,9 +105,11 @@ async def outbox_item(conn: Conn, item_id: int) -> OutboxItem | None:
 
 
 async def due(conn: Conn, now: str, limit: int) -> list[OutboxItem]:
-    """Pending rows whose next attempt is due, oldest first."""
+    """Rows to send (``pending``) or to finish (``followup_pending``) whose next attempt is due,
+    oldest first."""
     rows = await conn.execute_fetchall(
-        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        "SELECT * FROM outbox WHERE status IN ('pending', 'followup_pending') AND next_attempt_at <= ?"
+        " ORDER BY id LIMIT ?",
         (now, limit),
     )
     return [from_row(OutboxItem, row) for row in rows]
@@ -124,17 +126,20 @@ async def mark_delivered(conn: Conn, item_id: int, *, status: str, sent_at: str,
     return cur.rowcount == 1
 
 
-async def pending_attempts(conn: Conn, item_id: int) -> int | None:
-    """How many attempts a pending row has had; None if it is settled."""
-    row = await fetch_one(conn, "SELECT attempts FROM outbox WHERE id = ? AND status = 'pending'", (item_id,))
-    return int(row["attempts"]) if row else None
+async def pending_attempts(conn: Conn, item_id: int) -> tuple[int, str] | None:
+    """How many attempts a row still to send or finish has had, and its status; None if it is
+    settled."""
+    row = await fetch_one(conn, "SELECT attempts, status FROM outbox WHERE id = ?"
+                                " AND status IN ('pending', 'followup_pending')", (item_id,))
+    return (int(row["attempts"]), str(row["status"])) if row else None
 
 
-async def give_up(conn: Conn, item_id: int, *, attempts: int, error: str) -> None:
-    """The last attempt failed: the row is failed for good."""
+async def give_up(conn: Conn, item_id: int, *, status: str, attempts: int, error: str) -> None:
+    """The last attempt failed: the row is ``status`` for good (failed, or sent when only its
+    follow-up failed)."""
     await conn.execute(
-        "UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?",
-        (attempts, error, item_id),
+        "UPDATE outbox SET status = ?, attempts = ?, last_error = ? WHERE id = ?",
+        (status, attempts, error, item_id),
     )
 
 
@@ -150,11 +155,20 @@ async def sent_with_buttons(conn: Conn, before_id: int, contract_id: int | None,
     """Messages already sent for this contract or case that carry buttons (oldest first)."""
     rows = await conn.execute_fetchall(
         "SELECT * FROM outbox WHERE id < ? AND message_id IS NOT NULL AND buttons <> '[]'"
-        " AND status IN ('sent', 'fallback_thread', 'fallback_mod')"
+        " AND status IN ('sent', 'followup_pending', 'fallback_thread', 'fallback_mod')"
         " AND (contract_id = ? OR case_id = ?) ORDER BY id",
         (before_id, contract_id, case_id),
     )
     return [from_row(OutboxItem, row) for row in rows]
+
+
+async def follow_up_done(conn: Conn, item_id: int, note: str | None) -> bool:
+    """A ``followup_pending`` row is finished: ``sent``. False if it was not waiting."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'sent', last_error = ? WHERE id = ? AND status = 'followup_pending'",
+        (note, item_id),
+    )
+    return cur.rowcount == 1
 
 
 async def mark_failed(conn: Conn, item_id: int, error: str) -> None:

@@ -100,7 +100,7 @@ class DeliveryService:
                          buttons=(f"review:{contract.id}:approve", f"review:{contract.id}:revise"),
                          delivery_id=delivery_id, note=note_text or "-", files="\n".join(hashes))
             await post_thread(conn, contract, "thread.delivered", now, delivery_id=delivery_id,
-                              files="\n".join(hashes), note=note_text or "-")
+                              note=note_text or "-")
             await settle_cases(conn, contract, now, why="delivered", actor_id=actor_id,
                                reason_kinds=frozenset({"overdue"}))
         log.info("guild %s contract %s delivery %s (%d files)", guild_id, contract_id, delivery_id, len(files))

@@ -1,6 +1,10 @@
 """Reading and settling the durable outbox. Services write rows with ``outbox.enqueue``
-(bot/repositories/outbox.py); the Discord sender (``bot/ui/notify.py``) sends them and
-records the outcome here."""
+(bot/repositories/outbox.py); the Discord sender (``bot/notifications/dispatcher.py``) sends
+them and records the outcome here.
+
+A row is ``pending`` until sent; ``followup_pending`` once its message is out (``message_id``
+recorded) while its kind's follow-up (attaching files, ...) still has to succeed: such a row
+is due again for the follow-up alone, never sent twice."""
 
 from __future__ import annotations
 
@@ -31,23 +35,27 @@ class OutboxService:
 
     async def mark_delivered(self, item_id: int, *, status: str = "sent", message_id: int | None = None,
                              note: str | None = None) -> bool:
-        """``status`` is sent | fallback_thread | fallback_mod. False if it was already settled."""
-        if status not in {"sent", "fallback_thread", "fallback_mod"}:
+        """``status`` is sent | fallback_thread | fallback_mod, or followup_pending (sent, a
+        follow-up to run: :meth:`follow_up_done`). False if it was already settled."""
+        if status not in {"sent", "fallback_thread", "fallback_mod", "followup_pending"}:
             raise ValueError(status)
         async with self.db.transaction() as conn:
             return await repo.mark_delivered(conn, item_id, status=status, sent_at=to_iso(self.clock.now()),
                                              message_id=message_id, note=note)
 
     async def mark_retry(self, item_id: int, error: str, *, delay: timedelta | None = None) -> str:
-        """Schedule another attempt with exponential backoff; after MAX_ATTEMPTS it is failed."""
+        """Schedule another attempt with exponential backoff; after MAX_ATTEMPTS it is failed
+        (a ``followup_pending`` row becomes ``sent``: its message is out, the follow-up is given up)."""
         async with self.db.transaction() as conn:
-            done = await repo.pending_attempts(conn, item_id)
-            if done is None:
+            found = await repo.pending_attempts(conn, item_id)
+            if found is None:
                 return "settled"
+            done, status = found
             attempts = done + 1
             if attempts >= MAX_ATTEMPTS:
-                await repo.give_up(conn, item_id, attempts=attempts, error=error[:500])
-                return "failed"
+                final = "failed" if status == "pending" else "sent"
+                await repo.give_up(conn, item_id, status=final, attempts=attempts, error=error[:500])
+                return final
             wait = delay if delay is not None else timedelta(seconds=min(2**attempts * 5, 3600))
             await repo.schedule_retry(conn, item_id, attempts=attempts, error=error[:500],
                                       next_attempt_at=to_iso(self.clock.now() + wait))
@@ -58,6 +66,12 @@ class OutboxService:
         """Messages already sent for this contract or case that carry buttons (oldest first)."""
         async with self.db.read() as conn:
             return await repo.sent_with_buttons(conn, before_id, contract_id, case_id)
+
+    async def follow_up_done(self, item_id: int, *, note: str | None = None) -> bool:
+        """A ``followup_pending`` row's follow-up succeeded (or failed for good: ``note`` says
+        why): the row is ``sent``. False if it was not waiting for its follow-up."""
+        async with self.db.transaction() as conn:
+            return await repo.follow_up_done(conn, item_id, note[:500] if note else None)
 
     async def mark_failed(self, item_id: int, error: str) -> None:
         async with self.db.transaction() as conn:

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import re
+import types
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import discord
 
@@ -128,15 +129,22 @@ def register_button(resource: str, action: str) -> Callable[[B], B]:
         if not issubclass(cls, MarketButton):
             raise TypeError(f"{cls.__name__} must subclass MarketButton")
         key = (resource, action)
-        if key in _REGISTRY and _REGISTRY[key] is not cls:
+        if key in _REGISTRY and _REGISTRY[key].__bases__[0] is not cls:
             raise ValueError(f"button {resource}:{action} is already registered by {_REGISTRY[key].__name__}")
-        cls.resource = resource
-        cls.action = action
-        cls.__discord_ui_compiled_template__ = re.compile(
-            rf"{PREFIX}:{re.escape(resource)}:(?P<id>[0-9]+):{re.escape(action)}"
-        )
-        _REGISTRY[key] = cls
-        return cls
+        # DynamicItem takes its template as a class argument only (its public API), and the
+        # decorator runs after the class statement: the registered class is a subclass that
+        # passes the button's own template, under the same name.
+        template = rf"{PREFIX}:{re.escape(resource)}:(?P<id>[0-9]+):{re.escape(action)}"
+        namespace = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+            "resource": resource,
+            "action": action,
+        }
+        registered = types.new_class(cls.__name__, (cls,), {"template": template}, lambda body: body.update(namespace))
+        _REGISTRY[key] = registered
+        return cast("B", registered)
 
     return decorator
 

@@ -1,6 +1,6 @@
 """Case cards in the mod channel and the moderator's one-click decisions on them.
 
-A case card is an outbox row (``case.card.<reason>``) that :func:`register_case_cards`
+A case card is an outbox row (``case.card.<reason>``) that :class:`CaseCards`
 renders as the service's text plus an embed: the contract (parties, status, price of the
 current terms), its last events and the figures of the party concerned; with the buttons
 the service chose for the contract's state (``cw:case:<id>:<action>``). Once sent, the
@@ -25,12 +25,12 @@ from bot.checks import require_moderator
 from bot.errors import InvalidInput, WrongState
 from bot.i18n import has, t
 from bot.models.entities import Case, Event, OutboxItem
+from bot.notifications.dispatcher import Rendered
 from bot.services.reputation import Figures
 from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args, format_time
 from bot.ui.job_board import client_line, worker_line
 from bot.ui.modals import MarketModal
-from bot.ui.notify import Rendered
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -73,11 +73,15 @@ def figures_text(language: str, figures: Figures) -> str:
     return f"{client_line(figures, language)}\n{worker_line(figures, language)}"
 
 
-def register_case_cards(bot: MarketBot) -> None:
-    """Render ``case.card.*`` rows as cards and remember each card's message."""
-    services = bot.services
+class CaseCards:
+    """Render ``case.card.*`` rows as cards and remember each card's message (its follow-up)."""
 
-    async def render(item: OutboxItem, language: str) -> Rendered:
+    def __init__(self, bot: MarketBot) -> None:
+        self.bot = bot
+
+    async def render(self, item: OutboxItem, language: str) -> Rendered:
+        bot = self.bot
+        services = bot.services
         text = t(language, item.message_key, **format_args(item.arguments, language))
         if item.case_id is None:
             return Rendered(text, None, build_view(item.button_list, language))
@@ -121,12 +125,9 @@ def register_case_cards(bot: MarketBot) -> None:
             )
         return Rendered(text, embed, view)
 
-    async def remember(item: OutboxItem, message: discord.Message) -> None:
+    async def remember(self, item: OutboxItem, message: discord.Message) -> None:
         if item.case_id is not None:
-            await services.cases.set_mod_message(item.case_id, message.id)
-
-    bot.dispatcher.register_renderer(CARD_PREFIX, render)
-    bot.dispatcher.register_sent_hook(CARD_PREFIX, remember)
+            await self.bot.services.cases.set_mod_message(item.case_id, message.id)
 
 
 def card_link(guild_id: int, channel_id: int, message_id: int) -> str:

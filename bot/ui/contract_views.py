@@ -1,12 +1,6 @@
 """What contracts look like on Discord: the terms card, the offer DM, the history pages, the
-escrow status; and the contract's private thread.
-
-The thread is created lazily (:class:`ContractThreads`, installed as the outbox dispatcher's
-``thread_resolver`` by the contracts cog): the first row that must go to the thread of an
-accepted contract creates a private thread in the guild's contracts channel (the jobs channel
-if none is set), adds both parties, posts the terms card and pins it. Offers that were never
-accepted have no thread (the dispatcher then writes a note in the mod channel). A
-``thread.terms_changed`` row edits the pinned card to the new version.
+escrow status. The contract's private thread itself is opened by
+``bot.notifications.threads.ContractThreads``.
 
 Everything here renders in the ``language`` it is given: the reader's for DMs and ephemeral
 answers, the guild's for thread posts.
@@ -14,17 +8,17 @@ answers, the guild's for thread posts.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, NoReturn
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.errors import MarketError
 from bot.i18n import has, t
-from bot.models.entities import Contract, OutboxItem, Terms
+from bot.models.entities import Amendment, Contract, OutboxItem, Terms
+from bot.notifications.dispatcher import Rendered
 from bot.services.contracts import ContractView
 from bot.services.escrow import EscrowStatus
 from bot.services.history import ContractHistory
@@ -32,7 +26,6 @@ from bot.services.reputation import ClientFigures
 from bot.ui.buttons import build_view
 from bot.ui.format import format_args, format_money, format_time
 from bot.ui.job_board import client_line
-from bot.ui.notify import Rendered, ThreadUnavailable
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -46,14 +39,11 @@ EMBED_TITLE = 256
 EMBED_DESCRIPTION = 4096
 EMBED_FIELD = 1024
 CONTENT = 2000
-THREAD_NAME = 100
 
 # History: one page (an embed) per message; the JSON file attached to the first holds everything.
 HISTORY_PAGE = 3800
 HISTORY_MESSAGES = 5  # the answer and up to four followups
 EVENTS_PER_BLOCK = 10
-
-THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: contracts run for days
 
 
 def clip(text: str, limit: int) -> str:
@@ -227,9 +217,20 @@ def event_label(kind: str, language: object) -> str:
 
 def history_blocks(history: ContractHistory, language: object) -> list[str]:
     """The history as text blocks, in reading order; each block stays together on a page when
-    it can."""
+    it can. One function per section, each returning its heading (if any) and its blocks."""
+    return [
+        *_header_blocks(history, language),
+        *_version_blocks(history, language),
+        *_amendment_blocks(history, language),
+        *_revision_blocks(history, language),
+        *_delivery_blocks(history, language),
+        *_deposit_blocks(history, language),
+        *_event_blocks(history, language),
+    ]
+
+
+def _header_blocks(history: ContractHistory, language: object) -> list[str]:
     contract = history.contract
-    code = contract.currency
     blocks = [
         t(
             language,
@@ -244,8 +245,12 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
     reverts = history.reverts
     if reverts:
         blocks.append(t(language, "ui.contract.history_reverts_summary", count=len(reverts)))
+    return blocks
 
-    blocks.append(t(language, "ui.contract.history_versions"))
+
+def _version_blocks(history: ContractHistory, language: object) -> list[str]:
+    code = history.contract.currency
+    blocks = [t(language, "ui.contract.history_versions")]
     for terms in history.versions:
         head = t(
             language,
@@ -264,23 +269,30 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
             lines.append(t(language, "ui.contract.history_reason", reason=terms.reason))
         lines.append(_quote(terms.scope))
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.amendments:
-        blocks.append(t(language, "ui.contract.history_amendments"))
+
+def _amendment_changes(amendment: Amendment, code: str, language: object) -> str:
+    changes = []
+    if amendment.scope is not None:
+        changes.append(t(language, "ui.contract.history_change_scope"))
+    if amendment.price is not None:
+        price = money(amendment.price, code, language)
+        changes.append(t(language, "ui.contract.history_change_price", price=price))
+    if amendment.deadline_days is not None or amendment.deadline_date is not None:
+        deadline = (
+            t(language, "ui.contract.deadline_days", days=amendment.deadline_days)
+            if amendment.deadline_days is not None
+            else t(language, "ui.contract.deadline_date", date=amendment.deadline_date)
+        )
+        changes.append(t(language, "ui.contract.history_change_deadline", deadline=deadline))
+    return ", ".join(changes) or "-"
+
+
+def _amendment_blocks(history: ContractHistory, language: object) -> list[str]:
+    code = history.contract.currency
+    blocks = [t(language, "ui.contract.history_amendments")] if history.amendments else []
     for amendment in history.amendments:
-        changes = []
-        if amendment.scope is not None:
-            changes.append(t(language, "ui.contract.history_change_scope"))
-        if amendment.price is not None:
-            price = money(amendment.price, code, language)
-            changes.append(t(language, "ui.contract.history_change_price", price=price))
-        if amendment.deadline_days is not None or amendment.deadline_date is not None:
-            deadline = (
-                t(language, "ui.contract.deadline_days", days=amendment.deadline_days)
-                if amendment.deadline_days is not None
-                else t(language, "ui.contract.deadline_date", date=amendment.deadline_date)
-            )
-            changes.append(t(language, "ui.contract.history_change_deadline", deadline=deadline))
         lines = [
             t(
                 language,
@@ -290,7 +302,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 by=mention(amendment.proposed_by),
                 status=word("ui.contract.amendment_status", amendment.status, language),
                 base=amendment.base_version,
-                changes=", ".join(changes) or "-",
+                changes=_amendment_changes(amendment, code, language),
             )
         ]
         if amendment.reverts_to:
@@ -301,9 +313,11 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
         if amendment.scope is not None:
             lines.append(_quote(amendment.scope))
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.revisions:
-        blocks.append(t(language, "ui.contract.history_revisions"))
+
+def _revision_blocks(history: ContractHistory, language: object) -> list[str]:
+    blocks = [t(language, "ui.contract.history_revisions")] if history.revisions else []
     for revision in history.revisions:
         kind = "ui.contract.history_included" if revision.included else "ui.contract.history_extra"
         lines = [
@@ -323,9 +337,11 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
             lines.append(f"**{reverts_flag(revision.reverts_to, language)}**")
         lines.append(_quote(revision.reason))
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.deliveries:
-        blocks.append(t(language, "ui.contract.history_deliveries"))
+
+def _delivery_blocks(history: ContractHistory, language: object) -> list[str]:
+    blocks = [t(language, "ui.contract.history_deliveries")] if history.deliveries else []
     for delivery in history.deliveries:
         lines = [
             t(
@@ -344,9 +360,12 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 t(language, "ui.contract.history_file", filename=file.filename, size=file.size, sha256=file.sha256)
             )
         blocks.append("\n".join(lines))
+    return blocks
 
-    if history.deposits:
-        blocks.append(t(language, "ui.contract.history_deposits"))
+
+def _deposit_blocks(history: ContractHistory, language: object) -> list[str]:
+    code = history.contract.currency
+    blocks = [t(language, "ui.contract.history_deposits")] if history.deposits else []
     for deposit in history.deposits:
         blocks.append(
             deposit_line(
@@ -361,21 +380,25 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
                 language,
             )
         )
+    return blocks
 
-    if history.events:
-        blocks.append(t(language, "ui.contract.history_events"))
-        lines = [
-            t(
-                language,
-                "ui.contract.history_event",
-                at=_at(event.created_at),
-                event=event_label(event.kind, language),
-                by=mention(event.actor_id) if event.actor_id else t(language, "ui.contract.by_system"),
-            )
-            for event in history.events
-        ]
-        # consecutive lines, a few per block so that a page break can fall between them
-        blocks.extend("\n".join(lines[i : i + EVENTS_PER_BLOCK]) for i in range(0, len(lines), EVENTS_PER_BLOCK))
+
+def _event_blocks(history: ContractHistory, language: object) -> list[str]:
+    if not history.events:
+        return []
+    lines = [
+        t(
+            language,
+            "ui.contract.history_event",
+            at=_at(event.created_at),
+            event=event_label(event.kind, language),
+            by=mention(event.actor_id) if event.actor_id else t(language, "ui.contract.by_system"),
+        )
+        for event in history.events
+    ]
+    # consecutive lines, a few per block so that a page break can fall between them
+    blocks = [t(language, "ui.contract.history_events")]
+    blocks.extend("\n".join(lines[i : i + EVENTS_PER_BLOCK]) for i in range(0, len(lines), EVENTS_PER_BLOCK))
     return blocks
 
 
@@ -471,178 +494,3 @@ def escrow_embed(status: EscrowStatus, language: object) -> discord.Embed:
     ]
     embed.description = clip("\n".join(lines) or t(language, "ui.escrow.no_deposits"), EMBED_DESCRIPTION)
     return embed
-
-
-# -- buttons after a click -------------------------------------------------------------
-
-
-# -- the contract thread ----------------------------------------------------------------
-
-
-class ContractThreads:
-    """The outbox dispatcher's ``thread_resolver`` and the pinned terms card.
-
-    Called only by the dispatcher, whose passes are serialized, so two rows never create two
-    threads for one contract. The thread id is stored as soon as Discord created the thread;
-    both parties are then added (again on the next row if Discord answered 429 / 5xx, so a
-    thread is never created twice). The terms card is a convenience (``/contract view`` shows
-    the same), so failing to post or pin it is logged and the row still goes to the thread.
-
-    When Discord refuses to create the thread for good (403: a permission is missing; any
-    other 4xx), a note tells the moderators and :class:`ThreadUnavailable` sends the row to the
-    mod channel; the contract's later rows go there too without asking Discord again until
-    :attr:`RETRY_AFTER` has passed (time for an admin to fix the permissions).
-    """
-
-    RETRY_AFTER = timedelta(hours=1)
-
-    def __init__(self, bot: MarketBot) -> None:
-        self.bot = bot
-        # contract id -> (when, why) Discord refused to create its thread
-        self._refused: dict[int, tuple[datetime, str]] = {}
-        # contract id -> its thread, created and stored, whose parties are not all added yet
-        self._opening: dict[int, discord.Thread] = {}
-
-    async def resolve(self, item: OutboxItem) -> int | None:
-        if item.contract_id is None:
-            return None
-        services = self.bot.services
-        thread_id = await services.contracts.thread_id_of(item.contract_id)
-        opening = self._opening.get(item.contract_id)
-        if thread_id is not None and opening is None:
-            return thread_id
-        contract = await services.contracts.get(item.contract_id)
-        if contract is None:
-            return thread_id
-        if opening is not None:  # created by an earlier row that Discord then failed
-            await self._open(contract, opening)
-            return opening.id
-        if contract.accepted_at is None:
-            return None  # offered, declined, expired, withdrawn: no thread
-        refused = self._refused.get(contract.id)
-        if refused is not None and self.bot.clock.now() - refused[0] < self.RETRY_AFTER:
-            raise ThreadUnavailable(refused[1])
-        thread = await self._create(contract)
-        if thread is None:
-            return None
-        self._refused.pop(contract.id, None)
-        await services.contracts.set_thread(contract.id, thread.id)
-        stored = await services.contracts.thread_id_of(contract.id)
-        if stored != thread.id:  # cannot happen while only the dispatcher creates threads
-            log.warning("contract %s: thread %s already set; %s left unused", contract.id, stored, thread.id)
-            return stored
-        self._opening[contract.id] = thread
-        await self._open(contract, thread)
-        return thread.id
-
-    async def _language(self, guild_id: int) -> str:
-        guild = await self.bot.services.guilds.get(guild_id)
-        return guild.locale if guild is not None else "en"
-
-    async def _create(self, contract: Contract) -> discord.Thread | None:
-        """A private thread in the contracts channel (else the jobs channel)."""
-        guild = await self.bot.services.guilds.get(contract.guild_id)
-        if guild is None:
-            return None
-        parent_id = guild.contracts_channel_id or guild.jobs_channel_id
-        parent = self.bot.get_channel(parent_id)
-        if parent is None:
-            try:
-                parent = await self.bot.fetch_channel(parent_id)
-            except discord.NotFound:
-                log.warning(
-                    "guild %s: channel %s is gone; no thread for contract %s", contract.guild_id, parent_id, contract.id
-                )
-                return None
-        if not isinstance(parent, discord.TextChannel):
-            # a forum jobs channel cannot hold private threads: rows go to the mod channel
-            log.warning(
-                "guild %s: channel %s cannot hold private threads; no thread for contract %s",
-                contract.guild_id,
-                parent_id,
-                contract.id,
-            )
-            return None
-        view = await self.bot.services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
-        name = t(guild.locale, "ui.contract.thread_name", contract_id=contract.id, title=view.job_title)
-        try:
-            thread = await parent.create_thread(
-                name=clip(name, THREAD_NAME),
-                type=discord.ChannelType.private_thread,
-                invitable=False,
-                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-            )
-        except discord.HTTPException as error:
-            if self._transient(error):
-                raise  # the row is retried
-            await self._refuse(contract, guild.locale, guild.mod_channel_id, parent_id, error)
-        log.info("guild %s contract %s: thread %s created", contract.guild_id, contract.id, thread.id)
-        return thread
-
-    async def _refuse(
-        self, contract: Contract, language: str, mod_channel_id: int, parent_id: int, error: discord.HTTPException
-    ) -> NoReturn:
-        """Discord will not create the thread: remember it, tell the moderators, and raise."""
-        why = f"contract thread not created in channel {parent_id}: {type(error).__name__}: {error}"
-        log.warning("guild %s contract %s: %s", contract.guild_id, contract.id, why)
-        self._refused[contract.id] = (self.bot.clock.now(), why)
-        channel = f"<#{parent_id}>"
-        if isinstance(error, discord.Forbidden):
-            text = t(language, "dispatch.thread_forbidden", contract_id=contract.id, channel=channel)
-        else:
-            text = t(
-                language, "dispatch.thread_not_created", contract_id=contract.id, channel=channel, error=error.text
-            )
-        mod = self.bot.get_partial_messageable(mod_channel_id, guild_id=contract.guild_id)
-        try:
-            await mod.send(clip(text, CONTENT), allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException:
-            log.exception("guild %s contract %s: the moderators were not told", contract.guild_id, contract.id)
-        raise ThreadUnavailable(why) from error
-
-    @staticmethod
-    def _transient(error: discord.HTTPException) -> bool:
-        """429 and 5xx: worth another try later."""
-        return error.status == 429 or error.status >= 500
-
-    async def _open(self, contract: Contract, thread: discord.Thread) -> None:
-        """Add both parties to the new thread, then post the pinned card. A 429 / 5xx is
-        raised (the row is retried and this runs again); a party Discord will not add (left
-        the server, no access) is logged and the thread is used all the same."""
-        for user_id in (contract.client_id, contract.worker_id):
-            try:
-                await thread.add_user(discord.Object(user_id))
-            except discord.HTTPException as error:
-                if self._transient(error):
-                    raise
-                log.warning("contract %s: user %s not added to thread %s: %s", contract.id, user_id, thread.id, error)
-        del self._opening[contract.id]
-        await self._post_card(contract, thread)
-
-    async def _post_card(self, contract: Contract, thread: discord.Thread) -> None:
-        """Post the terms card in the new thread and pin it."""
-        services = self.bot.services
-        language = await self._language(contract.guild_id)
-        view = await services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
-        try:
-            card = await thread.send(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)
-            await services.contracts.set_terms_message(contract.id, card.id)
-            await card.pin()
-        except discord.HTTPException as error:
-            log.warning("contract %s: terms card in thread %s not posted or pinned: %s", contract.id, thread.id, error)
-
-    async def terms_changed(self, item: OutboxItem, message: discord.Message) -> None:
-        """After ``thread.terms_changed`` is posted: show the new version on the pinned card."""
-        if item.contract_id is None:
-            return
-        services = self.bot.services
-        contract = await services.contracts.get(item.contract_id)
-        if contract is None or contract.thread_id is None or contract.terms_message_id is None:
-            return
-        language = await self._language(contract.guild_id)
-        view = await services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
-        card = self.bot.get_partial_messageable(contract.thread_id, guild_id=contract.guild_id).get_partial_message(
-            contract.terms_message_id
-        )
-        with contextlib.suppress(discord.NotFound):
-            await card.edit(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)

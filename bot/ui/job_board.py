@@ -1,6 +1,6 @@
 """The job board: one post per job in the guild's jobs channel, and how a job is shown.
 
-The ``board`` outbox target (bot/ui/notify.py) is handled by :class:`JobBoard`; the jobs
+The ``board`` outbox target (bot/notifications/dispatcher.py) is handled by :class:`JobBoard`; the jobs
 cog registers it. Services write a ``board`` row whenever a job is posted, closed, filled
 or reopened; the handler renders the job *as it is now* (so rows are idempotent) and:
 
@@ -31,10 +31,10 @@ from bot.errors import NotFound
 from bot.i18n import language_of, t
 from bot.models.entities import Job
 from bot.models.states import JobStatus
+from bot.notifications.dispatcher import Undeliverable
 from bot.services.reputation import ClientFigures, Figures, WorkerFigures
 from bot.ui.buttons import build_view
 from bot.ui.format import format_money
-from bot.ui.notify import Undeliverable
 
 if TYPE_CHECKING:
     from bot.app import MarketBot

@@ -19,10 +19,10 @@ import discord
 
 from bot.i18n import language_of, t
 from bot.models.entities import DeliveryFile, OutboxItem
+from bot.notifications.dispatcher import Rendered
 from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args
 from bot.ui.modals import MarketModal
-from bot.ui.notify import Rendered
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -146,22 +146,28 @@ def file_lines(language: object, files: list[DeliveryFile]) -> str:
     )
 
 
-def register_delivery_rendering(bot: MarketBot) -> None:
-    """The delivery DM and thread post list each file with its size and sha256; the thread
-    post then gets the stored files attached (Discord's own links would expire)."""
-    services = bot.services
+class DeliveryRendering:
+    """The delivery DM and thread post list each file with its size and sha256 (the renderer
+    computes ``files`` from the stored files); the thread post then gets the stored files
+    attached (its follow-up: Discord's own links would expire)."""
 
-    async def render(item: OutboxItem, language: str) -> Rendered:
+    def __init__(self, bot: MarketBot) -> None:
+        self.bot = bot
+
+    async def render(self, item: OutboxItem, language: str) -> Rendered:
+        services = self.bot.services
         args = dict(item.arguments)
         delivery_id = args.get("delivery_id")
         if item.contract_id is not None and isinstance(delivery_id, int):
             files = await services.deliveries.files_of(item.contract_id, delivery_id)
             if files:
                 args["files"] = file_lines(language, files)
+        args.setdefault("files", "-")
         text = t(language, item.message_key, **format_args(args, language))
         return Rendered(text, None, build_view(item.button_list, language))
 
-    async def attach_files(item: OutboxItem, message: discord.Message) -> None:
+    async def attach_files(self, item: OutboxItem, message: discord.Message) -> None:
+        services = self.bot.services
         delivery_id = item.arguments.get("delivery_id")
         if item.contract_id is None or not isinstance(delivery_id, int):
             return
@@ -190,7 +196,7 @@ def register_delivery_rendering(bot: MarketBot) -> None:
             await message.edit(content=content, attachments=attached)
         except discord.HTTPException as error:
             if error.status == 429 or error.status >= 500:
-                raise  # the dispatcher retries the row
+                raise  # the dispatcher retries this follow-up (the post is not sent again)
             log.error(
                 "contract %s delivery %s: could not attach the files to thread message %s: %s",
                 item.contract_id,
@@ -206,7 +212,3 @@ def register_delivery_rendering(bot: MarketBot) -> None:
                 len(attached),
                 len(left_out),
             )
-
-    bot.dispatcher.register_renderer(DELIVERED_CLIENT, render)
-    bot.dispatcher.register_renderer(THREAD_DELIVERED, render)
-    bot.dispatcher.register_sent_hook(THREAD_DELIVERED, attach_files)

@@ -8,6 +8,7 @@ directly to reach a state fast; the other bot test modules of this feature impor
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +348,32 @@ async def test_closed_dms_bring_the_delivery_notice_to_the_thread(setup_market: 
         note="-",
     )
     assert t("en", "dispatch.fallback_thread", mention=market.client.mention, message=notice) in texts
+
+
+async def test_a_rate_limited_file_attachment_is_retried_without_posting_the_delivery_again(
+    setup_market: Market,
+) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    thread = await contract_thread(market, contract)
+    # the delivery post goes out; attaching the files to it (an edit) is rate limited once
+    market.env.inject_error("PATCH", f"/channels/{thread.id}/messages/*", status=429, message="slow down")
+
+    await market.worker.slash(market.general, "deliver", contract=contract.id, file=LOGO)
+
+    def delivery_posts() -> list[discord.Message]:
+        return [m for m in thread.history() if "📦 Delivery" in m.content]
+
+    [post] = delivery_posts()
+    assert post.attachments == []
+    [row] = await market.services.db.fetchall("SELECT * FROM outbox WHERE message_key = 'thread.delivered'")
+    assert (row["status"], row["message_id"]) == ("followup_pending", post.id)
+    assert "429" in row["last_error"]
+
+    market.clock.advance(timedelta(hours=1))
+    await market.dispatch()
+
+    [post] = delivery_posts()
+    assert [(a.filename, await a.read()) for a in post.attachments] == [LOGO]
+    [row] = await market.services.db.fetchall("SELECT * FROM outbox WHERE message_key = 'thread.delivered'")
+    assert (row["status"], row["message_id"], row["last_error"]) == ("sent", post.id, None)

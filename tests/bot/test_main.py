@@ -101,8 +101,8 @@ INVITE_PERMISSIONS = {
     "send_messages",  # job embeds in a text jobs channel, case cards and notes in the mod channel, forum posts
     "embed_links",  # job posts, case cards and the contract terms card are embeds
     "attach_files",  # delivered files attached to the delivery message in the contract thread
-    "read_message_history",  # fetching a sent message again to grey out its buttons (bot/ui/notify.py)
-    "create_private_threads",  # the private contract thread (bot/ui/contract_views.py, ContractThreads)
+    "read_message_history",  # fetching a sent message again to grey out its buttons (bot/notifications/dispatcher.py)
+    "create_private_threads",  # the private contract thread (bot/notifications/threads.py)
     "send_messages_in_threads",  # messages in contract threads; adding the client and worker to them
     "manage_threads",  # locking/archiving a filled forum job post, reopening it; adding members (not invitable)
     "pin_messages",  # pinning the terms card (discord.py 2.7.1 Message.pin needs Pin Messages)

@@ -11,7 +11,7 @@ import pytest
 import simcord
 
 from bot.i18n import t
-from bot.ui.contract_views import ContractThreads
+from bot.notifications.threads import ContractThreads
 from tests.bot.conftest import Market
 from tests.bot.test_contracts import TITLE, applied, custom_ids, field, funded, hired, offered, posted_job, reload
 

@@ -13,8 +13,16 @@ Rows come from ``services.outbox.due()`` (bot/services/outbox.py) and are settle
   resolver raises :class:`ThreadUnavailable`) sends the message to the mod channel as a note
   (``fallback_mod``), with the reason recorded on the row. A 429 / 5xx there is retried.
 - ``mod``: post in the guild's mod channel, in the guild's language.
-- ``board``: handled by the job board (``register_handler("board", ...)``); without a
-  handler the row is marked sent with a note.
+- ``board``: handled by the job board (registered in bot/notifications/registry.py); without
+  a handler the row is marked sent with a note.
+
+How a row looks is decided by the message kinds table (bot/notifications/registry.py): a
+renderer per message key prefix, else the catalogue text with the row's buttons. A kind may
+also have a follow-up (``after_send``) that runs on the sent message (the delivery post gets
+its files attached, a case card's message is remembered). The send is recorded first (status
+``followup_pending`` with the message id), so a follow-up that fails with 429 / 5xx is retried
+alone against the recorded message, never by sending the message again; the row becomes
+``sent`` when the follow-up succeeded or failed for good (the reason kept in ``last_error``).
 
 Discord 429 / 5xx and network errors are retried later with backoff
 (``mark_retry``); any other error marks the row failed and is logged. Each send has
@@ -58,6 +66,8 @@ KICK_EVENT = "outbox_kick"
 DM_CLOSED = 50007
 MAX_LENGTH = 2000
 
+FOLLOWUP_PENDING = "followup_pending"
+
 Handler = Callable[[OutboxItem], Awaitable[int | None]]
 
 
@@ -87,11 +97,13 @@ class ThreadUnavailable(Exception):
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How a row was delivered: ``status`` (sent | fallback_thread | fallback_mod), the
-    message sent and, for a fallback, why (kept in the row's ``last_error``)."""
+    message sent and, for a fallback, why (kept in the row's ``last_error``). ``message`` is
+    set when the row went where it was meant to: its kind's follow-up then runs on it."""
 
     status: str
     message_id: int
     note: str | None = None
+    message: discord.Message | None = None
 
 
 def _clip(text: str) -> str:
@@ -158,7 +170,7 @@ class Dispatcher:
         self._sent_hooks: dict[str, SentHook] = {}
         self.thread_resolver: ThreadResolver | None = None
 
-    # -- wiring -------------------------------------------------------------------
+    # -- wiring (bot/notifications/registry.py calls these once, at start-up) ---------
 
     def register_handler(self, target: str, handler: Handler) -> None:
         """Let a feature send its own target (the job board sends ``board`` rows).
@@ -174,9 +186,15 @@ class Dispatcher:
         self._renderers[prefix] = renderer
 
     def register_sent_hook(self, prefix: str, hook: SentHook) -> None:
-        """Called with the sent message of rows whose key starts with ``prefix`` (a case card
-        remembers its message so a decision can edit it)."""
+        """A follow-up called with the sent message of rows whose key starts with ``prefix``
+        (a case card remembers its message so a decision can edit it). It runs after the send
+        is recorded: a 429 / 5xx it raises retries it alone, never the send."""
         self._sent_hooks[prefix] = hook
+
+    def sent_hook(self, message_key: str) -> SentHook | None:
+        """The follow-up registered for ``message_key`` (longest prefix), if any."""
+        prefix = self._longest_prefix(self._sent_hooks, message_key)
+        return None if prefix is None else self._sent_hooks[prefix]
 
     def kick(self) -> None:
         """Ask the background task for a pass (called after every commit; cheap, sync)."""
@@ -231,6 +249,9 @@ class Dispatcher:
     async def _deliver(self, item: OutboxItem) -> bool:
         outbox = self.services.outbox
         try:
+            if item.status == FOLLOWUP_PENDING:
+                await self._follow_up(item)  # sent on an earlier pass: only the follow-up again
+                return False
             handler = self._handlers.get(item.target)
             if handler is not None:
                 message_id = await handler(item)
@@ -248,9 +269,7 @@ class Dispatcher:
                 return await outbox.mark_delivered(item.id, note="no board handler registered")
             else:
                 raise Undeliverable(f"unknown target {item.target}")
-            return await outbox.mark_delivered(
-                item.id, status=result.status, message_id=result.message_id, note=result.note
-            )
+            return await self._settle(item, result)
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             if _retryable(error):
@@ -263,6 +282,57 @@ class Dispatcher:
                 await outbox.mark_failed(item.id, reason)
                 log.exception("outbox %s (%s %s) failed unexpectedly", item.id, item.target, item.message_key)
             return False
+
+    async def _settle(self, item: OutboxItem, result: Outcome) -> bool:
+        """Record the outcome; with a follow-up to run, record the send first (the message id,
+        status ``followup_pending``) so that a failed follow-up never sends the message again."""
+        outbox = self.services.outbox
+        hook = self.sent_hook(item.message_key) if result.message is not None else None
+        if hook is None or result.message is None:
+            return await outbox.mark_delivered(
+                item.id, status=result.status, message_id=result.message_id, note=result.note
+            )
+        if not await outbox.mark_delivered(item.id, status=FOLLOWUP_PENDING, message_id=result.message_id):
+            return False
+        await self._follow_up(item, result.message)
+        return True
+
+    async def _follow_up(self, item: OutboxItem, message: discord.Message | None = None) -> None:
+        """Run the row's follow-up on its sent message (fetched again on a later pass). A 429 /
+        5xx keeps the row ``followup_pending`` with backoff; otherwise the row becomes ``sent``,
+        with the reason if the follow-up failed for good (the message itself is out)."""
+        outbox = self.services.outbox
+        hook = self.sent_hook(item.message_key)
+        try:
+            if message is None:
+                message = await self._sent_message(item)
+            if hook is not None and message is not None:
+                await hook(item, message)
+        except Exception as error:
+            reason = f"follow-up: {type(error).__name__}: {error}"
+            if _retryable(error):
+                outcome = await outbox.mark_retry(item.id, reason)
+                log.warning("outbox %s (%s %s): %s; %s", item.id, item.target, item.message_key, reason, outcome)
+                return
+            if isinstance(error, discord.HTTPException):
+                log.error("outbox %s (%s %s) %s", item.id, item.target, item.message_key, reason)
+            else:
+                log.exception("outbox %s (%s %s) follow-up failed unexpectedly", item.id, item.target, item.message_key)
+            await outbox.follow_up_done(item.id, note=reason)
+            return
+        await outbox.follow_up_done(item.id)
+
+    async def _sent_message(self, item: OutboxItem) -> discord.Message | None:
+        """The message a ``followup_pending`` row sent, fetched again; None if it is gone."""
+        channel = await self._channel_of(item)
+        if channel is None or item.message_id is None:
+            log.warning("outbox %s: message %s of the follow-up not found", item.id, item.message_id)
+            return None
+        try:
+            return await channel.fetch_message(item.message_id)
+        except discord.NotFound:
+            log.warning("outbox %s: message %s was deleted; no follow-up", item.id, item.message_id)
+            return None
 
     async def _send_dm(self, item: OutboxItem) -> Outcome:
         if item.recipient_id is None:
@@ -278,8 +348,7 @@ class Dispatcher:
                 raise
             log.info("outbox %s: user %s has DMs closed; falling back", item.id, item.recipient_id)
             return await self._dm_fallback(item, guild, language, rendered)
-        await self._after_send(item, message)
-        return Outcome("sent", message.id)
+        return Outcome("sent", message.id, message=message)
 
     async def _dm_fallback(self, item: OutboxItem, guild: Guild | None, language: str, rendered: Rendered) -> Outcome:
         assert item.recipient_id is not None
@@ -340,8 +409,7 @@ class Dispatcher:
             text = t(language, "dispatch.thread_unusable", contract_id=item.contract_id, message=rendered.content)
             note = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
             return Outcome("fallback_mod", note.id, why)
-        await self._after_send(item, message)
-        return Outcome("sent", message.id)
+        return Outcome("sent", message.id, message=message)
 
     async def _forget_deleted(self, item: OutboxItem, thread_id: int, error: discord.HTTPException) -> None:
         """A deleted thread (404 Unknown Channel) is forgotten and the row retried: the retry
@@ -376,13 +444,16 @@ class Dispatcher:
 
     async def _channel_of(self, sent: OutboxItem) -> discord.abc.Messageable | None:
         """Where a sent row's message lives (a DM, the contract thread or the mod channel)."""
-        if sent.status == "sent" and sent.target == "dm" and sent.recipient_id is not None:
+        as_meant = sent.status in {"sent", FOLLOWUP_PENDING}
+        if as_meant and sent.target == "dm" and sent.recipient_id is not None:
             return await self.client.create_dm(discord.Object(sent.recipient_id))
-        if sent.status == "fallback_thread" or (sent.status == "sent" and sent.target == "thread"):
+        if sent.status == "fallback_thread" or (as_meant and sent.target == "thread"):
             thread_id, _ = await self._thread(sent)
-            return None if thread_id is None else self.client.get_partial_messageable(thread_id)
+            return None if thread_id is None else self.client.get_partial_messageable(thread_id, guild_id=sent.guild_id)
         guild = await self.services.guilds.get(sent.guild_id)
-        return None if guild is None else self.client.get_partial_messageable(guild.mod_channel_id)
+        return (
+            None if guild is None else self.client.get_partial_messageable(guild.mod_channel_id, guild_id=sent.guild_id)
+        )
 
     async def _send_mod(self, item: OutboxItem) -> Outcome:
         guild = await self.services.guilds.get(item.guild_id)
@@ -395,8 +466,7 @@ class Dispatcher:
             rendered = Rendered(f"<@&{role.id}> {rendered.content}", rendered.embed, rendered.view)
             mentions = discord.AllowedMentions(everyone=False, users=False, roles=[role])
         message = await self._post(self._mod_channel(guild), item.guild_id, rendered, mentions)
-        await self._after_send(item, message)
-        return Outcome("sent", message.id)
+        return Outcome("sent", message.id, message=message)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -410,11 +480,6 @@ class Dispatcher:
         if prefix is not None:
             return await self._renderers[prefix](item, language)
         return Rendered(self.render(item, language), None, build_view(item.button_list, language))
-
-    async def _after_send(self, item: OutboxItem, message: discord.Message) -> None:
-        prefix = self._longest_prefix(self._sent_hooks, item.message_key)
-        if prefix is not None:
-            await self._sent_hooks[prefix](item, message)
 
     @staticmethod
     def _longest_prefix(table: dict[str, Any], key: str) -> str | None:

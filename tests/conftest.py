@@ -16,15 +16,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.models.entities import Guild
 from bot.services.container import Services
-from tests.ids import (
-    CONTRACTS_CHANNEL,
-    GUILD_ID,
-    JOBS_CHANNEL,
-    MOD_CHANNEL,
-    MODERATOR_ROLE,
-    SETUP_ACTOR,
-)
 from tests.invariants import assert_ledger_invariants
+from tests.services.helpers import setup_guild
 
 
 @pytest.fixture
@@ -55,14 +48,7 @@ def services(db: Database, clock: FakeClock, settings: Settings) -> Services:
 
 @pytest.fixture
 async def guild(services: Services) -> Guild:
-    return await services.guilds.setup(
-        GUILD_ID,
-        actor_id=SETUP_ACTOR,
-        jobs_channel_id=JOBS_CHANNEL,
-        mod_channel_id=MOD_CHANNEL,
-        moderator_role_id=MODERATOR_ROLE,
-        contracts_channel_id=CONTRACTS_CHANNEL,
-    )
+    return await setup_guild(services)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from bot.app import OUTBOX_RETRY_SECONDS, MarketBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Settings
 from tests.bot.conftest import Market
-from tests.bot.test_dispatcher import ContractsStub
+from tests.bot.helpers import ContractsStub
 
 
 def command_puts(market: Market) -> list[str]:

@@ -11,7 +11,7 @@ import simcord
 from bot.i18n import t
 from bot.models.timeutil import to_iso
 from tests.bot.conftest import Market
-from tests.bot.test_delivery import active_contract, custom_ids, delivered_contract, last_dm
+from tests.bot.helpers import active_contract, custom_ids, delivered_contract, last_dm
 
 
 async def cases(market: Market, status: str | None = None) -> list:  # type: ignore[type-arg]

@@ -6,101 +6,30 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import discord
 import simcord
 
 from bot.i18n import t
-from bot.models.entities import Contract, Job
+from bot.models.entities import Contract
 from bot.models.states import ApplicationStatus, ContractStatus
 from bot.ui.contract_views import list_text
 from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
-
-TITLE = "Logo for a ramen shop"
-DESCRIPTION = "A simple logo, vector files, two colours."
-
-
-# -- helpers (also used by test_escrow.py and test_threads.py) -----------------------------
-
-
-async def posted_job(market: Market, client: simcord.MemberActor | None = None, **options: Any) -> Job:
-    values: dict[str, Any] = {"title": TITLE, "description": DESCRIPTION, "budget": 50000, "deadline": "7d"}
-    values.update(options)
-    await market.services.guilds.set_policy(market.guild.id, "post_cooldown", "0s", actor_id=market.admin.id)
-    job = await market.services.jobs.post(market.guild.id, (client or market.client).id, **values)
-    await market.settle()
-    return job
-
-
-async def applied(market: Market, job: Job, worker: simcord.MemberActor | None = None, price: int = 45000,
-                  days: int | None = None) -> None:  # fmt: skip
-    await market.services.guilds.set_policy(market.guild.id, "apply_cooldown", "0s", actor_id=market.admin.id)
-    await market.services.jobs.apply(
-        market.guild.id, job.id, (worker or market.worker).id, proposal="I draw logos.", price=price, days=days
-    )
-    await market.settle()
-
-
-async def offered(market: Market, **terms: Any) -> Contract:
-    """An offer from client to worker (services called directly, then the bot settles)."""
-    job = await posted_job(market)
-    await applied(market, job)
-    view = await market.services.contracts.offer(market.guild.id, market.client.id, job.id, market.worker.id, **terms)
-    await market.settle()
-    return view.contract
-
-
-async def hired(market: Market, **terms: Any) -> Contract:
-    contract = await offered(market, **terms)
-    await market.services.contracts.accept(market.guild.id, contract.id, actor_id=market.worker.id)
-    await market.settle()
-    return await reload(market, contract.id)
-
-
-async def deposited(market: Market, **terms: Any) -> Contract:
-    contract = await hired(market, **terms)
-    await market.services.escrow.deposit(market.guild.id, contract.id, actor_id=market.client.id)
-    await market.settle()
-    return await reload(market, contract.id)
-
-
-async def funded(market: Market, **terms: Any) -> Contract:
-    contract = await deposited(market, **terms)
-    await market.services.escrow.confirm(market.guild.id, contract.id, moderator_id=market.moderator.id)
-    await market.settle()
-    return await reload(market, contract.id)
-
-
-async def reload(market: Market, contract_id: int) -> Contract:
-    contract = await market.services.contracts.get(contract_id)
-    assert contract is not None
-    return contract
-
-
-def last_dm(market: Market, member: simcord.MemberActor) -> discord.Message:
-    dms = market.dms(member)
-    assert dms, f"no DM to {member.name}"
-    return dms[-1]
-
-
-def custom_ids(message: discord.Message) -> list[str]:
-    return [child.custom_id for row in message.components for child in row.children]  # type: ignore[attr-defined]
-
-
-def disabled(message: discord.Message) -> list[bool]:
-    return [child.disabled for row in message.components for child in row.children]  # type: ignore[attr-defined]
-
-
-def refetch_dm(member: simcord.MemberActor, message: discord.Message) -> discord.Message:
-    [found] = [m for m in member.user.dm_channel.history() if m.id == message.id]
-    return found
-
-
-def field(embed: discord.Embed, name: str) -> str:
-    [value] = [f.value for f in embed.fields if f.name == name]
-    assert value is not None
-    return value
-
+from tests.bot.helpers import (
+    DESCRIPTION,
+    TITLE,
+    applied,
+    custom_ids,
+    deposited,
+    disabled,
+    field,
+    funded,
+    hired,
+    last_dm,
+    offered,
+    posted_job,
+    refetch_dm,
+    reload,
+)
 
 # -- /contract offer ------------------------------------------------------------------------
 

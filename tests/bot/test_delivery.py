@@ -1,8 +1,5 @@
 """/deliver: the worker's files are read at once, stored by the bot, listed to the client
 with their hashes and re-posted from storage into the contract thread.
-
-The helpers at the top (``active_contract``, ``delivered_contract``, ...) drive the services
-directly to reach a state fast; the other bot test modules of this feature import them.
 """
 
 from __future__ import annotations
@@ -15,19 +12,13 @@ from typing import Any
 import discord
 import pytest
 import simcord
-from discord import app_commands
 
 from bot.config import Settings
-from bot.errors import MarketError
 from bot.i18n import t
-from bot.models.entities import Contract
-from bot.services.deliveries import IncomingFile
-from bot.ui.format import format_args
 from tests.bot.conftest import Market
+from tests.bot.helpers import LOGO, active_contract, contract_thread, custom_ids, delivered_contract, last_dm
 
-LOGO = ("logo.png", b"\x89PNG a fake logo")
 SOURCE = ("logo.svg", b"<svg>a fake logo</svg>")
-PRICE = 50000  # JPY
 
 
 @pytest.fixture
@@ -36,109 +27,7 @@ def bot_settings(tmp_path: Path) -> Settings:
     return Settings(database_path=tmp_path / "bot.db", files_dir=tmp_path / "files", max_file_bytes=1024 * 1024)
 
 
-# -- helpers shared by this feature's bot tests -----------------------------------------
-
-
-async def hired_contract(market: Market, *, revisions: int | None = None, client: Any = None) -> Contract:
-    """An offer by ``client`` (default market.client) that market.worker accepted: status
-    awaiting_funding. Cooldowns are off."""
-    services, guild_id = market.services, market.guild.id
-    client = client or market.client
-    for name in ("post_cooldown", "apply_cooldown", "report_cooldown"):
-        await services.guilds.set_policy(guild_id, name, "0s", actor_id=market.admin.id)
-    job = await services.jobs.post(
-        guild_id,
-        client.id,
-        title="Logo for a ramen shop",
-        description="A simple logo, vector files, two colours.",
-        budget=PRICE,
-        deadline="7d",
-    )
-    await services.jobs.apply(
-        guild_id, job.id, market.worker.id, proposal="I have drawn logos for ten shops.", price=PRICE
-    )
-    terms: dict[str, Any] = {} if revisions is None else {"revisions": revisions}
-    offer = await services.contracts.offer(guild_id, client.id, job.id, market.worker.id, **terms)
-    await services.contracts.accept(guild_id, offer.contract.id, actor_id=market.worker.id)
-    await market.settle()
-    contract = await services.contracts.get(offer.contract.id)
-    assert contract is not None and contract.status == "awaiting_funding"
-    return contract
-
-
-async def active_contract(
-    market: Market, *, revisions: int | None = None, client: Any = None, confirmer: Any = None
-) -> Contract:
-    """The same, funded by the client and confirmed by ``confirmer`` (default market.moderator):
-    status active."""
-    services, guild_id = market.services, market.guild.id
-    contract = await hired_contract(market, revisions=revisions, client=client)
-    await services.escrow.deposit(guild_id, contract.id, actor_id=contract.client_id, reference="bank 0001")
-    await services.escrow.confirm(guild_id, contract.id, moderator_id=(confirmer or market.moderator).id)
-    await market.settle()
-    reloaded = await services.contracts.get(contract.id)
-    assert reloaded is not None and reloaded.status == "active"
-    return reloaded
-
-
-async def delivered_contract(market: Market, **kwargs: Any) -> Contract:
-    contract = await active_contract(market, **kwargs)
-    await market.services.deliveries.deliver(
-        market.guild.id,
-        contract.id,
-        actor_id=market.worker.id,
-        files=[IncomingFile(*LOGO, "image/png")],
-        note="First draft.",
-    )
-    await market.settle()
-    reloaded = await market.services.contracts.get(contract.id)
-    assert reloaded is not None and reloaded.status == "delivered"
-    return reloaded
-
-
-async def contract_thread(market: Market, contract: Contract) -> simcord.ChannelHandle:
-    """The contract's private thread (made here if the contracts feature has not made one)."""
-    reloaded = await market.services.contracts.get(contract.id)
-    assert reloaded is not None
-    if reloaded.thread_id is None:
-        parent = market.bot.get_channel(market.contracts.id)
-        assert isinstance(parent, discord.TextChannel)
-        thread = await parent.create_thread(name=f"contract-{contract.id}", type=discord.ChannelType.private_thread)
-        await market.services.contracts.set_thread(contract.id, thread.id)
-        await market.settle()
-        thread_id = thread.id
-    else:
-        thread_id = reloaded.thread_id
-    for channel in (market.contracts, market.jobs, market.general, market.mod):
-        for handle in channel.threads:
-            if handle.id == thread_id:
-                return handle
-    raise AssertionError(f"thread {thread_id} not found")
-
-
-def last_dm(market: Market, member: simcord.MemberActor, key_start: str) -> discord.Message:
-    """The newest DM to ``member`` whose text starts like the English template ``key_start``."""
-    found = [m for m in market.dms(member) if m.content.startswith(key_start)]
-    assert found, [m.content for m in market.dms(member)]
-    return found[-1]
-
-
-def custom_ids(message: discord.Message) -> list[str]:
-    return [child.custom_id or "" for row in message.components for child in getattr(row, "children", [])]
-
-
-def disabled(message: discord.Message) -> list[bool]:
-    return [
-        bool(getattr(child, "disabled", False)) for row in message.components for child in getattr(row, "children", [])
-    ]
-
-
-def refused(market: Market, result: simcord.InteractionResult, key: str, language: str = "en", **args: Any) -> None:
-    """A button or modal refusal: the same ephemeral, localized answer as a command's. A modal's
-    refusal also reaches SimCord's error log (through the modal's on_error): acknowledged here."""
-    simcord.assert_responded(result, content=t(language, key, **format_args(args, language)), ephemeral=True)
-    for error in market.env.errors:
-        assert isinstance(error, MarketError | app_commands.AppCommandError), error
+# -- helpers ------------------------------------------------------------------------------
 
 
 def sha(data: bytes) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -14,6 +14,7 @@ from bot.models.timeutil import to_iso
 from bot.repositories.outbox import enqueue
 from bot.ui.buttons import MarketButton, register_button
 from tests.bot.conftest import Market
+from tests.bot.helpers import ContractsStub
 
 
 @register_button("dispatchtest", "ok")
@@ -23,26 +24,6 @@ class OkButton(MarketButton):
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.send_message(f"ok {self.target_id}", ephemeral=True)
-
-
-class ContractsStub:
-    """Stands in for ``services.contracts`` (only the methods the bot shell calls)."""
-
-    def __init__(self, threads: dict[int, int] | None = None) -> None:
-        self.threads = threads or {}
-        self.messages: list[tuple[int, int, datetime]] = []
-
-    async def thread_id_of(self, contract_id: int) -> int | None:
-        return self.threads.get(contract_id)
-
-    async def record_thread_message(self, thread_id: int, author_id: int, at: datetime) -> None:
-        self.messages.append((thread_id, author_id, at))
-
-    async def forget_thread(self, contract_id: int, thread_id: int) -> bool:
-        """A stub contract is not in the database: a deleted thread cannot be replaced, so
-        these tests see the fallback, the note in the mod channel (tests/bot/test_threads.py
-        has the replacement of a real contract's thread)."""
-        return False
 
 
 @pytest.fixture(autouse=True)

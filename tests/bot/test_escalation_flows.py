@@ -15,20 +15,22 @@ import pytest
 import simcord
 
 from bot.i18n import t
-from bot.models.entities import Case, Contract
+from bot.models.entities import Case
 from bot.models.timeutil import to_iso
 from bot.ui.format import format_time
 from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
-from tests.bot.test_contracts import funded, reload
-from tests.bot.test_delivery import (
+from tests.bot.helpers import (
     PRICE,
+    card_field,
     contract_thread,
     custom_ids,
     delivered_contract,
     disabled,
+    funded,
     hired_contract,
     refused,
+    reload,
 )
 
 DAY = timedelta(days=1)
@@ -53,13 +55,6 @@ def labels(message: discord.Message) -> list[str]:
     return [child.label or "" for row in message.components for child in getattr(row, "children", [])]
 
 
-def field(message: discord.Message, name: str) -> str:
-    [embed] = message.embeds
-    values = [f.value for f in embed.fields if f.name == name]
-    assert values, [f.name for f in embed.fields]
-    return values[-1] or ""
-
-
 def fresh(message: discord.Message, market: Market) -> discord.Message:
     """The message as the mod channel holds it now (after an edit)."""
     [now] = [m for m in market.mod.history() if m.id == message.id]
@@ -69,12 +64,6 @@ def fresh(message: discord.Message, market: Market) -> discord.Message:
 async def the_case(market: Market) -> Case:
     [case] = await market.services.cases.list(market.guild.id, None)
     return case
-
-
-async def reload_contract(market: Market, contract_id: int) -> Contract:
-    contract = await market.services.contracts.get(contract_id)
-    assert contract is not None
-    return contract
 
 
 def snapshot(market: Market) -> tuple[int, ...]:
@@ -186,7 +175,7 @@ async def test_a_client_who_never_funds_is_reminded_escalated_and_cancelled_by_a
     )
     [embed] = card.embeds
     assert embed.title == t("en", "ui.case.title", case_id=case.id, kind=t("en", "ui.case.kind.escrow_unfunded"))
-    assert field(card, t("en", "ui.case.contract")) == t(
+    assert card_field(card, t("en", "ui.case.contract")) == t(
         "en",
         "ui.case.contract_line",
         contract_id=contract.id,
@@ -195,10 +184,10 @@ async def test_a_client_who_never_funds_is_reminded_escalated_and_cancelled_by_a
         status=t("en", "status.awaiting_funding"),
         price_amount="¥50,000",
     )
-    timeline = field(card, t("en", "ui.case.timeline")).splitlines()
+    timeline = card_field(card, t("en", "ui.case.timeline")).splitlines()
     assert f"{format_time(start)} · {t('en', 'ui.case.event.contract.accepted')} · {market.worker.mention}" in timeline
     assert timeline[-1] == f"{format_time(start + 3 * DAY)} · {t('en', 'ui.case.event.case.opened.escrow_unfunded')}"
-    figures = field(card, t("en", "ui.case.figures"))
+    figures = card_field(card, t("en", "ui.case.figures"))
     assert figures.startswith(market.client.mention)
     client_figures = await market.services.reputation.figures(market.guild.id, market.client.id)
     assert client_line(client_figures, "en") in figures
@@ -234,7 +223,7 @@ async def test_a_client_who_never_funds_is_reminded_escalated_and_cancelled_by_a
     label = t("en", "button.case.cancel")
     assert result.followups[-1].ephemeral
     assert result.followups[-1].content == t("en", "ui.case.done", case_id=case.id, action=label)
-    assert (await reload_contract(market, contract.id)).status == "cancelled"
+    assert (await reload(market, contract.id)).status == "cancelled"
     decided = await the_case(market)
     assert (decided.status, decided.resolution, decided.resolved_by, decided.resolution_note) == (
         "resolved",
@@ -244,7 +233,7 @@ async def test_a_client_who_never_funds_is_reminded_escalated_and_cancelled_by_a
     )
     # The card, edited in place, shows the decision; its buttons are disabled.
     edited = fresh(card, market)
-    assert field(edited, t("en", "ui.case.decision")) == t(
+    assert card_field(edited, t("en", "ui.case.decision")) == t(
         "en",
         "ui.case.decision_line",
         moderator=market.moderator.mention,
@@ -313,7 +302,7 @@ async def test_the_unfunded_flow_in_japanese(setup_market: Market) -> None:
     shown = await open_cancel_modal(market, market.moderator, card, case)
     await market.moderator.submit_modal(shown, {"reason": "クライアントが入金しませんでした。"})
 
-    assert (await reload_contract(market, contract.id)).status == "cancelled"
+    assert (await reload(market, contract.id)).status == "cancelled"
     args = {"contract_id": contract.id, "case_id": case.id, "reason": "クライアントが入金しませんでした。"}
     assert market.dms(market.client)[-1].content == t("ja", "notify.case_cancel", **args)
     assert market.dms(market.worker)[-1].content == t("en", "notify.case_cancel", **args)  # each in their language
@@ -346,12 +335,12 @@ async def test_a_silent_client_is_reminded_then_the_delivery_is_auto_approved(se
     assert len(reminders(market, market.client)) == 2
     await tick_at(market, start, 7 * DAY - timedelta(minutes=1))
     assert len(reminders(market, market.client)) == 3  # one for the missed days, not one per day
-    assert (await reload_contract(market, contract.id)).status == "delivered"
+    assert (await reload(market, contract.id)).status == "delivered"
     assert (await escrow.balance(market.guild.id, market.worker.id)).owed == 0
 
     # review_auto_approve_after (7d): approved and released; both parties told.
     await tick_at(market, start, 7 * DAY)
-    assert (await reload_contract(market, contract.id)).status == "completed"
+    assert (await reload(market, contract.id)).status == "completed"
     assert len(reminders(market, market.client)) == 3  # no reminder next to the approval
     amounts = {"contract_id": contract.id, "payout_amount": "¥45,000", "fee_amount": "¥5,000"}
     assert t("en", "notify.auto_approved_worker", **amounts) in [m.content for m in market.dms(market.worker)]
@@ -367,7 +356,7 @@ async def test_a_silent_client_is_reminded_then_the_delivery_is_auto_approved(se
     await tick_at(market, start, 8 * DAY)
     assert snapshot(market) == before
     assert (await escrow.balance(market.guild.id, market.worker.id)).owed == PAYOUT
-    assert (await reload_contract(market, contract.id)).status == "completed"
+    assert (await reload(market, contract.id)).status == "completed"
 
 
 # -- 4. restart-safety ---------------------------------------------------------------------------
@@ -409,7 +398,7 @@ async def test_a_bot_down_for_three_days_sends_each_due_message_once(setup_marke
     assert result.followups[-1].content == t(
         "en", "ui.case.done", case_id=case.id, action=t("en", "button.case.cancel")
     )
-    assert (await reload_contract(market, contract.id)).status == "cancelled"
+    assert (await reload(market, contract.id)).status == "cancelled"
     assert all(disabled(fresh(card, market)))
     outcome = t("en", "notify.case_cancel", contract_id=contract.id, case_id=case.id, reason="Unpaid for three days.")
     assert market.dms(market.client)[-1].content == outcome
@@ -435,7 +424,7 @@ async def test_a_moderator_who_is_the_client_cannot_act_on_the_case(setup_market
         refused(market, shown, "error.mod.party", case_id=case.id)
 
     # Nothing changed: the contract, the case, the card, nobody was told anything.
-    assert (await reload_contract(market, contract.id)).status == "awaiting_funding"
+    assert (await reload(market, contract.id)).status == "awaiting_funding"
     unchanged = await the_case(market)
     assert (unchanged.status, unchanged.resolved_by) == ("open", None)
     assert not any(disabled(fresh(card, market)))
@@ -444,7 +433,7 @@ async def test_a_moderator_who_is_the_client_cannot_act_on_the_case(setup_market
     # Another moderator can.
     shown = await open_cancel_modal(market, market.admin, card, case)
     await market.admin.submit_modal(shown, {"reason": "Withdrawn."})
-    assert (await reload_contract(market, contract.id)).status == "cancelled"
+    assert (await reload(market, contract.id)).status == "cancelled"
 
 
 # -- 6. DMs closed ---------------------------------------------------------------------------------

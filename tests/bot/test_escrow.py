@@ -7,7 +7,7 @@ import simcord
 from bot.i18n import t
 from bot.models.states import ContractStatus
 from tests.bot.conftest import Market
-from tests.bot.test_contracts import (
+from tests.bot.helpers import (
     applied,
     custom_ids,
     deposited,

@@ -56,7 +56,7 @@ async def test_help_remembers_the_users_locale(setup_market: Market) -> None:
 
 async def test_help_lists_each_partys_next_step_on_open_contracts(setup_market: Market) -> None:
     from bot.cogs.help import GUIDE_COMMANDS
-    from tests.bot.test_delivery import hired_contract
+    from tests.bot.helpers import hired_contract
 
     market = setup_market
     contract = await hired_contract(market)

@@ -4,7 +4,6 @@ channel), updated when the job closes, fills or reopens; the Apply button on eac
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import discord
 import simcord
@@ -15,31 +14,7 @@ from bot.repositories.outbox import enqueue
 from bot.services.reputation import ClientFigures, WorkerFigures
 from bot.ui.job_board import client_line, human_duration, worker_line
 from tests.bot.conftest import Market
-
-JOB: dict[str, Any] = {
-    "title": "Logo for a ramen shop",
-    "description": "A simple logo, vector files, two colours.",
-    "budget": 45000,
-    "deadline": "7d",
-}
-
-
-async def post(market: Market, member: simcord.MemberActor | None = None, **options: Any) -> int:
-    """/job post as the client (or ``member``); returns the new job's id."""
-    result = await (member or market.client).slash(market.general, "job post", **{**JOB, **options})
-    assert result.ephemeral and result.response is not None, result
-    await market.settle()
-    page = await market.services.jobs.search(market.guild.id, client_id=(member or market.client).id)
-    return page.jobs[0].id
-
-
-def fields(embed: discord.Embed) -> dict[str | None, str | None]:
-    return {field.name: field.value for field in embed.fields}
-
-
-def buttons(message: discord.Message) -> list[str]:
-    return [child.custom_id for row in message.components for child in getattr(row, "children", []) if
-            isinstance(child, discord.Button) and child.custom_id]  # fmt: skip
+from tests.bot.helpers import JOB, buttons, fields, post
 
 
 async def setup_forum(market: Market) -> simcord.ChannelHandle:

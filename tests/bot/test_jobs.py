@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.models.states import ApplicationStatus, JobStatus
 from bot.models.timeutil import to_iso
 from tests.bot.conftest import Market
-from tests.bot.test_job_board import JOB, buttons, fields, post
+from tests.bot.helpers import JOB, buttons, fields, post
 
 
 async def no_cooldowns(market: Market) -> None:

@@ -14,15 +14,19 @@ from bot.ui.case_cards import card_link
 from bot.ui.format import format_time
 from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
-from tests.bot.test_delivery import (
+from tests.bot.helpers import (
     PRICE,
     active_contract,
+    card_field,
+    completed_contract,
     custom_ids,
     delivered_contract,
     disabled,
     hired_contract,
     last_dm,
+    ledger,
     refused,
+    reload,
 )
 
 
@@ -48,12 +52,6 @@ async def reload_case(market: Market, case_id: int) -> Case:
     return case
 
 
-async def reload_contract(market: Market, contract_id: int) -> Contract:
-    contract = await market.services.contracts.get(contract_id)
-    assert contract is not None
-    return contract
-
-
 def card_of(market: Market, case: Case) -> discord.Message:
     for message in reversed(market.mod.history()):
         if any(cid.startswith(f"cw:case:{case.id}:") for cid in custom_ids(message)):
@@ -67,21 +65,6 @@ async def decide(
     shown = await member.click(card_of(market, case), custom_id=f"cw:case:{case.id}:{action}")
     assert shown.modal is not None, shown
     return await member.submit_modal(shown, values)
-
-
-async def ledger(market: Market, account: str) -> int:
-    row = await market.services.db.fetchone(
-        "SELECT COALESCE(SUM(amount), 0) AS total FROM ledger_entries WHERE account = ?", (account,)
-    )
-    assert row is not None
-    return int(row["total"])
-
-
-def field(message: discord.Message, name: str) -> str:
-    [embed] = message.embeds
-    values = [f.value for f in embed.fields if f.name == name]
-    assert values, [f.name for f in embed.fields]
-    return values[-1] or ""
 
 
 # -- the card ------------------------------------------------------------------------------
@@ -103,7 +86,7 @@ async def test_an_escalation_card_shows_the_contract_its_timeline_and_the_figure
     )
     [embed] = card.embeds
     assert embed.title == t("en", "ui.case.title", case_id=case.id, kind=t("en", "ui.case.kind.escrow_unfunded"))
-    assert field(card, t("en", "ui.case.contract")) == t(
+    assert card_field(card, t("en", "ui.case.contract")) == t(
         "en",
         "ui.case.contract_line",
         contract_id=contract.id,
@@ -112,14 +95,14 @@ async def test_an_escalation_card_shows_the_contract_its_timeline_and_the_figure
         status=t("en", "status.awaiting_funding"),
         price_amount="¥50,000",
     )
-    timeline = field(card, t("en", "ui.case.timeline")).splitlines()
+    timeline = card_field(card, t("en", "ui.case.timeline")).splitlines()
     stamp = format_time(market.clock.now())
     assert timeline[-3:] == [
         f"{stamp} · {t('en', 'ui.case.event.contract.offered')} · {market.client.mention}",
         f"{stamp} · {t('en', 'ui.case.event.contract.accepted')} · {market.worker.mention}",
         f"{stamp} · {t('en', 'ui.case.event.case.opened.escrow_unfunded')}",
     ]
-    figures = field(card, t("en", "ui.case.figures"))
+    figures = card_field(card, t("en", "ui.case.figures"))
     assert figures.startswith(market.client.mention)
     client_figures = await market.services.reputation.figures(market.guild.id, market.client.id)
     assert client_line(client_figures, "en") in figures
@@ -140,14 +123,14 @@ async def test_a_card_in_a_japanese_server(setup_market: Market) -> None:
 
     card = card_of(market, case)
     assert card.embeds[0].title == t("ja", "ui.case.title", case_id=case.id, kind=t("ja", "ui.case.kind.dispute"))
-    assert field(card, t("ja", "ui.case.reason")) == "The client stopped answering."
+    assert card_field(card, t("ja", "ui.case.reason")) == "The client stopped answering."
     assert [c.label for row in card.components for c in getattr(row, "children", [])] == [
         t("ja", f"button.case.{a}") for a in ("nudge", "release", "refund", "split", "close", "join")
     ]
 
     # The decision is written into the card in the server's language, whoever clicks.
     await decide(market, market.moderator, case, "close", {"reason": "Settled in the thread."})
-    assert field(card_of(market, case), t("ja", "ui.case.decision")) == t(
+    assert card_field(card_of(market, case), t("ja", "ui.case.decision")) == t(
         "ja",
         "ui.case.decision_line",
         action=t("ja", "button.case.close"),
@@ -171,7 +154,7 @@ async def test_release_from_the_card(setup_market: Market) -> None:
     assert result.followups[-1].ephemeral
     assert result.followups[-1].content == t("en", "ui.case.done", case_id=case.id, action=label)
     card = card_of(market, case)
-    assert field(card, t("en", "ui.case.decision")) == t(
+    assert card_field(card, t("en", "ui.case.decision")) == t(
         "en",
         "ui.case.decision_line",
         action=label,
@@ -183,7 +166,7 @@ async def test_release_from_the_card(setup_market: Market) -> None:
     decided = await reload_case(market, case.id)
     assert (decided.status, decided.resolution, decided.resolved_by) == ("resolved", "release", market.moderator.id)
     assert decided.resolution_note == "The delivery matches the terms."
-    assert (await reload_contract(market, contract.id)).status == "completed"
+    assert (await reload(market, contract.id)).status == "completed"
     assert await ledger(market, f"owed:{market.worker.id}") == 45000
     for member in (market.client, market.worker):
         assert last_dm(market, member, "⚖️").content == t(
@@ -211,7 +194,7 @@ async def test_split_asks_for_the_workers_share(setup_market: Market) -> None:
     result = await decide(market, market.moderator, case, "split", {"percent": "30%", "reason": "A third done"})
 
     assert result.followups[-1].content == t("en", "ui.case.done", case_id=case.id, action=t("en", "button.case.split"))
-    assert (await reload_contract(market, contract.id)).status == "split"
+    assert (await reload(market, contract.id)).status == "split"
     assert await ledger(market, f"owed:{market.worker.id}") == 13500  # 30% of 50000, less the 10% fee
     assert await ledger(market, f"refund:{market.client.id}") == 35000
 
@@ -230,7 +213,7 @@ async def test_money_decisions_need_a_reason(setup_market: Market) -> None:
     result = await market.moderator.submit_modal(shown, {"reason": "   "})
 
     refused(market, result, "error.text.required", field="reason")
-    assert (await reload_contract(market, contract.id)).status == "disputed"
+    assert (await reload(market, contract.id)).status == "disputed"
     assert await ledger(market, f"escrow:{contract.id}") == PRICE
 
 
@@ -253,7 +236,7 @@ async def test_extend_gives_more_time(setup_market: Market) -> None:
     assert result.followups[-1].content == t(
         "en", "ui.case.done", case_id=case.id, action=t("en", "button.case.extend")
     )
-    extended = await reload_contract(market, contract.id)
+    extended = await reload(market, contract.id)
     assert (extended.clock_at - before).days == 2
     assert last_dm(market, market.client, "⏳").content == t(
         "en", "notify.case_extend", contract_id=contract.id, case_id=case.id, extend="2d", reason="-"
@@ -271,7 +254,7 @@ async def test_nudge_keeps_the_case_open(setup_market: Market) -> None:
         "ja", "ui.case.nudged", case_id=case.id, action=t("ja", "button.case.nudge")
     )
     card = card_of(market, case)
-    assert field(card, t("en", "ui.case.note")) == t(
+    assert card_field(card, t("en", "ui.case.note")) == t(
         "en",
         "ui.case.decision_line",
         action=t("en", "button.case.nudge"),
@@ -292,7 +275,7 @@ async def test_cancel_an_unfunded_contract(setup_market: Market) -> None:
 
     await decide(market, market.moderator, case, "cancel", {"reason": "The client never paid."})
 
-    assert (await reload_contract(market, contract.id)).status == "cancelled"
+    assert (await reload(market, contract.id)).status == "cancelled"
     assert all(disabled(card_of(market, case)))
 
 
@@ -322,7 +305,7 @@ async def test_a_moderator_who_is_a_party_is_refused(setup_market: Market) -> No
     assert result.modal is None  # refused at the click, before a reason is typed
     refused(market, result, "error.mod.party", case_id=case.id)
     assert (await reload_case(market, case.id)).status == "open"
-    assert (await reload_contract(market, contract.id)).status == "disputed"
+    assert (await reload(market, contract.id)).status == "disputed"
     assert not any(disabled(card_of(market, case)))
 
 
@@ -336,7 +319,7 @@ async def test_the_second_of_two_decisions_is_refused(setup_market: Market) -> N
     result = await market.moderator.submit_modal(late, {"reason": "Looks done to me."})
 
     refused(market, result, "error.case.closed", case_id=case.id)
-    assert (await reload_contract(market, contract.id)).status == "refunded"
+    assert (await reload(market, contract.id)).status == "refunded"
     assert await ledger(market, f"refund:{market.client.id}") == PRICE
     assert await ledger(market, f"owed:{market.worker.id}") == 0
 
@@ -358,7 +341,7 @@ async def test_only_moderators_use_the_card(setup_market: Market) -> None:
 
     refused(market, result, "error.check_failed")
     assert result.modal is None
-    assert (await reload_contract(market, contract.id)).status == "disputed"
+    assert (await reload(market, contract.id)).status == "disputed"
 
 
 # -- /mod cases ---------------------------------------------------------------------------------
@@ -415,16 +398,9 @@ async def test_mod_commands_are_for_moderators(setup_market: Market) -> None:
 # -- /mod payout and /mod balance ---------------------------------------------------------------
 
 
-async def owed_worker(market: Market) -> Contract:
-    contract = await delivered_contract(market)
-    await market.services.deliveries.approve(market.guild.id, contract.id, actor_id=market.client.id)
-    await market.settle()
-    return contract
-
-
 async def test_payout_clears_what_is_owed_and_shows_the_details_privately(setup_market: Market) -> None:
     market = setup_market
-    await owed_worker(market)
+    await completed_contract(market)
     await market.services.profiles.set_payout(market.guild.id, market.worker.id, "Bank: Mizuho 1234567")
 
     result = await market.moderator.slash(
@@ -451,7 +427,7 @@ async def test_payout_clears_what_is_owed_and_shows_the_details_privately(setup_
 
 async def test_payout_without_details_in_japanese(setup_market: Market) -> None:
     market = setup_market
-    await owed_worker(market)
+    await completed_contract(market)
     market.set_locale(market.moderator, "ja")
 
     result = await market.moderator.slash(
@@ -474,7 +450,7 @@ async def test_payout_without_details_in_japanese(setup_market: Market) -> None:
 
 async def test_payout_refusals(setup_market: Market) -> None:
     market = setup_market
-    await owed_worker(market)
+    await completed_contract(market)
 
     result = await market.moderator.slash(
         market.general, "mod payout", user=market.worker, amount=50000.0, reference="TX"
@@ -496,7 +472,7 @@ async def test_payout_refusals(setup_market: Market) -> None:
 
 async def test_balance_of_a_user_and_of_the_server(setup_market: Market) -> None:
     market = setup_market
-    await owed_worker(market)
+    await completed_contract(market)
     await active_contract(market)  # 50000 more held in escrow
 
     result = await market.moderator.slash(market.general, "mod balance", user=market.worker)

@@ -9,7 +9,7 @@ import simcord
 
 from bot.i18n import t
 from tests.bot.conftest import Market
-from tests.bot.test_job_board import fields
+from tests.bot.helpers import fields
 
 PROFILE = {
     "display_name": "Hana Sato",

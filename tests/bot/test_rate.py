@@ -6,16 +6,8 @@ import pytest
 import simcord
 
 from bot.i18n import t
-from bot.models.entities import Contract
 from tests.bot.conftest import Market
-from tests.bot.test_delivery import active_contract, delivered_contract, last_dm
-
-
-async def completed_contract(market: Market) -> Contract:
-    contract = await delivered_contract(market)
-    await market.services.deliveries.approve(market.guild.id, contract.id, actor_id=market.client.id)
-    await market.settle()
-    return contract
+from tests.bot.helpers import active_contract, completed_contract, last_dm
 
 
 async def test_rate_the_worker(setup_market: Market) -> None:

@@ -9,16 +9,7 @@ import simcord
 from bot.i18n import t
 from bot.models.states import ContractStatus
 from tests.bot.conftest import Market
-from tests.bot.test_contracts import (
-    custom_ids,
-    deposited,
-    disabled,
-    hired,
-    last_dm,
-    offered,
-    refetch_dm,
-    reload,
-)
+from tests.bot.helpers import custom_ids, deposited, disabled, hired, last_dm, offered, refetch_dm, reload
 
 
 async def test_an_offer_accepted_after_a_restart(setup_market: Market) -> None:

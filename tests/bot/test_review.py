@@ -10,24 +10,9 @@ import simcord
 from bot.i18n import t
 from bot.repositories.outbox import enqueue
 from tests.bot.conftest import Market
-from tests.bot.test_delivery import (
-    active_contract,
-    custom_ids,
-    delivered_contract,
-    disabled,
-    last_dm,
-    refused,
-)
+from tests.bot.helpers import active_contract, custom_ids, delivered_contract, disabled, last_dm, ledger, refused
 
 PAYOUT, FEE = 45000, 5000  # 50000 JPY at the default 10% fee
-
-
-async def ledger(market: Market, account: str) -> int:
-    row = await market.services.db.fetchone(
-        "SELECT COALESCE(SUM(amount), 0) AS total FROM ledger_entries WHERE account = ?", (account,)
-    )
-    assert row is not None
-    return int(row["total"])
 
 
 async def status_of(market: Market, contract_id: int) -> str:

@@ -13,7 +13,7 @@ import simcord
 from bot.i18n import t
 from bot.notifications.threads import ContractThreads
 from tests.bot.conftest import Market
-from tests.bot.test_contracts import TITLE, applied, custom_ids, field, funded, hired, offered, posted_job, reload
+from tests.bot.helpers import TITLE, applied, custom_ids, field, funded, hired, offered, posted_job, reload
 
 DM_CLOSED = {"status": 403, "code": 50007, "message": "Cannot send messages to this user"}
 MISSING_PERMISSIONS = {"status": 403, "code": 50013, "message": "Missing Permissions"}

@@ -25,6 +25,7 @@ from bot.i18n import catalogue, t
 from bot.ui.format import format_money, format_time
 from bot.ui.review_buttons import format_size
 from tests.bot.conftest import Market
+from tests.bot.helpers import disabled, fields
 
 PRICE, FEE, PAYOUT = 45000, 4500, 40500  # JPY, at a 10% fee
 
@@ -116,14 +117,6 @@ def buttons(message: discord.Message) -> list[str]:
 
 def labels(message: discord.Message) -> list[str]:
     return [c.label or "" for row in message.components for c in getattr(row, "children", [])]
-
-
-def disabled(message: discord.Message) -> list[bool]:
-    return [bool(getattr(c, "disabled", False)) for row in message.components for c in getattr(row, "children", [])]
-
-
-def fields(embed: discord.Embed) -> dict[str | None, str | None]:
-    return {f.name: f.value for f in embed.fields}
 
 
 def refetch(channel: simcord.ChannelHandle, message: discord.Message) -> discord.Message:

@@ -14,7 +14,7 @@ from bot.models.states import ContractStatus
 from bot.models.timeutil import end_of_day
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER
-from tests.services.flows import (
+from tests.services.helpers import (
     balance,
     count,
     deliver,

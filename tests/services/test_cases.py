@@ -15,15 +15,20 @@ from bot.models.timeutil import from_iso
 from bot.services.container import Services
 from bot.services.deliveries import IncomingFile
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
-from tests.services.flows import (
+from tests.services.helpers import (
+    case_outbox,
     completed_contract,
+    contract_outbox,
     delivered_contract,
     deposited_contract,
+    disputed_contract,
     funded_contract,
     hired_contract,
+    ledger,
+    ledger_txns,
+    reload,
     snapshot,
 )
-from tests.services.money_flows import case_outbox, contract_outbox, disputed_contract, ledger, ledger_txns, reload
 
 PRICE = 50000
 

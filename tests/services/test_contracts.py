@@ -16,7 +16,7 @@ from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS
 from bot.services.common import LIMITS
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
-from tests.services.flows import (
+from tests.services.helpers import (
     apply,
     balance,
     count,

@@ -19,8 +19,16 @@ from bot.services.container import Services
 from bot.services.deliveries import DeliveryService, IncomingFile
 from bot.services.settlement import Settlement
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
-from tests.services.flows import delivered_contract, funded_contract, hired_contract, snapshot
-from tests.services.money_flows import contract_outbox, ledger, ledger_txns, reload
+from tests.services.helpers import (
+    contract_outbox,
+    delivered_contract,
+    funded_contract,
+    hired_contract,
+    ledger,
+    ledger_txns,
+    reload,
+    snapshot,
+)
 
 PNG = IncomingFile("logo.png", b"\x89PNG the logo", "image/png")
 

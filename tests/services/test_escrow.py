@@ -13,15 +13,18 @@ from bot.models.entities import Deposit, Guild
 from bot.models.states import ContractStatus
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
-from tests.services.flows import (
+from tests.services.helpers import (
     completed_contract,
+    contract_outbox,
     deposited_contract,
     funded_contract,
     hired_contract,
+    ledger,
+    ledger_txns,
+    reload,
     setup_guild,
     snapshot,
 )
-from tests.services.money_flows import contract_outbox, ledger, ledger_txns, reload
 
 PRICE = 50000  # the default job budget (JPY, no minor unit)
 
@@ -97,7 +100,7 @@ async def test_deposit_on_a_funded_contract_without_topup_is_refused(services: S
 
 
 async def test_deposit_before_acceptance_is_refused(services: Services, guild: Guild) -> None:
-    from tests.services.flows import offered_contract
+    from tests.services.helpers import offered_contract
 
     contract = await offered_contract(services)
     with pytest.raises(WrongState) as refused:

@@ -11,16 +11,18 @@ from bot.models.policies import POLICY_SPECS
 from bot.repositories.ledger import owed_account, refund_account
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER
-from tests.services.flows import (
+from tests.services.helpers import (
     balance,
     completed_contract,
+    count,
     delivered_contract,
     deposited_contract,
+    disputed_contract,
     funded_contract,
     hired_contract,
     offered_contract,
+    reload,
 )
-from tests.services.money_flows import disputed_contract, reload
 
 
 async def setup(
@@ -40,12 +42,6 @@ async def setup(
         currency=currency,
         fee_percent=fee_percent,
     )
-
-
-async def count(services: Services, table: str) -> int:
-    row = await services.db.fetchone(f"SELECT COUNT(*) FROM {table}")
-    assert row is not None
-    return int(row[0])
 
 
 async def test_setup_stores_the_guild(services: Services, guild: Guild) -> None:

@@ -15,7 +15,7 @@ from bot.models.timeutil import to_iso
 from bot.services.container import Services
 from bot.services.deliveries import IncomingFile
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER
-from tests.services.flows import deliver, funded_contract, hired_contract
+from tests.services.helpers import deliver, funded_contract, hired_contract
 
 SCOPE_A = "A logo, two colours, SVG."
 SCOPE_B = "A logo and a mascot."

@@ -18,7 +18,7 @@ from bot.services.common import LIMITS
 from bot.services.container import Services
 from bot.services.jobs import MAX_POSITIONS, PAGE_SIZE
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
-from tests.services.flows import (
+from tests.services.helpers import (
     apply,
     count,
     events,

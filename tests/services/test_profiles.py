@@ -10,7 +10,7 @@ from bot.models.entities import Guild
 from bot.services.common import LIMITS
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER
-from tests.services.flows import balance, completed_contract, count, events, snapshot
+from tests.services.helpers import balance, completed_contract, count, events, snapshot
 
 FULL = {
     "display_name": "Aki",

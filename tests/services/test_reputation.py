@@ -11,17 +11,18 @@ from bot.errors import InvalidInput, NotAllowed, WrongState
 from bot.models.entities import Guild
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
-from tests.services.flows import (
+from tests.services.helpers import (
     completed_contract,
+    contract_outbox,
     deliver,
     delivered_contract,
+    disputed_contract,
     funded_contract,
     hired_contract,
     no_cooldowns,
     post_job,
     snapshot,
 )
-from tests.services.money_flows import contract_outbox, disputed_contract
 
 # -- rating -----------------------------------------------------------------------------------
 
@@ -271,7 +272,7 @@ async def test_a_delivery_waiting_for_review_counts_with_the_time_waited(service
 
 
 async def test_offers_never_accepted_do_not_count_as_funding(services: Services, guild: Guild) -> None:
-    from tests.services.flows import offered_contract
+    from tests.services.helpers import offered_contract
 
     offer = await offered_contract(services)
     await services.contracts.decline(GUILD_ID, offer.id, actor_id=WORKER)

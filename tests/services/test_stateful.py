@@ -31,7 +31,7 @@ from bot.services.container import Services
 from bot.services.deliveries import IncomingFile
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
 from tests.invariants import ledger_violations
-from tests.services.flows import no_cooldowns, setup_guild
+from tests.services.helpers import no_cooldowns, setup_guild
 
 T = TypeVar("T")
 _CS = ContractStatus

@@ -19,19 +19,9 @@ from bot.repositories import contracts as contracts_repo
 from bot.services import timers as timers_module
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER
-from tests.services.flows import (
-    DEFAULT_FILE,
-    balance,
-    completed_contract,
-    delivered_contract,
-    deposited_contract,
-    funded_contract,
-    hired_contract,
-    no_cooldowns,
-    offered_contract,
-)
-from tests.services.timer_flows import (
+from tests.services.helpers import (
     DAY,
+    DEFAULT_FILE,
     HOUR,
     MINUTE,
     SECOND,
@@ -39,9 +29,17 @@ from tests.services.timer_flows import (
     Changes,
     RecordingConn,
     StatementLog,
+    balance,
     cases_of,
+    completed_contract,
+    delivered_contract,
+    deposited_contract,
     fake_clock,
     fires_of,
+    funded_contract,
+    hired_contract,
+    no_cooldowns,
+    offered_contract,
     outbox_totals,
     reload,
     restarted,

@@ -79,8 +79,9 @@ def test_discord_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 def test_db_upgrade_and_current(capsys: pytest.CaptureFixture[str], environment: Path) -> None:
     latest = migration_files()[-1][0]
-    assert cli.main(["db", "current"]) == 0
-    assert f"version 0 (latest {latest})" in capsys.readouterr().out
+    assert cli.main(["db", "current"]) == 2  # never creates the database
+    assert one_line_error(capsys) == f"error: no database at {environment / 'bot.db'}\n"
+    assert not (environment / "bot.db").exists()
     assert cli.main(["db", "upgrade"]) == 0
     assert f"version {latest} (latest {latest})" in capsys.readouterr().out
     assert cli.main(["db", "current"]) == 0

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
@@ -23,6 +24,7 @@ import discord
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseTooNewError
 from bot.models.durations import format_duration
+from bot.ops import backup
 from bot.ops import check as checks
 from bot.ops.database import creatable_folder_problem, database_version, latest_version
 from bot.ops.errors import OpsError
@@ -113,6 +115,23 @@ def _db_command(args: argparse.Namespace, settings: Settings) -> None:
     if args.db_command in ("upgrade", "current"):
         version = asyncio.run(_db_upgrade(settings)) if args.db_command == "upgrade" else _db_current(settings)
         print(f"database {settings.database_path}: version {version} (latest {latest_version()})")
+        return
+    try:
+        if args.db_command == "backup":
+            done = asyncio.run(backup.backup(settings, args.path or backup.default_backup_dir()))
+            print(f"backed up {settings.database_path} (version {done.version}) to {done.database}, "
+                  f"{_files(done)} from {settings.files_dir} to {done.files_dir}")
+        else:
+            done = backup.restore(settings, args.path)
+            aside = f"; the previous ones are in {done.moved_aside}" if done.moved_aside else ""
+            print(f"restored {done.database} (version {done.version}) from {args.path}, "
+                  f"{_files(done)} to {done.files_dir}{aside}")
+    except OpsError as error:
+        raise Fatal(str(error)) from None
+
+
+def _files(done: backup.Copied) -> str:
+    return f"{done.files} file{'' if done.files == 1 else 's'} ({done.bytes} bytes)"
 
 
 def _check() -> Settings:
@@ -187,6 +206,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and print the version")
     db_commands.add_parser("current", help="print the database's schema version")
+    backup = db_commands.add_parser("backup", help="copy the database (online) and the files folder")
+    backup.add_argument("path", nargs="?", type=Path, help="the backup folder (default backups/<UTC time>/)")
+    restore = db_commands.add_parser("restore", help="put a backup in place (the bot must be stopped)")
+    restore.add_argument("path", type=Path, help="a folder written by db backup")
     commands.add_parser("check", help="validate the settings and print OK")
     commands.add_parser("invite", help="print the URL that adds the bot to a server")
     return parser.parse_args(argv)

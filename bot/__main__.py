@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from bot.ops import backup
 from bot.ops import check as checks
 from bot.ops.database import creatable_folder_problem, database_version, latest_version
 from bot.ops.errors import OpsError
+from bot.ops.health import health_path, read_health
 from bot.ops.lock import RunLock, lock_path
 
 log = logging.getLogger("bot")
@@ -212,6 +214,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     restore.add_argument("path", type=Path, help="a folder written by db backup")
     commands.add_parser("check", help="validate the settings and print OK")
     commands.add_parser("invite", help="print the URL that adds the bot to a server")
+    commands.add_parser("health", help="exit 0 if a running bot is connected and sweeping")
     return parser.parse_args(argv)
 
 
@@ -228,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{settings.currency}, tick {format_duration(settings.scheduler_tick)}, "
                 f"commands synced {'to guild ' + str(settings.dev_guild_id) if settings.dev_guild_id else 'globally'}"
             )
+        elif command == "health":
+            settings = _settings(require_token=False)
+            health = read_health(health_path(settings.database_path), tick=settings.scheduler_tick,
+                                 now=datetime.now(UTC))
+            print(health.line)
+            return 0 if health.healthy else 1
         elif command == "invite":
             settings = _settings(require_token=False)
             if not settings.discord_token:

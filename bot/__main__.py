@@ -24,6 +24,7 @@ import discord
 
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseTooNewError
+from bot.logs import setup_logging
 from bot.models.durations import format_duration
 from bot.ops import backup
 from bot.ops import check as checks
@@ -244,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(invite_url(application_id_from_token(settings.discord_token)))
         else:
             settings = _check()
-            discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level], root=True)
+            setup_logging(level=settings.log_level, discord_level=settings.discord_log_level,
+                          log_format=settings.log_format)
             asyncio.run(_run(settings))
     except Fatal as error:
         for problem in error.problems:

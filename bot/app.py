@@ -28,6 +28,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n.translator import MarketTranslator
+from bot.logs import bind_interaction
 from bot.ops.health import Heartbeat, health_path
 from bot.services.bot_state import BotState
 from bot.services.container import Services
@@ -281,7 +282,11 @@ class MarketBot(commands.Bot):
 
     async def note_locale(self, interaction: discord.Interaction[Any]) -> None:
         """Remember the user's Discord locale (DMs are written in it): one write per
-        change, thanks to a small in-memory cache. Never fails the interaction."""
+        change, thanks to a small in-memory cache. Never fails the interaction.
+
+        Called first by every command, button and modal: it also binds the interaction's
+        ids to the log lines of its handling (bot/logs.py)."""
+        bind_interaction(interaction)
         user_id, locale = interaction.user.id, str(interaction.locale)
         cache = self._known_locales
         if cache.get(user_id) == locale:

@@ -135,3 +135,16 @@ def test_a_started_bot_on_a_database_that_fails_at_open(paths: Paths) -> None:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1] == f"error: database {paths.database}: file is not a database"
+
+
+def test_the_installed_crowdwork_bot_script(paths: Paths) -> None:
+    """``crowdwork-bot`` ([project.scripts]) is ``python -m bot``: main's return is the exit code."""
+    script = Path(sys.executable).parent / "crowdwork-bot"
+    assert script.is_file(), "reinstall the project (pip install -e .) to get the script"
+    done = subprocess.run([str(script), "db", "current"], cwd=paths.root, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr == f"error: no database at {paths.database}\n"
+    done = subprocess.run([str(script), "check"], cwd=paths.root, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("OK: ")

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import discord
 import pytest
 
+from bot import __main__ as cli_module
 from bot.app import MarketBot
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -118,7 +118,7 @@ def test_run_holds_the_lock_until_it_ends(cli: Cli, paths: Paths, monkeypatch: p
         await self.close()
 
     monkeypatch.setattr(MarketBot, "start", start)
-    monkeypatch.setattr(discord.utils, "setup_logging", lambda **kwargs: None)  # keep pytest's handlers
+    monkeypatch.setattr(cli_module, "setup_logging", lambda **kwargs: None)  # keep pytest's handlers
     assert cli("run").code == 0
     assert seen[0].startswith("the bot is running on this database")
     assert seen[1] == f"error: {seen[0]}\n"

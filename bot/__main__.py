@@ -1,27 +1,37 @@
-"""``python -m bot [run | db upgrade | db current | check | invite]`` (default: run).
+"""``python -m bot [run | check | health | invite | db upgrade | db current | db backup [PATH] |
+db restore PATH]`` (default: run).
 
-A missing or invalid setting, or a token Discord rejects, ends with one line on stderr
-and exit code 2 (no traceback). SIGINT / SIGTERM close the bot cleanly.
+A missing or invalid setting, a bad database path, or a token Discord rejects, ends with one
+line on stderr per problem and exit code 2 (no traceback). SIGINT / SIGTERM close the bot
+cleanly. The admin commands live in bot/ops/.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import binascii
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import discord
 
 from bot.config import ConfigError, Settings
-from bot.db import Database, DatabaseTooNewError, migration_files
+from bot.db import Database, DatabaseTooNewError
+from bot.logs import setup_logging
 from bot.models.durations import format_duration
+from bot.ops import backup
+from bot.ops import check as checks
+from bot.ops.database import creatable_folder_problem, database_version, latest_version
+from bot.ops.errors import OpsError
+from bot.ops.health import health_path, read_health
+from bot.ops.lock import RunLock, lock_path
 
 log = logging.getLogger("bot")
 
@@ -45,19 +55,20 @@ PERMISSIONS = discord.Permissions(
 
 
 class Fatal(Exception):
-    """Ends the program with its message on one line and exit code 2."""
+    """Ends the program with its message on one line and exit code 2 (or one line per
+    problem, ``problems``)."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems) or [message]
 
 
 def application_id_from_token(token: str) -> int:
     """A bot token's first segment is the base64 of the application (bot user) id."""
-    first = token.strip().split(".", 1)[0]
-    try:
-        text = base64.b64decode(first + "=" * (-len(first) % 4), validate=False).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError):
-        text = ""
-    if not text.isascii() or not text.isdigit():
+    application_id = checks.application_id(token)
+    if application_id is None:
         raise Fatal("DISCORD_TOKEN does not look like a bot token (its first part is not an id)")
-    return int(text)
+    return application_id
 
 
 def invite_url(application_id: int) -> str:
@@ -71,23 +82,91 @@ def _settings(*, require_token: bool) -> Settings:
     try:
         return Settings.from_env(require_token=require_token)
     except ConfigError as error:
+        raise Fatal(str(error), error.problems) from None
+
+
+def _db_current(settings: Settings) -> int:
+    """Read-only: never creates the database."""
+    try:
+        return database_version(settings.database_path)
+    except OpsError as error:
         raise Fatal(str(error)) from None
 
 
-async def _db_version(settings: Settings, *, upgrade: bool) -> tuple[int, int]:
-    latest = migration_files()[-1][0]
-    db = Database(settings.database_path)
-    await db.connect()
+async def _db_upgrade(settings: Settings) -> int:
+    path = settings.database_path
+    if path.exists():
+        _db_current(settings)  # a folder, an unreadable or non-SQLite file: one line
+    else:
+        problem = creatable_folder_problem(path.parent, "the database's folder")
+        if problem:
+            raise Fatal(problem)
+    db = Database(path)
     try:
-        version = await db.migrate() if upgrade else await db.current_version()
+        await db.connect()
+        try:
+            return await db.migrate()
+        finally:
+            await db.close()
     except DatabaseTooNewError as error:
         raise Fatal(str(error)) from None
-    finally:
-        await db.close()
-    return version, latest
+    except (sqlite3.Error, OSError) as error:
+        raise Fatal(f"database {path}: {error}") from None
+
+
+def _db_command(args: argparse.Namespace, settings: Settings) -> None:
+    if args.db_command in ("upgrade", "current"):
+        version = asyncio.run(_db_upgrade(settings)) if args.db_command == "upgrade" else _db_current(settings)
+        print(f"database {settings.database_path}: version {version} (latest {latest_version()})")
+        return
+    try:
+        if args.db_command == "backup":
+            done = asyncio.run(backup.backup(settings, args.path or backup.default_backup_dir()))
+            print(f"backed up {settings.database_path} (version {done.version}) to {done.database}, "
+                  f"{_files(done)} from {settings.files_dir} to {done.files_dir}")
+        else:
+            done = backup.restore(settings, args.path)
+            aside = f"; the previous ones are in {done.moved_aside}" if done.moved_aside else ""
+            print(f"restored {done.database} (version {done.version}) from {args.path}, "
+                  f"{_files(done)} to {done.files_dir}{aside}")
+    except OpsError as error:
+        raise Fatal(str(error)) from None
+
+
+def _files(done: backup.Copied) -> str:
+    return f"{done.files} file{'' if done.files == 1 else 's'} ({done.bytes} bytes)"
+
+
+def _check() -> Settings:
+    """Every problem that would stop the bot, all of them (``Fatal.problems``)."""
+    try:
+        settings = Settings.from_env(require_token=True)
+        found: list[str] = []
+    except ConfigError as error:
+        if error.partial is None:
+            raise Fatal(str(error), error.problems) from None
+        settings, found = error.partial, list(error.problems)
+    bad_url = any(problem.startswith("DATABASE_URL") for problem in found)
+    token_missing = any(problem.startswith("DISCORD_TOKEN") for problem in found)
+    more = checks.problems(settings, check_database=not bad_url)
+    if token_missing:
+        more = [problem for problem in more if not problem.startswith("DISCORD_TOKEN")]
+    found.extend(more)
+    if found:
+        raise Fatal(found[0], found)
+    return settings
 
 
 async def _run(settings: Settings) -> None:
+    settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with RunLock(lock_path(settings.database_path)):
+            await _run_locked(settings)
+    except OpsError as error:
+        raise Fatal(str(error)) from None
+
+
+async def _run_locked(settings: Settings) -> None:
     from bot.app import create_bot
 
     bot = create_bot(settings)
@@ -112,6 +191,8 @@ async def _run(settings: Settings) -> None:
             raise Fatal(f"Discord refused the gateway intents: {error}") from None
         except DatabaseTooNewError as error:
             raise Fatal(str(error)) from None
+        except sqlite3.Error as error:
+            raise Fatal(f"database {settings.database_path}: {error}") from None
         except (aiohttp.ClientError, OSError) as error:
             raise Unreachable(f"cannot reach Discord ({type(error).__name__}: {error}); check the network") from None
 
@@ -128,8 +209,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and print the version")
     db_commands.add_parser("current", help="print the database's schema version")
+    backup = db_commands.add_parser("backup", help="copy the database (online) and the files folder")
+    backup.add_argument("path", nargs="?", type=Path, help="the backup folder (default backups/<UTC time>/)")
+    restore = db_commands.add_parser("restore", help="put a backup in place (the bot must be stopped)")
+    restore.add_argument("path", type=Path, help="a folder written by db backup")
     commands.add_parser("check", help="validate the settings and print OK")
     commands.add_parser("invite", help="print the URL that adds the bot to a server")
+    commands.add_parser("health", help="exit 0 if a running bot is connected and sweeping")
     return parser.parse_args(argv)
 
 
@@ -138,27 +224,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     try:
         if command == "db":
-            settings = _settings(require_token=False)
-            version, latest = asyncio.run(_db_version(settings, upgrade=args.db_command == "upgrade"))
-            print(f"database {settings.database_path}: version {version} (latest {latest})")
+            _db_command(args, _settings(require_token=False))
         elif command == "check":
-            settings = _settings(require_token=True)
+            settings = _check()
             print(
                 f"OK: database {settings.database_path}, files {settings.files_dir}, currency "
                 f"{settings.currency}, tick {format_duration(settings.scheduler_tick)}, "
                 f"commands synced {'to guild ' + str(settings.dev_guild_id) if settings.dev_guild_id else 'globally'}"
             )
+        elif command == "health":
+            settings = _settings(require_token=False)
+            health = read_health(health_path(settings.database_path), tick=settings.scheduler_tick,
+                                 now=datetime.now(UTC))
+            print(health.line)
+            return 0 if health.healthy else 1
         elif command == "invite":
             settings = _settings(require_token=False)
             if not settings.discord_token:
                 raise Fatal("DISCORD_TOKEN is missing: the invite URL needs the bot's application id from it")
             print(invite_url(application_id_from_token(settings.discord_token)))
         else:
-            settings = _settings(require_token=True)
-            discord.utils.setup_logging(level=logging.getLevelNamesMapping()[settings.log_level], root=True)
+            settings = _check()
+            setup_logging(level=settings.log_level, discord_level=settings.discord_log_level,
+                          log_format=settings.log_format)
             asyncio.run(_run(settings))
     except Fatal as error:
-        print(f"error: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     except Unreachable as error:
         print(f"error: {error}", file=sys.stderr)

@@ -29,8 +29,10 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n.translator import MarketTranslator
+from bot.logs import bind_interaction
 from bot.notifications import registry
 from bot.notifications.dispatcher import Dispatcher
+from bot.ops.health import Heartbeat, health_path
 from bot.services.bot_state import BotState
 from bot.services.container import Services
 from bot.tree import ERROR_CODE_ATTR, MarketTree
@@ -98,6 +100,8 @@ class MarketBot(commands.Bot):
         self._sweep_lock = asyncio.Lock()
         self._known_locales: OrderedDict[int, str] = OrderedDict()
         self.command_ids: dict[str, int] = {}
+        # for `python -m bot health` (bot/ops/health.py)
+        self.heartbeat = Heartbeat(health_path(settings.database_path), self.clock)
 
     # -- start-up -----------------------------------------------------------------
 
@@ -153,10 +157,17 @@ class MarketBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("ready as %s (%s) in %s guilds", self.user, self.user.id if self.user else "?", len(self.guilds))
+        self.heartbeat.gateway(True)
         if not self._started_sweep:
             self._started_sweep = True
             await self.catch_up_thread_replies()
             await self.run_sweep()
+
+    async def on_resumed(self) -> None:
+        self.heartbeat.gateway(True)
+
+    async def on_disconnect(self) -> None:
+        self.heartbeat.gateway(False)
 
     async def catch_up_thread_replies(self) -> None:
         """Messages written in contract threads while the bot was down never came as events:
@@ -243,6 +254,8 @@ class MarketBot(commands.Bot):
                 await self.services.timers.sweep(self.clock.now())
             except Exception:
                 log.exception("timer sweep failed; it runs again next tick")
+            else:
+                self.heartbeat.swept()
             await self._scheduled_outbox()
 
     async def _scheduled_outbox(self) -> None:
@@ -272,7 +285,11 @@ class MarketBot(commands.Bot):
 
     async def note_locale(self, interaction: discord.Interaction[Any]) -> None:
         """Remember the user's Discord locale (DMs are written in it): one write per
-        change, thanks to a small in-memory cache. Never fails the interaction."""
+        change, thanks to a small in-memory cache. Never fails the interaction.
+
+        Called first by every command, button and modal: it also binds the interaction's
+        ids to the log lines of its handling (bot/logs.py)."""
+        bind_interaction(interaction)
         user_id, locale = interaction.user.id, str(interaction.locale)
         cache = self._known_locales
         if cache.get(user_id) == locale:

@@ -17,16 +17,33 @@ from bot.models.policies import NON_ZERO, POLICY_SPECS, PolicyKind, PolicySpec, 
 
 
 class ConfigError(Exception):
-    """A missing or malformed setting; the message is one line naming the variable."""
+    """A missing or malformed setting; the message is one line naming the variable.
+
+    ``problems`` lists every bad setting found (the message is the first), one line each.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None, partial: Settings | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+        # the settings with each bad value replaced by its default, so that ``check`` can
+        # go on and test the paths
+        self.partial = partial
+
+
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
 class Settings:
-    discord_token: str = ""
+    # repr=False: a Settings in a log line or a traceback's locals never shows the token
+    # (give every future secret the same treatment)
+    discord_token: str = field(default="", repr=False)
     database_path: Path = Path("data/bot.db")
     files_dir: Path = Path("data/files")
     dev_guild_id: int | None = None
     log_level: str = "INFO"
+    discord_log_level: str = "INFO"
+    log_format: str = "text"
     scheduler_tick: timedelta = timedelta(seconds=60)
     currency: str = "JPY"
     max_file_bytes: int = 25 * 1024 * 1024
@@ -51,52 +68,79 @@ class Settings:
 
     @classmethod
     def _parse(cls, env: Mapping[str, str], *, require_token: bool) -> Settings:
+        """Every bad variable is collected (``python -m bot check`` lists them all); the
+        :class:`ConfigError` names the first and carries the rest in ``problems``."""
+        problems: list[str] = []
+
         def get(name: str) -> str | None:
             value = env.get(name)
             return value.strip() if value is not None and value.strip() else None
 
+        def level(name: str, default: str) -> str:
+            value = (get(name) or default).upper()
+            if value not in logging.getLevelNamesMapping():
+                problems.append(f"{name}={value!r} is not one of DEBUG, INFO, WARNING, ERROR")
+                return default
+            return value
+
         token = get("DISCORD_TOKEN") or ""
         if require_token and not token:
-            raise ConfigError("DISCORD_TOKEN is missing: set it to your bot's token (Developer Portal > Bot)")
-        database_path = parse_database_url(get("DATABASE_URL") or "sqlite:///data/bot.db")
+            problems.append("DISCORD_TOKEN is missing: set it to your bot's token (Developer Portal > Bot)")
+        database_path = Path("data/bot.db")
+        try:
+            database_path = parse_database_url(get("DATABASE_URL") or "sqlite:///data/bot.db")
+        except ConfigError as error:
+            problems.append(str(error))
         dev_guild = get("DEV_GUILD_ID")
         if dev_guild is not None and not (dev_guild.isascii() and dev_guild.isdigit()):
-            raise ConfigError(f"DEV_GUILD_ID={dev_guild!r} is not a guild id (a number)")
-        log_level = (get("LOG_LEVEL") or "INFO").upper()
-        if log_level not in logging.getLevelNamesMapping():
-            raise ConfigError(f"LOG_LEVEL={log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+            problems.append(f"DEV_GUILD_ID={dev_guild!r} is not a guild id (a number)")
+            dev_guild = None
+        log_level = level("LOG_LEVEL", "INFO")
+        discord_log_level = level("DISCORD_LOG_LEVEL", "INFO")
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            problems.append(f"LOG_FORMAT={log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+            log_format = "text"
         tick_text = get("SCHEDULER_TICK") or "60s"
         bad_tick = f"SCHEDULER_TICK={tick_text!r}: expected a duration of at least 1s such as 30s, 60s or 5m"
+        tick = timedelta(seconds=60)
         try:
             tick = parse_duration(tick_text)
         except DurationError:
-            raise ConfigError(bad_tick) from None
-        if tick < timedelta(seconds=1):
-            raise ConfigError(bad_tick)
+            problems.append(bad_tick)
+        else:
+            if tick < timedelta(seconds=1):
+                problems.append(bad_tick)
         currency = (get("CURRENCY") or "JPY").upper()
         if currency not in CURRENCIES:
-            raise ConfigError(f"CURRENCY={currency!r} is not one of {', '.join(CURRENCIES)}")
+            problems.append(f"CURRENCY={currency!r} is not one of {', '.join(CURRENCIES)}")
         max_mb = get("MAX_FILE_SIZE_MB") or "25"
         if not (max_mb.isascii() and max_mb.isdigit()) or int(max_mb) < 1:
-            raise ConfigError(f"MAX_FILE_SIZE_MB={max_mb!r} is not a whole number of megabytes")
+            problems.append(f"MAX_FILE_SIZE_MB={max_mb!r} is not a whole number of megabytes")
+            max_mb = "25"
         defaults: dict[str, str] = {}
         for name, spec in POLICY_SPECS.items():
             raw = get(spec.env_name) or spec.default
             try:
                 defaults[name] = normalize(name, raw)
             except PolicyValueError:
-                raise ConfigError(f"{spec.env_name}={raw!r}: {expected(spec)}") from None
-        return cls(
+                problems.append(f"{spec.env_name}={raw!r}: {expected(spec)}")
+        settings = cls(
             discord_token=token,
             database_path=database_path,
             files_dir=Path(get("FILES_DIR") or "data/files"),
             dev_guild_id=int(dev_guild) if dev_guild else None,
             log_level=log_level,
+            discord_log_level=discord_log_level,
+            log_format=log_format,
             scheduler_tick=tick,
             currency=currency,
             max_file_bytes=int(max_mb) * 1024 * 1024,
             policy_defaults=defaults,
         )
+        if problems:
+            raise ConfigError(problems[0], problems, settings)
+        return settings
 
 
 DURATION_EXAMPLES = "90s, 15m, 2h, 3d or 1d12h"

@@ -177,16 +177,22 @@ class Database:
 
         conn = await _Connection(connector, 64)
         conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA synchronous=NORMAL",
-        ):
-            # Read and close each cursor: a pragma that returns a row (journal_mode) left
-            # unfinished keeps a statement in progress, and a later COMMIT then fails.
-            async with conn.execute(pragma) as cur:
-                await cur.fetchall()
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+                "PRAGMA synchronous=NORMAL",
+            ):
+                # Read and close each cursor: a pragma that returns a row (journal_mode) left
+                # unfinished keeps a statement in progress, and a later COMMIT then fails.
+                async with conn.execute(pragma) as cur:
+                    await cur.fetchall()
+        except BaseException:
+            # A file that is not a database fails here: close, or aiosqlite's thread stays
+            # alive and the process never exits.
+            await conn.close()
+            raise
         self._conn = conn
 
     async def close(self) -> None:

@@ -191,11 +191,34 @@ ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 def test_env_example_lists_every_variable_and_loads() -> None:
     names = set(dotenv_values(ENV_EXAMPLE))
     expected = {
-        "DISCORD_TOKEN", "DATABASE_URL", "FILES_DIR", "DEV_GUILD_ID", "LOG_LEVEL", "SCHEDULER_TICK",
-        "CURRENCY", "MAX_FILE_SIZE_MB", *(spec.env_name for spec in POLICY_SPECS.values()),
+        "DISCORD_TOKEN", "DATABASE_URL", "FILES_DIR", "DEV_GUILD_ID", "LOG_LEVEL", "DISCORD_LOG_LEVEL",
+        "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB",
+        *(spec.env_name for spec in POLICY_SPECS.values()),
     }  # fmt: skip
     assert names == expected
     settings = Settings.from_env({"DISCORD_TOKEN": "x"}, env_file=ENV_EXAMPLE)
     assert settings == Settings(discord_token="x")
     with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
         Settings.from_env({}, env_file=ENV_EXAMPLE)
+
+
+def test_every_bad_setting_is_listed() -> None:
+    with pytest.raises(ConfigError) as error:
+        from_env({"SCHEDULER_TICK": "soon", "CURRENCY": "XYZ", "LOG_FORMAT": "xml", "FEE_PERCENT": "150"})
+    problems = error.value.problems
+    assert [problem.split("=")[0].split(" ")[0] for problem in problems] == [
+        "DISCORD_TOKEN", "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "FEE_PERCENT"
+    ]
+    assert str(error.value) == problems[0]
+    assert all("\n" not in problem for problem in problems)
+
+
+def test_repr_never_shows_the_token() -> None:
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.secretsecretsecret"
+    settings = from_env({"DISCORD_TOKEN": token})
+    for text in (repr(settings), str(settings), f"{settings!r}"):
+        assert token not in text and "secretsecret" not in text and "discord_token" not in text
+    assert "database_path=" in repr(settings)  # the rest is still there to debug with
+    with pytest.raises(ConfigError) as error:
+        from_env({"DISCORD_TOKEN": token, "CURRENCY": "XYZ"})
+    assert error.value.partial is not None and token not in repr(error.value.partial)

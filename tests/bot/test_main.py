@@ -57,7 +57,7 @@ def test_a_rejected_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
         raise discord.LoginFailure("Improper token has been passed.")
 
     monkeypatch.setattr(MarketBot, "start", start)
-    monkeypatch.setattr(discord.utils, "setup_logging", lambda **kwargs: None)  # keep pytest's handlers
+    monkeypatch.setattr(cli, "setup_logging", lambda **kwargs: None)  # keep pytest's handlers
     assert cli.main(["run"]) == 2
     assert one_line_error(capsys) == "error: DISCORD_TOKEN was rejected by Discord: Improper token has been passed.\n"
 
@@ -70,7 +70,7 @@ def test_discord_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
         raise OSError("Network is unreachable")
 
     monkeypatch.setattr(MarketBot, "start", start)
-    monkeypatch.setattr(discord.utils, "setup_logging", lambda **kwargs: None)
+    monkeypatch.setattr(cli, "setup_logging", lambda **kwargs: None)
     assert cli.main(["run"]) == 1
     assert one_line_error(capsys) == (
         "error: cannot reach Discord (OSError: Network is unreachable); check the network\n"
@@ -79,8 +79,9 @@ def test_discord_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 def test_db_upgrade_and_current(capsys: pytest.CaptureFixture[str], environment: Path) -> None:
     latest = migration_files()[-1][0]
-    assert cli.main(["db", "current"]) == 0
-    assert f"version 0 (latest {latest})" in capsys.readouterr().out
+    assert cli.main(["db", "current"]) == 2  # never creates the database
+    assert one_line_error(capsys) == f"error: no database at {environment / 'bot.db'}\n"
+    assert not (environment / "bot.db").exists()
     assert cli.main(["db", "upgrade"]) == 0
     assert f"version {latest} (latest {latest})" in capsys.readouterr().out
     assert cli.main(["db", "current"]) == 0

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.logs import setup_logging
 from tests.bot.conftest import Market
-from tests.bot.test_contracts import last_dm, offered
+from tests.bot.helpers import last_dm, offered
 from tests.test_logs import restore_logging
 
 __all__ = ["restore_logging"]  # the autouse fixture, shared

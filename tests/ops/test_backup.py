@@ -23,7 +23,7 @@ from bot.services.deliveries import IncomingFile
 from tests.ids import WORKER
 from tests.invariants import ledger_violations
 from tests.ops.conftest import Cli, Paths, Result
-from tests.services.flows import DEFAULT_FILE, balance, deliver, delivered_contract, funded_contract, setup_guild
+from tests.services.helpers import DEFAULT_FILE, balance, deliver, delivered_contract, funded_contract, setup_guild
 
 NET = 45000  # the default price, 50000 JPY, less the 10% fee
 

@@ -11,7 +11,7 @@ from bot.models.policies import NON_ZERO, POLICY_SPECS, Policies, PolicyKind, Po
 
 DURATIONS = [name for name, spec in POLICY_SPECS.items() if spec.kind is PolicyKind.DURATION]
 NUMBERS = [name for name, spec in POLICY_SPECS.items() if spec.kind is not PolicyKind.DURATION]
-COOLDOWNS = ["post_cooldown", "apply_cooldown", "report_cooldown"]
+COOLDOWNS = ["post_cooldown", "apply_cooldown", "report_cooldown", "dispute_cooldown"]
 
 
 def test_every_policy_named_in_the_product_exists() -> None:
@@ -21,7 +21,8 @@ def test_every_policy_named_in_the_product_exists() -> None:
         "offer_reminder_after", "offer_expires_after", "deadline_reminder_before",
         "overdue_escalate_after", "deposit_confirm_reminder_after", "reminder_repeat_every",
         "rating_reveal_after", "post_cooldown", "apply_cooldown", "report_cooldown",
-        "fee_percent", "max_budget", "max_open_jobs", "max_open_applications",
+        "dispute_cooldown", "case_reminder_after", "payout_reminder_after", "unfunded_expires_after",
+        "job_expires_after", "fee_percent", "max_budget", "max_open_jobs", "max_open_applications",
     }  # fmt: skip
     for name, spec in POLICY_SPECS.items():
         assert spec.env_name == name.upper()

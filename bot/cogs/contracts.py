@@ -24,9 +24,10 @@ from bot.ui.contract_views import (
     contract_choice,
     history_filename,
     history_pages,
-    list_text,
+    list_pages,
     terms_embed,
 )
+from bot.ui.paginator import Page, Paginator
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -142,8 +143,8 @@ class ContractsCog(
         assert interaction.guild_id is not None
         wanted = status.value if status else None
         found = await self.bot.services.contracts.list_for(interaction.guild_id, interaction.user.id, wanted)
-        text = list_text(found, interaction.user.id, wanted, interaction.locale)
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        pages = list_pages(found, interaction.user.id, wanted, interaction.locale)
+        await Paginator(interaction.user.id, pages, interaction.locale).send(interaction)
 
     @app_commands.command(name="history", description="Every version of the terms, request and event of a contract")
     @app_commands.describe(contract="The contract")
@@ -158,11 +159,10 @@ class ContractsCog(
             is_moderator=await member_is_moderator(interaction),
         )
         file = discord.File(io.BytesIO(services.history.export(history)), filename=history_filename(contract))
-        pages = history_pages(history, interaction.locale)
-        intro = t(interaction.locale, "ui.contract.history_intro", contract_id=contract, pages=len(pages))
-        await interaction.followup.send(intro, embed=pages[0], file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
-        for page in pages[1:]:
-            await interaction.followup.send(embed=page, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        embeds = history_pages(history, interaction.locale)
+        intro = t(interaction.locale, "ui.contract.history_intro", contract_id=contract, pages=len(embeds))
+        pages = [Page(content=intro, embed=embed) for embed in embeds]
+        await Paginator(interaction.user.id, pages, interaction.locale).send(interaction, file=file)
 
     @app_commands.command(name="amend", description="Propose a change of scope, price or deadline")
     @app_commands.describe(

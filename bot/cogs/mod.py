@@ -14,6 +14,7 @@ from bot.i18n import has, t
 from bot.models.entities import Case
 from bot.ui.case_cards import card_link, kind_word
 from bot.ui.format import format_money, format_relative
+from bot.ui.paginator import Paginator, pages_of_lines
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -65,18 +66,10 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
         services = self.bot.services
         guild = await services.guilds.require(interaction.guild_id)
         cases = await services.cases.list(interaction.guild_id, CASE_STATUS[status.value] if status else "open")
-        lines = [t(interaction.locale, "ui.mod.cases_header", count=len(cases))]
-        for case in cases:
-            line = case_line(interaction.locale, case, guild.guild_id, guild.mod_channel_id)
-            if sum(len(x) + 1 for x in lines) + len(line) > MAX_LENGTH - 40:
-                lines.append(t(interaction.locale, "ui.mod.cases_more"))
-                break
-            lines.append(line)
-        if not cases:
-            lines = [t(interaction.locale, "ui.mod.no_cases")]
-        await interaction.response.send_message(
-            "\n".join(lines), ephemeral=True, allowed_mentions=discord.AllowedMentions.none(), suppress_embeds=True
-        )
+        lines = [case_line(interaction.locale, case, guild.guild_id, guild.mod_channel_id) for case in cases]
+        pages = pages_of_lines(t(interaction.locale, "ui.mod.cases_header", count=len(cases)), lines,
+                               empty=t(interaction.locale, "ui.mod.no_cases"))
+        await Paginator(interaction.user.id, pages, interaction.locale).send(interaction)
 
     @app_commands.command(name="payout", description="Record a payout you made to a user outside the bot")
     @app_commands.describe(

@@ -26,6 +26,7 @@ from bot.services.reputation import ClientFigures
 from bot.ui.buttons import build_view
 from bot.ui.format import format_args, format_money, format_time
 from bot.ui.job_board import client_line
+from bot.ui.paginator import Page, pages_of_lines
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -178,13 +179,11 @@ def contract_choice(contract: Contract, user_id: int, language: object) -> str:
     )
 
 
-def list_text(contracts: list[Contract], user_id: int, status: str | None, language: object) -> str:
-    if not contracts:
-        key = "ui.contract.list_empty_status" if status else "ui.contract.list_empty"
-        return t(language, key, status=status_word(status or "", language))
-    text = t(language, "ui.contract.list_header", count=len(contracts))
-    for contract in contracts:
-        line = t(
+def list_pages(contracts: list[Contract], user_id: int, status: str | None, language: object) -> list[Page]:
+    """``/contract list``: a header and one line per contract, cut into pages of whole lines."""
+    empty_key = "ui.contract.list_empty_status" if status else "ui.contract.list_empty"
+    lines = [
+        t(
             language,
             "ui.contract.list_line",
             contract_id=contract.id,
@@ -193,10 +192,10 @@ def list_text(contracts: list[Contract], user_id: int, status: str | None, langu
             client=mention(contract.client_id),
             worker=mention(contract.worker_id),
         )
-        if len(text) + len(line) + 3 > CONTENT:
-            return f"{text}\n…"  # whole lines only; the status option narrows the list
-        text = f"{text}\n{line}"
-    return text
+        for contract in contracts
+    ]
+    return pages_of_lines(t(language, "ui.contract.list_header", count=len(contracts)), lines,
+                          empty=t(language, empty_key, status=status_word(status or "", language)))
 
 
 # -- the history ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import simcord
 from bot.i18n import t
 from bot.models.entities import Contract
 from bot.models.states import ApplicationStatus, ContractStatus
-from bot.ui.contract_views import list_text
+from bot.ui.contract_views import list_pages
 from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
 from tests.bot.helpers import (
@@ -333,7 +333,7 @@ async def test_list_filters_by_status(setup_market: Market) -> None:
     simcord.assert_responded(result, content=t("ja", "ui.contract.list_empty"), ephemeral=True)
 
 
-def test_a_long_list_keeps_whole_lines_within_discords_limit() -> None:
+def test_a_long_list_is_paged_in_whole_lines_within_discords_limit() -> None:
     from dataclasses import fields
 
     values: dict[str, Any] = {f.name: None for f in fields(Contract)}
@@ -341,11 +341,17 @@ def test_a_long_list_keeps_whole_lines_within_discords_limit() -> None:
                   timer_round=0, topup_due=0, status=ContractStatus.AWAITING_FUNDING)  # fmt: skip
     contracts = [Contract(**{**values, "id": n}) for n in range(1, 26)]
 
-    text = list_text(contracts, 10**18, None, "en")
+    pages = list_pages(contracts, 10**18, None, "en")
 
-    assert len(text) <= 2000
-    lines = text.splitlines()
-    assert lines[-1] == "…" and all(line.startswith("**#") for line in lines[1:-1])
+    assert len(pages) > 1
+    shown = []
+    for page in pages:
+        assert page.content is not None and len(page.content) <= 2000
+        header, *lines = page.content.splitlines()
+        assert header == pages[0].content.splitlines()[0]
+        assert all(line.startswith("**#") for line in lines)
+        shown += lines
+    assert len(shown) == 25  # every contract, none cut off
 
 
 # -- amendments ---------------------------------------------------------------------------------------
@@ -528,15 +534,19 @@ async def test_a_long_history_is_paged(setup_market: Market) -> None:
 
     result = await market.client.slash(market.general, "contract history", contract=contract.id)
 
-    messages = [result.response, *result.followups]
-    assert len(messages) == 5  # the most it sends; the file holds the rest
-    for message in messages:
-        assert message is not None and message.ephemeral
+    message = result.followups[0] if result.followups else result.response
+    assert message is not None and message.ephemeral and message.attachments
+    seen = []
+    for turn in range(5):  # the most it shows; the file holds the rest
         [embed] = message.embeds
         assert len(embed) <= 6000 and len(embed.description or "") <= 4096
-    last = messages[-1].embeds[0].description or ""  # type: ignore[union-attr]
-    assert last.endswith(t("ja", "ui.contract.history_truncated"))
-    assert messages[0].attachments  # type: ignore[union-attr]
+        seen.append(embed.description or "")
+        [counter] = [c for row in message.components for c in row["components"] if c["custom_id"] == "cw:page:counter"]
+        assert counter["label"] == f"{turn + 1} / 5"
+        if turn < 4:
+            await market.client.click(message, custom_id="cw:page:next")  # the same message turns its page
+    assert seen[-1].endswith(t("ja", "ui.contract.history_truncated"))
+    assert len(set(seen)) == 5
 
 
 # -- cancel ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Ledger invariants every test database must satisfy (PRODUCT.md, Money).
+"""Ledger invariants every test database must satisfy (docs/architecture.md, "Transactions").
 
 Called after each test that used the ``db`` fixture and, by the stateful test, after
 every step.

@@ -1,4 +1,4 @@
-"""The per-guild policies: names, kinds and built-in defaults (PRODUCT.md)."""
+"""The per-guild policies: names, kinds and built-in defaults (README "Configuration"; each has an environment default in .env.example)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reminder and escalation sweep (PRODUCT.md "Reminders and escalation").
+"""The reminder and escalation sweep (docs/architecture.md, "Timers").
 
 The database is the truth: each contract carries ``timer_due_at``, the next moment the sweep
 must look at it (every state change sets it to "now"). The sweep selects only contracts whose

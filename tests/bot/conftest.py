@@ -1,4 +1,4 @@
-"""Bot tests through discord.py's real code paths, on SimCord (TESTING.md, layer 3).
+"""Bot tests through discord.py's real code paths, on SimCord (docs/architecture.md, "Tests").
 
 Fixtures for every cog's tests (tests/bot/, tests/e2e/):
 

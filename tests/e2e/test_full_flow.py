@@ -1,6 +1,6 @@
 """One job from a fresh, un-set-up server to a completed, rated contract with the payout
 recorded, once per language, driven only by what people do: slash commands, buttons and
-modals (TESTING.md, layer 3). At each step the test reads what each person received: the
+modals (docs/architecture.md, "Tests"). At each step the test reads what each person received: the
 ephemeral answer, their DMs, the contract thread, the mod channel and the job board.
 
     admin /setup → client /job post → worker Apply (modal) → client /job applications →

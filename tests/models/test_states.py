@@ -113,10 +113,10 @@ def test_every_open_contract_state_has_a_next_step_for_both_parties() -> None:
     assert {state for state, _ in NEXT_STEPS} == set(OPEN_CONTRACT_STATES)
 
 
-# -- the tables against PRODUCT.md's lifecycle, written out independently ---------------------
+# -- the tables against the lifecycle diagram, written out independently ---------------------
 
 _J, _A, _K = JobStatus, ApplicationStatus, ContractStatus
-# Every arrow of the spec's diagram (PRODUCT.md, "Lifecycle"), as (from, to).
+# Every arrow of the spec's diagram (docs/architecture.md, "The lifecycle"), as (from, to).
 SPEC_EDGES = {
     "job": {(_J.OPEN, _J.FILLED), (_J.OPEN, _J.CLOSED)},
     "application": {

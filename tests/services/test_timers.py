@@ -1,4 +1,4 @@
-"""The reminder and escalation sweep (PRODUCT.md "Reminders and escalation", ARCHITECTURE.md
+"""The reminder and escalation sweep (docs/architecture.md,
 "Timers"): for each policy row, nothing before the moment, the reminder at the moment, its
 repeats, the final action, and nothing twice; downtime, restarts, crashes, ``/config set``
 on the next tick, and the indexed due query.

@@ -1,4 +1,5 @@
-"""The per-guild policies: names, kinds and built-in defaults (README "Configuration"; each has an environment default in .env.example)."""
+"""The per-guild policies: names, kinds and built-in defaults (README "Configuration";
+each has an environment default in .env.example)."""
 
 from __future__ import annotations
 

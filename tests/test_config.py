@@ -192,7 +192,7 @@ def test_env_example_lists_every_variable_and_loads() -> None:
     names = set(dotenv_values(ENV_EXAMPLE))
     expected = {
         "DISCORD_TOKEN", "DATABASE_URL", "FILES_DIR", "DEV_GUILD_ID", "LOG_LEVEL", "DISCORD_LOG_LEVEL",
-        "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB",
+        "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB", "RECORD_THREAD_MESSAGES",
         *(spec.env_name for spec in POLICY_SPECS.values()),
     }  # fmt: skip
     assert names == expected

@@ -222,3 +222,16 @@ def test_repr_never_shows_the_token() -> None:
     with pytest.raises(ConfigError) as error:
         from_env({"DISCORD_TOKEN": token, "CURRENCY": "XYZ"})
     assert error.value.partial is not None and token not in repr(error.value.partial)
+
+
+@pytest.mark.parametrize(("value", "recorded"), [("true", True), ("ON", True), ("1", True), ("yes", True),
+                                                 ("false", False), ("0", False), ("off", False), ("", False)])
+def test_record_thread_messages_is_an_opt_in(value: str, recorded: bool) -> None:
+    assert from_env({**TOKEN, "RECORD_THREAD_MESSAGES": value}).record_thread_messages is recorded
+    assert from_env(dict(TOKEN)).record_thread_messages is False
+
+
+def test_record_thread_messages_refuses_other_words() -> None:
+    assert refused({**TOKEN, "RECORD_THREAD_MESSAGES": "sometimes"}) == (
+        "RECORD_THREAD_MESSAGES='sometimes' is not true or false"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.db import Conn, fetch_one
@@ -53,6 +54,18 @@ async def insert_edit(conn: Conn, message_id: int, content: str, edited_at: date
         "INSERT INTO thread_message_edits (message_id, content, edited_at) VALUES (?, ?, ?)",
         (message_id, content, to_iso(edited_at)),
     )
+
+
+async def kept_among(conn: Conn, message_ids: Iterable[int]) -> list[int]:
+    """Which of these messages are kept (a bulk deletion holds at most 100 ids)."""
+    wanted = list(message_ids)
+    if not wanted:
+        return []
+    marks = ", ".join("?" * len(wanted))
+    rows = await conn.execute_fetchall(
+        f"SELECT message_id FROM thread_messages WHERE message_id IN ({marks}) ORDER BY message_id", wanted
+    )
+    return [int(r["message_id"]) for r in rows]
 
 
 async def mark_deleted(conn: Conn, message_id: int, deleted_at: datetime) -> bool:

@@ -82,6 +82,9 @@ class EvidenceService:
         link preview appears)."""
         if not self.enabled:
             return False
+        async with self.db.read() as conn:  # edits anywhere in the server come here: no write lock for them
+            if await repo.get_message(conn, message_id) is None:
+                return False
         async with self.db.transaction() as conn:
             kept = await repo.get_message(conn, message_id)
             if kept is None or kept.deleted_at is not None or kept.erased_at is not None:
@@ -96,9 +99,13 @@ class EvidenceService:
         """Note when kept messages were deleted on Discord (their text stays); returns how many."""
         if not self.enabled:
             return 0
+        async with self.db.read() as conn:  # deletions anywhere in the server come here
+            kept = await repo.kept_among(conn, message_ids)
+        if not kept:
+            return 0
         count = 0
         async with self.db.transaction() as conn:
-            for message_id in message_ids:
+            for message_id in kept:
                 count += await repo.mark_deleted(conn, message_id, at)
         if count:
             log.debug("%d kept thread message(s) deleted on Discord", count)

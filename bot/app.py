@@ -273,7 +273,8 @@ class MarketBot(commands.Bot):
     # -- events -------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
-        """Track who spoke in a contract thread, and when (never the content).
+        """Track who spoke in a contract thread, and when; with RECORD_THREAD_MESSAGES also keep
+        what was said, as evidence (:meth:`keep_thread_message`).
 
         Contract threads are private threads, so public channels and public threads (forum
         job posts) are skipped without touching the database; the service ignores private

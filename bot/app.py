@@ -18,7 +18,8 @@ import json
 import logging
 import sys
 from collections import OrderedDict
-from datetime import UTC
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -30,6 +31,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n.translator import MarketTranslator
 from bot.logs import bind_interaction
+from bot.models.evidence import TOO_LARGE, UNAVAILABLE, IncomingAttachment
 from bot.notifications import registry
 from bot.notifications.dispatcher import Dispatcher
 from bot.ops.health import Heartbeat, health_path
@@ -71,10 +73,13 @@ LOCALE_CACHE_SIZE = 10_000
 CATCH_UP_MESSAGES = 100
 
 
-def intents() -> discord.Intents:
-    """Default intents: guilds, guild messages (author and time of thread messages, never
-    content), DMs. No privileged intent: no message_content, members or presences."""
-    return discord.Intents.default()
+def intents(settings: Settings | None = None) -> discord.Intents:
+    """Default intents: guilds, guild messages (author and time of thread messages), DMs. No
+    privileged intent (members, presences), except message_content when the operator opted in
+    to keeping contract threads' messages as evidence (RECORD_THREAD_MESSAGES)."""
+    chosen = discord.Intents.default()
+    chosen.message_content = settings is not None and settings.record_thread_messages
+    return chosen
 
 
 class MarketBot(commands.Bot):
@@ -85,7 +90,7 @@ class MarketBot(commands.Bot):
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
-            intents=intents(),
+            intents=intents(settings),
             tree_cls=MarketTree,
             allowed_mentions=discord.AllowedMentions.none(),
             max_messages=None,
@@ -187,6 +192,7 @@ class MarketBot(commands.Bot):
                     if not message.author.bot:
                         at = min(message.created_at, self.clock.now())
                         await self.services.contracts.record_thread_message(thread.id, message.author.id, at)
+                        await self.keep_thread_message(message, at)
             except discord.HTTPException as error:
                 log.warning("contract %s: could not read thread %s to catch up (%s)", contract.id,
                             contract.thread_id, error)
@@ -267,7 +273,8 @@ class MarketBot(commands.Bot):
     # -- events -------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
-        """Track who spoke in a contract thread, and when (never the content).
+        """Track who spoke in a contract thread, and when; with RECORD_THREAD_MESSAGES also keep
+        what was said, as evidence (:meth:`keep_thread_message`).
 
         Contract threads are private threads, so public channels and public threads (forum
         job posts) are skipped without touching the database; the service ignores private
@@ -282,6 +289,56 @@ class MarketBot(commands.Bot):
             return  # a known channel that is not a private thread (an uncached one gets through)
         # The injected clock, not message.created_at, so that the sweep and the record agree.
         await self.services.contracts.record_thread_message(channel.id, message.author.id, self.clock.now())
+        await self.keep_thread_message(message, self.clock.now())
+
+    async def keep_thread_message(self, message: discord.Message, at: datetime) -> None:
+        """With RECORD_THREAD_MESSAGES, keep a contract thread's message as evidence: its text and
+        its attachments' hashes (read from Discord's CDN here, before the service's transaction;
+        larger than MAX_FILE_SIZE_MB: name and size only). Never raises."""
+        evidence = self.services.evidence
+        try:
+            if not await evidence.is_contract_thread(message.channel.id):
+                return
+            attachments = [await self._read_attachment(message.id, a) for a in message.attachments]
+            await evidence.record(message.channel.id, message.id, message.author.id, message.content, at,
+                                  attachments)
+        except Exception:
+            log.exception("could not keep message %s of thread %s", message.id, message.channel.id)
+
+    async def _read_attachment(self, message_id: int, attachment: discord.Attachment) -> IncomingAttachment:
+        if attachment.size > self.settings.max_file_bytes:
+            return IncomingAttachment(attachment.filename, attachment.size, None, TOO_LARGE)
+        try:
+            data = await attachment.read()
+        except discord.HTTPException as error:
+            log.warning("message %s: could not read attachment %s to hash it (%s)", message_id, attachment.id, error)
+            return IncomingAttachment(attachment.filename, attachment.size, None, UNAVAILABLE)
+        return IncomingAttachment(attachment.filename, attachment.size, data)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """An edit of a kept thread message: keep the new text with its time (the service ignores
+        messages it does not keep, and edits that leave the text as it was)."""
+        if not self.settings.record_thread_messages or "content" not in payload.data:
+            return
+        try:
+            await self.services.evidence.edited(payload.message_id, payload.data["content"], self.clock.now())
+        except Exception:
+            log.exception("could not keep the edit of message %s", payload.message_id)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._kept_messages_deleted([payload.message_id])
+
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._kept_messages_deleted(payload.message_ids)
+
+    async def _kept_messages_deleted(self, message_ids: Iterable[int]) -> None:
+        """Deleted on Discord: the kept text stays, with the time of the deletion."""
+        if not self.settings.record_thread_messages:
+            return
+        try:
+            await self.services.evidence.deleted(message_ids, self.clock.now())
+        except Exception:
+            log.exception("could not note the deletion of messages %s", sorted(message_ids))
 
     async def note_locale(self, interaction: discord.Interaction[Any]) -> None:
         """Remember the user's Discord locale (DMs are written in it): one write per

@@ -31,6 +31,8 @@ class ConfigError(Exception):
 
 
 LOG_FORMATS = ("text", "json")
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Settings:
     scheduler_tick: timedelta = timedelta(seconds=60)
     currency: str = "JPY"
     max_file_bytes: int = 25 * 1024 * 1024
+    # keep the contract threads' messages as evidence (needs the Message Content intent)
+    record_thread_messages: bool = False
     policy_defaults: Mapping[str, str] = field(
         default_factory=lambda: {name: spec.default for name, spec in POLICY_SPECS.items()}
     )
@@ -118,6 +122,10 @@ class Settings:
         if not (max_mb.isascii() and max_mb.isdigit()) or int(max_mb) < 1:
             problems.append(f"MAX_FILE_SIZE_MB={max_mb!r} is not a whole number of megabytes")
             max_mb = "25"
+        record_text = (get("RECORD_THREAD_MESSAGES") or "false").lower()
+        if record_text not in TRUE_WORDS | FALSE_WORDS:
+            problems.append(f"RECORD_THREAD_MESSAGES={record_text!r} is not true or false")
+            record_text = "false"
         defaults: dict[str, str] = {}
         for name, spec in POLICY_SPECS.items():
             raw = get(spec.env_name) or spec.default
@@ -136,6 +144,7 @@ class Settings:
             scheduler_tick=tick,
             currency=currency,
             max_file_bytes=int(max_mb) * 1024 * 1024,
+            record_thread_messages=record_text in TRUE_WORDS,
             policy_defaults=defaults,
         )
         if problems:

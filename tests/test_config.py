@@ -192,7 +192,7 @@ def test_env_example_lists_every_variable_and_loads() -> None:
     names = set(dotenv_values(ENV_EXAMPLE))
     expected = {
         "DISCORD_TOKEN", "DATABASE_URL", "FILES_DIR", "DEV_GUILD_ID", "LOG_LEVEL", "DISCORD_LOG_LEVEL",
-        "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB",
+        "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB", "RECORD_THREAD_MESSAGES",
         *(spec.env_name for spec in POLICY_SPECS.values()),
     }  # fmt: skip
     assert names == expected
@@ -222,3 +222,16 @@ def test_repr_never_shows_the_token() -> None:
     with pytest.raises(ConfigError) as error:
         from_env({"DISCORD_TOKEN": token, "CURRENCY": "XYZ"})
     assert error.value.partial is not None and token not in repr(error.value.partial)
+
+
+@pytest.mark.parametrize(("value", "recorded"), [("true", True), ("ON", True), ("1", True), ("yes", True),
+                                                 ("false", False), ("0", False), ("off", False), ("", False)])
+def test_record_thread_messages_is_an_opt_in(value: str, recorded: bool) -> None:
+    assert from_env({**TOKEN, "RECORD_THREAD_MESSAGES": value}).record_thread_messages is recorded
+    assert from_env(dict(TOKEN)).record_thread_messages is False
+
+
+def test_record_thread_messages_refuses_other_words() -> None:
+    assert refused({**TOKEN, "RECORD_THREAD_MESSAGES": "sometimes"}) == (
+        "RECORD_THREAD_MESSAGES='sometimes' is not true or false"
+    )

@@ -11,6 +11,7 @@ from bot.services.cases import CaseService
 from bot.services.contracts import ContractService
 from bot.services.deliveries import DeliveryService
 from bot.services.escrow import EscrowService, PaymentProvider
+from bot.services.evidence import EvidenceService
 from bot.services.files import FileStore
 from bot.services.guilds import GuildService
 from bot.services.history import HistoryService
@@ -37,6 +38,7 @@ class Services:
     reputation: ReputationService
     cases: CaseService
     history: HistoryService
+    evidence: EvidenceService
     timers: TimerService
 
     @classmethod
@@ -61,6 +63,8 @@ class Services:
             deliveries=deliveries,
             reputation=ReputationService(db, clock, guilds),
             cases=cases,
-            history=HistoryService(db, clock),
+            history=HistoryService(db, clock, messages_recorded=settings.record_thread_messages),
+            evidence=EvidenceService(db, clock, enabled=settings.record_thread_messages,
+                                     max_file_bytes=settings.max_file_bytes),
             timers=TimerService(db, clock, guilds, contracts, deliveries, cases),
         )

@@ -10,6 +10,7 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.models.entities import Profile
 from bot.models.timeutil import to_iso
 from bot.repositories import profiles as repo
+from bot.repositories import thread_messages
 from bot.repositories.audit import record_event
 from bot.services.common import clean_text
 from bot.services.guilds import GuildService
@@ -68,12 +69,17 @@ class ProfileService:
             return await repo.payout_details(conn, guild_id, user_id)
 
     async def delete(self, guild_id: int, user_id: int) -> bool:
-        """Delete the profile and payout details. The money trail of contracts stays (law)."""
+        """Delete the profile and payout details, and erase the text (and file names) of the
+        user's recorded contract-thread messages. The money trail of contracts stays (law), and
+        so does the messages' skeleton: who wrote when, edit and deletion times, file hashes —
+        a record of the contract kept for legal claims, holding no words of the user."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
             deleted = await repo.delete_personal_data(conn, guild_id, user_id)
-            await record_event(
-                conn, guild_id=guild_id, kind="profile.deleted", now=now, actor_id=user_id, had_data=deleted
-            )
+            erased = await thread_messages.erase_author_text(conn, guild_id, user_id, now)
+            deleted = deleted or erased > 0
+            extra = {"messages_erased": erased} if erased else {}
+            await record_event(conn, guild_id=guild_id, kind="profile.deleted", now=now, actor_id=user_id,
+                               had_data=deleted, **extra)
         log.info("guild %s user %s deleted their personal data", guild_id, user_id)
         return deleted

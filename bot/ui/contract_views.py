@@ -18,6 +18,7 @@ import discord
 from bot.errors import MarketError
 from bot.i18n import has, t
 from bot.models.entities import Amendment, Contract, OutboxItem, Terms
+from bot.models.evidence import TOO_LARGE, UNAVAILABLE
 from bot.notifications.dispatcher import Rendered
 from bot.services.contracts import ContractView
 from bot.services.escrow import EscrowStatus
@@ -224,6 +225,7 @@ def history_blocks(history: ContractHistory, language: object) -> list[str]:
         *_revision_blocks(history, language),
         *_delivery_blocks(history, language),
         *_deposit_blocks(history, language),
+        *_message_blocks(history, language),
         *_event_blocks(history, language),
     ]
 
@@ -379,6 +381,35 @@ def _deposit_blocks(history: ContractHistory, language: object) -> list[str]:
                 language,
             )
         )
+    return blocks
+
+
+def _message_blocks(history: ContractHistory, language: object) -> list[str]:
+    """The thread's kept messages (RECORD_THREAD_MESSAGES), or why there are none."""
+    if not history.messages:
+        key = "ui.evidence.none_yet" if history.messages_recorded else "ui.evidence.not_recorded"
+        return [t(language, "ui.evidence.heading"), t(language, key)]
+    note = "ui.evidence.recorded" if history.messages_recorded else "ui.evidence.off_now"
+    blocks = [t(language, "ui.evidence.heading"), t(language, note)]
+    for logged in history.messages:
+        kept = logged.message
+        lines = [t(language, "ui.evidence.message", at=_at(kept.created_at), by=mention(kept.author_id))]
+        if kept.erased_at is not None:
+            lines.append(t(language, "ui.evidence.erased", at=_at(kept.erased_at)))
+        elif kept.content:
+            lines.append(_quote(kept.content))
+        for edit in logged.edits:
+            lines.append(t(language, "ui.evidence.edited", at=_at(edit.edited_at)))
+            if edit.content:
+                lines.append(_quote(edit.content))
+        for file in logged.files:
+            name = file.filename if file.filename is not None else t(language, "ui.evidence.erased_name")
+            key = {TOO_LARGE: "ui.evidence.file_too_large", UNAVAILABLE: "ui.evidence.file_unavailable"}.get(
+                file.note or "", "ui.evidence.file")
+            lines.append(t(language, key, filename=name, size=file.size, sha256=file.sha256 or "-"))
+        if kept.deleted_at is not None:
+            lines.append(t(language, "ui.evidence.deleted", at=_at(kept.deleted_at)))
+        blocks.append("\n".join(lines))
     return blocks
 
 

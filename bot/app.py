@@ -117,7 +117,7 @@ class MarketBot(commands.Bot):
         self.db = db
         self.bot_state = BotState(db)
         self.services = Services.build(db, self.clock, self.settings)
-        self.dispatcher = Dispatcher(self, self.services)
+        self.dispatcher = Dispatcher(self, self.services, report=self.heartbeat.dispatcher)
         registry.wire(self, self.dispatcher)
         db.after_commit.append(self.dispatcher.kick)
 

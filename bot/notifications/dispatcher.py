@@ -33,6 +33,12 @@ args are minor units shown in the row's ``currency``, ``*_at`` args are ISO time
 as Discord timestamps (bot/ui/format.py). ``row.buttons`` (``"<resource>:<id>:<action>"``)
 become persistent buttons (bot/ui/buttons.py).
 
+A send whose outcome the database refuses to record (read-only file, full disk: the
+service raises :class:`RecordFailed`) stops the dispatcher: sending on would repeat that
+message on every pass. It logs one CRITICAL line naming the row, reports
+``stopped: cannot record sends`` to the heartbeat (``python -m bot health`` fails), and on
+each later pass only probes with a harmless write; once writes work it resumes.
+
 No database transaction is held while Discord is awaited: each service call opens and
 closes its own. One long-lived task (:meth:`Dispatcher.start`) sends after every commit
 (``db.after_commit`` -> :meth:`kick`); the scheduler also calls :meth:`dispatch` every 30s
@@ -54,6 +60,7 @@ import discord
 
 from bot.i18n import DEFAULT_LANGUAGE, language_of, t
 from bot.models.entities import Guild, OutboxItem
+from bot.services.outbox import RecordFailed
 from bot.ui.buttons import build_view, button_retired, disable_buttons
 from bot.ui.format import format_args
 
@@ -67,6 +74,7 @@ DM_CLOSED = 50007
 MAX_LENGTH = 2000
 
 FOLLOWUP_PENDING = "followup_pending"
+STOPPED = "stopped: cannot record sends"
 
 Handler = Callable[[OutboxItem], Awaitable[int | None]]
 
@@ -83,6 +91,7 @@ class Rendered:
 Renderer = Callable[[OutboxItem, str], Awaitable[Rendered]]
 SentHook = Callable[[OutboxItem, discord.Message], Awaitable[None]]
 ThreadResolver = Callable[[OutboxItem], Awaitable[int | None]]
+StateReport = Callable[[str | None], None]
 
 
 class Undeliverable(Exception):
@@ -159,9 +168,12 @@ async def _send(
 
 
 class Dispatcher:
-    def __init__(self, client: discord.Client, services: Services) -> None:
+    def __init__(self, client: discord.Client, services: Services, *, report: StateReport | None = None) -> None:
         self.client = client
         self.services = services
+        # None while sending; STOPPED while the database refuses to record sends
+        self.stopped: str | None = None
+        self._report = report
         self._lock = asyncio.Lock()
         self._pending = False
         self._task: asyncio.Task[None] | None = None
@@ -236,6 +248,8 @@ class Dispatcher:
         """Send every due row once. Returns how many were delivered (sent or fallback)."""
         delivered = 0
         async with self._lock:
+            if self.stopped is not None and not await self._resume():
+                return 0
             seen: set[int] = set()
             while True:
                 batch = [item for item in await self.services.outbox.due() if item.id not in seen]
@@ -243,8 +257,35 @@ class Dispatcher:
                     return delivered
                 for item in batch:
                     seen.add(item.id)
-                    if await self._deliver(item):
-                        delivered += 1
+                    try:
+                        if await self._deliver(item):
+                            delivered += 1
+                    except RecordFailed as error:
+                        self._stop(item, error)
+                        return delivered
+
+    def _stop(self, item: OutboxItem, error: RecordFailed) -> None:
+        """The database refused to record a send: stop sending (once, loudly) rather than
+        send that row again on every pass."""
+        self.stopped = STOPPED
+        log.critical(
+            "outbox %s (%s %s): the database refused to record its send (%s); the dispatcher stops "
+            "sending until writes work again (probed each pass)",
+            item.id, item.target, item.message_key, error,
+        )
+        if self._report is not None:
+            self._report(STOPPED)
+
+    async def _resume(self) -> bool:
+        """After a stop: send again only once a harmless write succeeds."""
+        if not await self.services.outbox.writes_work():
+            log.debug("outbox dispatcher still stopped: the database refuses writes")
+            return False
+        self.stopped = None
+        log.warning("the database takes writes again: outbox dispatcher resumed")
+        if self._report is not None:
+            self._report(None)
+        return True
 
     async def _deliver(self, item: OutboxItem) -> bool:
         outbox = self.services.outbox
@@ -270,6 +311,8 @@ class Dispatcher:
             else:
                 raise Undeliverable(f"unknown target {item.target}")
             return await self._settle(item, result)
+        except RecordFailed:
+            raise
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             if _retryable(error):

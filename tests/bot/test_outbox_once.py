@@ -1,0 +1,91 @@
+"""Notifications exactly once: a send whose result cannot be recorded, a crash between
+Discord accepting a message and the row's mark, a crash before a follow-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.i18n import catalogue
+from bot.ops.health import health_path, read_health
+from bot.repositories.outbox import enqueue
+from tests.bot.conftest import Market
+
+
+@pytest.fixture(autouse=True)
+def test_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    for language, text in (("en", "Your payout for contract #{contract_id} is ready."),
+                           ("ja", "契約 #{contract_id} の支払いの準備ができました。")):
+        monkeypatch.setitem(catalogue(language), "oncetest.payout", text)
+
+
+async def put(market: Market, **row: Any) -> int:
+    """Write an outbox row as a service would; the commit kicks the dispatcher."""
+    row.setdefault("message_key", "oncetest.payout")
+    row.setdefault("args", {"contract_id": 7})
+    async with market.services.db.transaction() as conn:
+        await enqueue(conn, guild_id=market.guild.id, now=market.clock.now(), **row)
+    latest = await market.services.db.fetchone("SELECT MAX(id) FROM outbox")
+    assert latest is not None and latest[0] is not None
+    await market.settle()
+    return int(latest[0])
+
+
+def after_each_send(market: Market, monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) -> list[int]:
+    """Run ``action`` right after Discord accepted a message (a test double at the HTTP
+    boundary: the real request is made first). Returns the ids of the messages sent."""
+    http = market.bot.http
+    original = http.send_message
+    sent: list[int] = []
+
+    async def send_message(*args: Any, **kwargs: Any) -> Any:
+        data = await original(*args, **kwargs)
+        sent.append(int(data["id"]))
+        await action()
+        return data
+
+    monkeypatch.setattr(http, "send_message", send_message)
+    return sent
+
+
+async def set_read_only(market: Market, read_only: bool) -> None:
+    """The database refuses every write ("attempt to write a readonly database"), as a disk
+    remounted read-only does."""
+    await market.services.db.conn.execute(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+
+
+def health(market: Market) -> tuple[bool, str]:
+    result = read_health(health_path(market.settings.database_path), tick=market.settings.scheduler_tick,
+                         now=market.clock.now())
+    return result.healthy, result.line
+
+
+async def test_a_send_that_cannot_be_recorded_is_not_repeated(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    market = setup_market
+
+    async def break_writes() -> None:
+        await set_read_only(market, True)
+
+    after_each_send(market, monkeypatch, break_writes)
+    caplog.set_level(logging.INFO)
+
+    row_id = await put(market, target="dm", recipient_id=market.worker.id)
+    for _ in range(3):  # three retry passes while the database refuses writes
+        market.clock.advance(timedelta(minutes=10))
+        await market.sweep()
+
+    assert [m.content for m in market.dms(market.worker)] == ["Your payout for contract #7 is ready."]
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(loud) == 1, [r.getMessage() for r in loud]
+    assert loud[0].levelno == logging.CRITICAL and f"outbox {row_id}" in loud[0].getMessage()
+    assert loud[0].exc_info is None  # one line, no traceback
+    healthy, line = health(market)
+    assert not healthy and line.endswith("outbox dispatcher stopped: cannot record sends"), line
+    row = await market.services.outbox.get(row_id)
+    assert row is not None and row.status == "pending"

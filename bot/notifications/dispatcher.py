@@ -33,6 +33,15 @@ args are minor units shown in the row's ``currency``, ``*_at`` args are ISO time
 as Discord timestamps (bot/ui/format.py). ``row.buttons`` (``"<resource>:<id>:<action>"``)
 become persistent buttons (bot/ui/buttons.py).
 
+Nothing is sent twice, whenever the process dies. Before a row's first send, a Discord
+snowflake a little before now is committed on it (``attempt_after_id``); every message goes out
+with the row's nonce (``cw<id>``, with ``enforce_nonce``), so Discord itself returns the
+message already created for a resend within a few minutes. For longer gaps, a row still
+pending with an attempt recorded may be out already (killed between Discord's answer and the
+mark): before sending it again, the channel's messages since the attempt are read, and a
+message by this bot with the same text that no other row recorded is taken as the row's
+(Discord returns the nonce only on create, not in history, hence the text).
+
 A send whose outcome the database refuses to record (read-only file, full disk: the
 service raises :class:`RecordFailed`) stops the dispatcher: sending on would repeat that
 message on every pass. It logs one CRITICAL line naming the row, reports
@@ -53,6 +62,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -75,6 +85,10 @@ MAX_LENGTH = 2000
 
 FOLLOWUP_PENDING = "followup_pending"
 STOPPED = "stopped: cannot record sends"
+# how far this host's clock may be ahead of Discord's
+CLOCK_SKEW = timedelta(minutes=2)
+# messages read after a row's attempt mark to find its message from an earlier attempt
+HISTORY_LIMIT = 50
 
 Handler = Callable[[OutboxItem], Awaitable[int | None]]
 
@@ -154,17 +168,15 @@ def _mentions(user_id: int | None) -> discord.AllowedMentions:
     return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(user_id)])
 
 
-async def _send(
-    channel: discord.abc.Messageable,
-    rendered: Rendered,
-    mentions: discord.AllowedMentions,
-) -> discord.Message:
-    kwargs: dict[str, Any] = {"allowed_mentions": mentions}
-    if rendered.embed is not None:
-        kwargs["embed"] = rendered.embed
-    if rendered.view is not None:
-        kwargs["view"] = rendered.view
-    return await channel.send(_clip(rendered.content), **kwargs)
+def _nonce(item: OutboxItem) -> str:
+    """The row's nonce (at most 25 characters): the same on every attempt."""
+    return f"cw{item.id}"
+
+
+def _attempt_mark() -> int:
+    """A Discord snowflake before any message an attempt starting now may create; Discord's
+    clock (``discord.utils.utcnow``), not the bot's injected one, less :data:`CLOCK_SKEW`."""
+    return discord.utils.time_snowflake(discord.utils.utcnow() - CLOCK_SKEW)
 
 
 class Dispatcher:
@@ -293,6 +305,8 @@ class Dispatcher:
             if item.status == FOLLOWUP_PENDING:
                 await self._follow_up(item)  # sent on an earlier pass: only the follow-up again
                 return False
+            if item.target in {"dm", "thread", "mod"} and item.attempt_after_id is None:
+                await outbox.mark_attempt(item.id, _attempt_mark())  # committed before Discord is called
             handler = self._handlers.get(item.target)
             if handler is not None:
                 message_id = await handler(item)
@@ -385,7 +399,7 @@ class Dispatcher:
         rendered = await self.compose(item, language)
         try:
             channel = await self.client.create_dm(discord.Object(item.recipient_id))
-            message = await _send(channel, rendered, _mentions(item.recipient_id))
+            message = await self._send(item, channel, rendered, _mentions(item.recipient_id))
         except discord.Forbidden as error:
             if error.code != DM_CLOSED:
                 raise
@@ -401,8 +415,8 @@ class Dispatcher:
             text = t(language, "dispatch.fallback_thread", mention=mention, message=rendered.content)
             try:
                 message = await self._post(
+                    item,
                     thread_id,
-                    item.guild_id,
                     Rendered(text, rendered.embed, rendered.view),
                     _mentions(item.recipient_id),
                 )
@@ -425,9 +439,7 @@ class Dispatcher:
                 contract_id=item.contract_id,
                 message=in_guild.content,
             )
-        message = await self._post(
-            self._mod_channel(guild), item.guild_id, Rendered(text, in_guild.embed), _mentions(None)
-        )
+        message = await self._post(item, self._mod_channel(guild), Rendered(text, in_guild.embed), _mentions(None))
         return Outcome("fallback_mod", message.id, why)
 
     async def _send_thread(self, item: OutboxItem) -> Outcome:
@@ -437,20 +449,20 @@ class Dispatcher:
         thread_id, why = await self._thread(item)
         if thread_id is None:
             text = t(language, "dispatch.no_thread", contract_id=item.contract_id, message=rendered.content)
-            message = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
+            message = await self._post(item, self._mod_channel(guild), Rendered(text), _mentions(None))
             return Outcome("fallback_mod", message.id, why)
         post = rendered
         if item.recipient_id is not None:
             post = Rendered(f"<@{item.recipient_id}> {rendered.content}", rendered.embed, rendered.view)
         try:
-            message = await self._post(thread_id, item.guild_id, post, _mentions(item.recipient_id))
+            message = await self._post(item, thread_id, post, _mentions(item.recipient_id))
         except discord.HTTPException as error:
             if not _unusable(error):
                 raise
             await self._forget_deleted(item, thread_id, error)
             why = self._thread_refused(item, thread_id, error)
             text = t(language, "dispatch.thread_unusable", contract_id=item.contract_id, message=rendered.content)
-            note = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
+            note = await self._post(item, self._mod_channel(guild), Rendered(text), _mentions(None))
             return Outcome("fallback_mod", note.id, why)
         return Outcome("sent", message.id, message=message)
 
@@ -508,7 +520,7 @@ class Dispatcher:
             role = discord.Object(guild.moderator_role_id)
             rendered = Rendered(f"<@&{role.id}> {rendered.content}", rendered.embed, rendered.view)
             mentions = discord.AllowedMentions(everyone=False, users=False, roles=[role])
-        message = await self._post(self._mod_channel(guild), item.guild_id, rendered, mentions)
+        message = await self._post(item, self._mod_channel(guild), rendered, mentions)
         return Outcome("sent", message.id, message=message)
 
     # -- helpers ------------------------------------------------------------------
@@ -531,13 +543,60 @@ class Dispatcher:
 
     async def _post(
         self,
+        item: OutboxItem,
         channel_id: int,
-        guild_id: int,
         rendered: Rendered,
         mentions: discord.AllowedMentions,
     ) -> discord.Message:
-        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
-        return await _send(channel, rendered, mentions)
+        channel = self.client.get_partial_messageable(channel_id, guild_id=item.guild_id)
+        return await self._send(item, channel, rendered, mentions)
+
+    async def _send(
+        self,
+        item: OutboxItem,
+        channel: discord.abc.Messageable,
+        rendered: Rendered,
+        mentions: discord.AllowedMentions,
+    ) -> discord.Message:
+        """Send the row's message, once: with the row's nonce (Discord returns the message
+        already created instead of a new one for a resend within minutes), and, if an earlier
+        attempt may have gone out, not at all when the channel already has it."""
+        content = _clip(rendered.content)
+        if item.attempt_after_id is not None:
+            earlier = await self._earlier_send(item, channel, content)
+            if earlier is not None:
+                return earlier
+        kwargs: dict[str, Any] = {"allowed_mentions": mentions}
+        if rendered.embed is not None:
+            kwargs["embed"] = rendered.embed
+        if rendered.view is not None:
+            kwargs["view"] = rendered.view
+        # discord.py sends enforce_nonce=True with every nonce
+        return await channel.send(content, nonce=_nonce(item), **kwargs)
+
+    async def _earlier_send(
+        self, item: OutboxItem, channel: discord.abc.Messageable, content: str
+    ) -> discord.Message | None:
+        """The row's message if an earlier attempt sent it (the bot died, or the database
+        refused the mark, after Discord accepted it): among the channel's messages since the
+        attempt, one by this bot with the same text that no other row has recorded. Discord
+        returns a message's nonce only when it is created (not in history), hence the text."""
+        me = self.client.user
+        assert item.attempt_after_id is not None and me is not None
+        try:
+            async for message in channel.history(
+                limit=HISTORY_LIMIT, after=discord.Object(item.attempt_after_id), oldest_first=True
+            ):
+                if (message.author.id == me.id and message.content.strip() == content.strip()
+                        and not await self.services.outbox.message_claimed(message.id, item.id)):
+                    log.warning("outbox %s: message %s from an earlier attempt found in channel %s; "
+                                "not sending it again", item.id, message.id, message.channel.id)
+                    return message
+        except (discord.Forbidden, discord.NotFound) as error:
+            # the send itself will fail the same way if the channel is unusable
+            log.warning("outbox %s: cannot read channel %s to look for an earlier attempt (%s); sending",
+                        item.id, getattr(channel, "id", "?"), error)
+        return None
 
     async def _thread(self, item: OutboxItem) -> tuple[int | None, str | None]:
         """The contract's thread, or None and why there is none when it could not be created."""

@@ -2,10 +2,10 @@
 
 The bot rewrites ``health.json`` (next to the database) when the gateway connects, resumes
 or drops, after each sweep that finished, and when its outbox dispatcher stops (the database
-refuses to record sends) or resumes. ``health`` is healthy only if the writer is
-alive, connected, sending (its dispatcher not stopped) and swept recently: within three scheduler ticks plus some slack (a sweep
-may be late or slow; three missed ticks are not). A file, not a ``bot_state`` row: a
-container health check must answer even when the database is locked or broken, and it must
+refuses to record sends) or resumes. ``health`` is healthy only if the writer is alive,
+connected, sending (its dispatcher not stopped) and swept recently: within three scheduler
+ticks plus some slack (a sweep may be late or slow; three missed ticks are not). A file, not
+a ``bot_state`` row: a container health check must answer even when the database is locked or broken, and it must
 not write to it.
 
 The write is small and synchronous (``os.replace`` of a temporary file, so a reader never

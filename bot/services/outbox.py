@@ -2,9 +2,11 @@
 (bot/repositories/outbox.py); the Discord sender (``bot/notifications/dispatcher.py``) sends
 them and records the outcome here.
 
-A row is ``pending`` until sent; ``followup_pending`` once its message is out (``message_id``
-recorded) while its kind's follow-up (attaching files, ...) still has to succeed: such a row
-is due again for the follow-up alone, never sent twice.
+A row is ``pending`` until sent (before the first send attempt the sender records
+``attempt_after_id``, :meth:`OutboxService.mark_attempt`: a pending row with it set may be out
+already, and the sender checks the channel before sending it again); ``followup_pending`` once
+its message is out (``message_id`` recorded) while its kind's follow-up (attaching files, ...)
+still has to succeed: such a row is due again for the follow-up alone, never sent twice.
 
 Every write the sender makes about a send raises :class:`RecordFailed` when the database
 refuses it (read-only, disk full, locked for too long): the sender then stops rather than
@@ -56,6 +58,18 @@ class OutboxService:
     async def get(self, item_id: int) -> OutboxItem | None:
         async with self.db.read() as conn:
             return await repo.outbox_item(conn, item_id)
+
+    async def mark_attempt(self, item_id: int, after_id: int) -> None:
+        """Record, before Discord is called, that a send of this row is being attempted:
+        ``after_id`` is a Discord snowflake older than the message it may create (the first
+        attempt's is kept). Raises :class:`RecordFailed`: then nothing is sent."""
+        async with _recording(self.db, f"outbox {item_id} attempt") as conn:
+            await repo.mark_attempt(conn, item_id, after_id)
+
+    async def message_claimed(self, message_id: int, item_id: int) -> bool:
+        """Whether a message found in a channel is already another row's."""
+        async with self.db.read() as conn:
+            return await repo.message_claimed(conn, message_id, item_id)
 
     async def mark_delivered(self, item_id: int, *, status: str = "sent", message_id: int | None = None,
                              note: str | None = None) -> bool:

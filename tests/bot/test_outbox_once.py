@@ -3,6 +3,7 @@ Discord accepting a message and the row's mark, a crash before a follow-up."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,14 +36,18 @@ async def put(market: Market, **row: Any) -> int:
     return int(latest[0])
 
 
-def after_each_send(market: Market, monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) -> list[int]:
+def after_each_send(market: Market, monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any], *,
+                    before: bool = False) -> list[int]:
     """Run ``action`` right after Discord accepted a message (a test double at the HTTP
-    boundary: the real request is made first). Returns the ids of the messages sent."""
+    boundary: the real request is made first), or with ``before`` instead of sending it.
+    Returns the ids of the messages sent."""
     http = market.bot.http
     original = http.send_message
     sent: list[int] = []
 
     async def send_message(*args: Any, **kwargs: Any) -> Any:
+        if before:
+            await action()
         data = await original(*args, **kwargs)
         sent.append(int(data["id"]))
         await action()
@@ -50,6 +55,15 @@ def after_each_send(market: Market, monkeypatch: pytest.MonkeyPatch, action: Cal
 
     monkeypatch.setattr(http, "send_message", send_message)
     return sent
+
+
+async def killed() -> None:
+    """The process dies here: the dispatcher's task ends, nothing after this line runs."""
+    raise asyncio.CancelledError
+
+
+def message_posts(market: Market, channel_id: int) -> list[Any]:
+    return [r for r in market.env.http_requests if r.method == "POST" and r.path == f"/channels/{channel_id}/messages"]
 
 
 async def set_read_only(market: Market, read_only: bool) -> None:
@@ -89,3 +103,69 @@ async def test_a_send_that_cannot_be_recorded_is_not_repeated(
     assert not healthy and line.endswith("outbox dispatcher stopped: cannot record sends"), line
     row = await market.services.outbox.get(row_id)
     assert row is not None and row.status == "pending"
+
+    # the disk is writable again: the dispatcher resumes, finds the DM it sent and records it
+    await set_read_only(market, False)
+    market.clock.advance(timedelta(minutes=10))
+    await market.sweep()
+    [dm] = market.dms(market.worker)
+    row = await market.services.outbox.get(row_id)
+    assert row is not None and (row.status, row.message_id) == ("sent", dm.id)
+    assert health(market)[0]
+
+
+async def test_a_crash_between_the_send_and_its_mark_does_not_send_twice(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = setup_market
+    sent = after_each_send(market, monkeypatch, killed)
+    row_id = await put(market, target="dm", recipient_id=market.worker.id)
+    assert len(sent) == 1
+    row = await market.services.outbox.get(row_id)
+    assert row is not None and row.status == "pending"  # the process died before the mark
+
+    await market.restart()
+
+    [dm] = market.dms(market.worker)
+    assert dm.id == sent[0]
+    row = await market.services.outbox.get(row_id)
+    assert row is not None and (row.status, row.message_id) == ("sent", dm.id)
+    # Discord would have deduplicated a resend within minutes by the row's nonce
+    [request] = message_posts(market, market.worker.user.dm_channel.id)
+    assert (request.json["nonce"], request.json["enforce_nonce"]) == (f"cw{row_id}", True)
+
+
+async def test_a_mod_channel_post_survives_a_crash_after_its_send_once(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = setup_market
+    after_each_send(market, monkeypatch, killed)
+    row_id = await put(market, target="mod")
+
+    await market.restart()
+    market.clock.advance(timedelta(days=1))  # a much later pass: long after Discord's nonce window
+    await market.sweep()
+
+    assert [m.content for m in market.mod.history()] == ["Your payout for contract #7 is ready."]
+    row = await market.services.outbox.get(row_id)
+    assert row is not None and row.status == "sent"
+
+
+async def test_a_crash_before_the_send_still_sends_it_once(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attempt was recorded but the process died before Discord got the message: the
+    channel does not have it, so it is sent after the restart."""
+    market = setup_market
+    # the same text sent and recorded before: it is another row's message, not this one's
+    first = await put(market, target="dm", recipient_id=market.worker.id)
+    sent = after_each_send(market, monkeypatch, killed, before=True)
+    second = await put(market, target="dm", recipient_id=market.worker.id)
+    assert sent == []
+
+    await market.restart()
+
+    dms = market.dms(market.worker)
+    assert [m.content for m in dms] == ["Your payout for contract #7 is ready."] * 2
+    rows = [await market.services.outbox.get(row_id) for row_id in (first, second)]
+    assert [(r.status, r.message_id) for r in rows if r is not None] == [("sent", dms[0].id), ("sent", dms[1].id)]

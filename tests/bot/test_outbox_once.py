@@ -15,6 +15,7 @@ from bot.i18n import catalogue
 from bot.ops.health import health_path, read_health
 from bot.repositories.outbox import enqueue
 from tests.bot.conftest import Market
+from tests.bot.helpers import LOGO, active_contract, contract_thread
 
 
 @pytest.fixture(autouse=True)
@@ -37,20 +38,22 @@ async def put(market: Market, **row: Any) -> int:
 
 
 def after_each_send(market: Market, monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any], *,
-                    before: bool = False) -> list[int]:
+                    before: bool = False, channel_id: int | None = None) -> list[int]:
     """Run ``action`` right after Discord accepted a message (a test double at the HTTP
-    boundary: the real request is made first), or with ``before`` instead of sending it.
-    Returns the ids of the messages sent."""
+    boundary: the real request is made first), or with ``before`` instead of sending it; with
+    ``channel_id`` only for messages to that channel. Returns the ids of the messages sent."""
     http = market.bot.http
     original = http.send_message
     sent: list[int] = []
 
-    async def send_message(*args: Any, **kwargs: Any) -> Any:
-        if before:
+    async def send_message(to: int, *args: Any, **kwargs: Any) -> Any:
+        concerned = channel_id is None or int(to) == channel_id
+        if before and concerned:
             await action()
-        data = await original(*args, **kwargs)
+        data = await original(to, *args, **kwargs)
         sent.append(int(data["id"]))
-        await action()
+        if concerned:
+            await action()
         return data
 
     monkeypatch.setattr(http, "send_message", send_message)
@@ -169,3 +172,43 @@ async def test_a_crash_before_the_send_still_sends_it_once(
     assert [m.content for m in dms] == ["Your payout for contract #7 is ready."] * 2
     rows = [await market.services.outbox.get(row_id) for row_id in (first, second)]
     assert [(r.status, r.message_id) for r in rows if r is not None] == [("sent", dms[0].id), ("sent", dms[1].id)]
+
+
+async def delivery_after_a_crash(market: Market, monkeypatch: pytest.MonkeyPatch, *, at: str) -> None:
+    """/deliver, the process killed ``at`` "send" (Discord accepted the delivery post, its row
+    not marked yet) or "follow-up" (the post recorded, its files not attached yet); then a
+    restart: one delivery post, with its files."""
+    contract = await active_contract(market)
+    thread = await contract_thread(market, contract)
+    if at == "send":
+        after_each_send(market, monkeypatch, killed, channel_id=thread.id)
+    else:
+        async def edit_message(*args: Any, **kwargs: Any) -> Any:
+            await killed()
+
+        monkeypatch.setattr(market.bot.http, "edit_message", edit_message)
+
+    await market.worker.slash(market.general, "deliver", contract=contract.id, file=LOGO)
+    [row] = await market.services.db.fetchall("SELECT * FROM outbox WHERE message_key = 'thread.delivered'")
+    assert row["status"] == ("pending" if at == "send" else "followup_pending")
+
+    await market.restart()
+    market.clock.advance(timedelta(hours=1))
+    await market.sweep()
+
+    [post] = [m for m in thread.history() if "📦 Delivery" in m.content]
+    assert [(a.filename, await a.read()) for a in post.attachments] == [LOGO]
+    [row] = await market.services.db.fetchall("SELECT * FROM outbox WHERE message_key = 'thread.delivered'")
+    assert (row["status"], row["message_id"], row["last_error"]) == ("sent", post.id, None)
+
+
+async def test_a_crash_after_the_delivery_post_before_its_mark(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await delivery_after_a_crash(setup_market, monkeypatch, at="send")
+
+
+async def test_a_crash_after_the_delivery_post_before_its_files(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await delivery_after_a_crash(setup_market, monkeypatch, at="follow-up")

@@ -186,6 +186,7 @@ class Dispatcher:
         # None while sending; STOPPED while the database refuses to record sends
         self.stopped: str | None = None
         self._report = report
+        self._stopping = False  # the bot is shutting down: no new pass, no new row
         self._lock = asyncio.Lock()
         self._pending = False
         self._task: asyncio.Task[None] | None = None
@@ -222,6 +223,8 @@ class Dispatcher:
 
     def kick(self) -> None:
         """Ask the background task for a pass (called after every commit; cheap, sync)."""
+        if self._stopping:
+            return  # a commit during the shutdown: the rows wait for the restart
         self._pending = True
         self.client.dispatch(KICK_EVENT)
 
@@ -230,7 +233,20 @@ class Dispatcher:
             self._pending = True
             self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
+    def stop_taking_work(self) -> None:
+        """The shutdown begins: no pass and no row starts any more; the row being sent is
+        finished and recorded (:meth:`drain` waits for it)."""
+        self._stopping = True
+
+    async def drain(self) -> None:
+        """Wait for the pass in progress (this task's or a sweep's) to end after its row."""
+        async with self._lock:
+            pass
+
     async def stop(self) -> None:
+        """Stop for good: a send still under way is cancelled (its row stays pending, with its
+        attempt recorded: it is sent once after the restart)."""
+        self._stopping = True
         task, self._task = self._task, None
         if task is None:
             return
@@ -241,7 +257,7 @@ class Dispatcher:
     async def _run(self) -> None:
         log.info("outbox dispatcher started")
         try:
-            while True:
+            while not self._stopping:
                 if not self._pending:
                     # A Client.wait_for listener: woken by kick(); recognised as idle by
                     # test harnesses, unlike a bare asyncio.Event.
@@ -260,7 +276,7 @@ class Dispatcher:
         """Send every due row once. Returns how many were delivered (sent or fallback)."""
         delivered = 0
         async with self._lock:
-            if self.stopped is not None and not await self._resume():
+            if self._stopping or (self.stopped is not None and not await self._resume()):
                 return 0
             seen: set[int] = set()
             while True:
@@ -268,6 +284,8 @@ class Dispatcher:
                 if not batch:
                     return delivered
                 for item in batch:
+                    if self._stopping:
+                        return delivered
                     seen.add(item.id)
                     try:
                         if await self._deliver(item):
@@ -329,6 +347,11 @@ class Dispatcher:
             raise
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
+            if self._stopping:
+                # the client is closing under the send (session closed...): not the row's fault
+                log.info("outbox %s (%s %s) interrupted by the shutdown (%s); it is sent after the restart",
+                         item.id, item.target, item.message_key, reason)
+                return False
             if _retryable(error):
                 outcome = await outbox.mark_retry(item.id, reason)
                 log.warning("outbox %s (%s %s): %s; %s", item.id, item.target, item.message_key, reason, outcome)

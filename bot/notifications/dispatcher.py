@@ -291,10 +291,10 @@ class Dispatcher:
                         if await self._deliver(item):
                             delivered += 1
                     except RecordFailed as error:
-                        self._stop(item, error)
+                        self._halt(item, error)
                         return delivered
 
-    def _stop(self, item: OutboxItem, error: RecordFailed) -> None:
+    def _halt(self, item: OutboxItem, error: RecordFailed) -> None:
         """The database refused to record a send: stop sending (once, loudly) rather than
         send that row again on every pass."""
         self.stopped = STOPPED

@@ -68,6 +68,8 @@ BUTTON_MODULES: tuple[str, ...] = (
 )
 
 OUTBOX_RETRY_SECONDS = 30
+# how long close() waits for the running sweep and the outbox send in progress
+SHUTDOWN_GRACE = 10.0
 LOCALE_CACHE_SIZE = 10_000
 # per waiting contract thread, the messages read at start-up to catch up on a reply missed while down
 CATCH_UP_MESSAGES = 100
@@ -103,6 +105,8 @@ class MarketBot(commands.Bot):
         self.synced_commands = False
         self._started_sweep = False
         self._sweep_lock = asyncio.Lock()
+        self._sweep_task: asyncio.Task[Any] | None = None
+        self._closing = False
         self._known_locales: OrderedDict[int, str] = OrderedDict()
         self.command_ids: dict[str, int] = {}
         # for `python -m bot health` (bot/ops/health.py)
@@ -122,7 +126,7 @@ class MarketBot(commands.Bot):
         self.db = db
         self.bot_state = BotState(db)
         self.services = Services.build(db, self.clock, self.settings)
-        self.dispatcher = Dispatcher(self, self.services)
+        self.dispatcher = Dispatcher(self, self.services, report=self.heartbeat.dispatcher)
         registry.wire(self, self.dispatcher)
         db.after_commit.append(self.dispatcher.kick)
 
@@ -253,18 +257,33 @@ class MarketBot(commands.Bot):
     async def run_sweep(self) -> None:
         """One scheduler tick: the timers' sweep (reminders, escalations), then the outbox.
 
-        A plain coroutine: tests move the clock and call it. Never raises.
+        A plain coroutine: tests move the clock and call it. Never raises; does nothing once
+        the bot is closing, and a sweep cancelled by the shutdown (past its grace period) ends
+        quietly, its transaction rolled back.
         """
+        if self._closing:
+            return
         async with self._sweep_lock:
+            if self._closing:
+                return
+            self._sweep_task = asyncio.current_task()
             try:
                 await self.services.timers.sweep(self.clock.now())
+                self.heartbeat.swept()
+                await self._scheduled_outbox()
+            except asyncio.CancelledError:
+                if not self._closing:
+                    raise
+                log.info("sweep cancelled by the shutdown; it runs again after the restart")
             except Exception:
                 log.exception("timer sweep failed; it runs again next tick")
-            else:
-                self.heartbeat.swept()
-            await self._scheduled_outbox()
+                await self._scheduled_outbox()
+            finally:
+                self._sweep_task = None
 
     async def _scheduled_outbox(self) -> None:
+        if self._closing:
+            return
         try:
             await self.dispatcher.dispatch()
         except Exception:
@@ -387,13 +406,39 @@ class MarketBot(commands.Bot):
             await db.close()
 
     async def close(self) -> None:
+        """Shut down in order, so that a stop (SIGTERM) logs no error: take no new work (the
+        scheduler, new sweeps, outbox passes), let the running sweep finish and the outbox
+        send in progress be recorded (at most :data:`SHUTDOWN_GRACE` seconds, then they are
+        cancelled: a cancelled row is sent once after the restart), close the Discord client,
+        then the database."""
+        self._closing = True
         try:
             if self.scheduler is not None and self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
+            await self._finish_work()
             await super().close()
         finally:
             await self.release()
         log.info("closed")
+
+    async def _finish_work(self) -> None:
+        dispatcher = getattr(self, "dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.stop_taking_work()
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                async with self._sweep_lock:
+                    pass
+                if dispatcher is not None:
+                    await dispatcher.drain()
+        except TimeoutError:
+            log.warning("the sweep or outbox send in progress did not finish within %ss: cancelled", SHUTDOWN_GRACE)
+            sweep = self._sweep_task
+            if sweep is not None and not sweep.done():
+                sweep.cancel()
+                await asyncio.wait({sweep})
+            if dispatcher is not None:
+                await dispatcher.stop()
 
 
 def create_bot(settings: Settings, *, clock: Clock | None = None) -> MarketBot:

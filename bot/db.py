@@ -228,7 +228,13 @@ class Database:
                 conn.begin_pending = False
                 queued.clear()
                 if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
+                    try:
+                        await conn.execute("ROLLBACK")
+                    except sqlite3.OperationalError:
+                        # a COMMIT whose wait was cancelled (a shutdown) still ran in the
+                        # database thread: there is nothing left to roll back
+                        if conn.in_transaction:
+                            raise
                 if isinstance(error, StaleWrite):
                     log.warning("a guarded write changed nothing, rolled back: %s", error)
                     raise WrongState() from error

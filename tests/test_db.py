@@ -4,6 +4,7 @@ import asyncio
 import re
 import shutil
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -413,3 +414,33 @@ async def test_a_queued_guarded_write_that_changes_its_row_commits(db: Database)
                           (10, "ja"), expect_one=True)
     row = await db.fetchone("SELECT locale FROM user_locales WHERE user_id = 10")
     assert row is not None and row["locale"] == "en"
+
+
+async def test_a_commit_cancelled_under_way_ends_as_a_cancellation(db: Database) -> None:
+    """SIGTERM cancels a task whose COMMIT is already queued to the database thread: the COMMIT
+    still runs there, so the rollback finds no transaction. The task ends cancelled (no
+    "cannot rollback" error) and the connection stays usable."""
+    gate = threading.Event()
+    await db.conn.create_function("wait_gate", 0, lambda: gate.wait(5))
+    committing = asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+            # the database thread is busy: the COMMIT queues behind this
+            blocker = asyncio.ensure_future(conn.execute("SELECT wait_gate()"))
+            await asyncio.sleep(0)
+            committing.set()
+        await blocker
+
+    task = asyncio.create_task(write())
+    await committing.wait()
+    await asyncio.sleep(0.01)  # the task now awaits its COMMIT
+    task.cancel()
+    await asyncio.sleep(0.01)
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [tuple(r) for r in await db.fetchall("SELECT key, value FROM bot_state")] == [("k", "v")]
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM bot_state")

@@ -312,6 +312,9 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     message_id: int | None
+    # a Discord snowflake before the first send attempt (None: never attempted), see
+    # migrations/0005_outbox_once.sql
+    attempt_after_id: int | None = None
 
     @property
     def arguments(self) -> dict[str, Any]:

@@ -33,6 +33,21 @@ args are minor units shown in the row's ``currency``, ``*_at`` args are ISO time
 as Discord timestamps (bot/ui/format.py). ``row.buttons`` (``"<resource>:<id>:<action>"``)
 become persistent buttons (bot/ui/buttons.py).
 
+Nothing is sent twice, whenever the process dies. Before a row's first send, a Discord
+snowflake a little before now is committed on it (``attempt_after_id``); every message goes out
+with the row's nonce (``cw<id>``, with ``enforce_nonce``), so Discord itself returns the
+message already created for a resend within a few minutes. For longer gaps, a row still
+pending with an attempt recorded may be out already (killed between Discord's answer and the
+mark): before sending it again, the channel's messages since the attempt are read, and a
+message by this bot with the same text that no other row recorded is taken as the row's
+(Discord returns the nonce only on create, not in history, hence the text).
+
+A send whose outcome the database refuses to record (read-only file, full disk: the
+service raises :class:`RecordFailed`) stops the dispatcher: sending on would repeat that
+message on every pass. It logs one CRITICAL line naming the row, reports
+``stopped: cannot record sends`` to the heartbeat (``python -m bot health`` fails), and on
+each later pass only probes with a harmless write; once writes work it resumes.
+
 No database transaction is held while Discord is awaited: each service call opens and
 closes its own. One long-lived task (:meth:`Dispatcher.start`) sends after every commit
 (``db.after_commit`` -> :meth:`kick`); the scheduler also calls :meth:`dispatch` every 30s
@@ -47,6 +62,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -54,6 +70,7 @@ import discord
 
 from bot.i18n import DEFAULT_LANGUAGE, language_of, t
 from bot.models.entities import Guild, OutboxItem
+from bot.services.outbox import RecordFailed
 from bot.ui.buttons import build_view, button_retired, disable_buttons
 from bot.ui.format import format_args
 
@@ -67,6 +84,11 @@ DM_CLOSED = 50007
 MAX_LENGTH = 2000
 
 FOLLOWUP_PENDING = "followup_pending"
+STOPPED = "stopped: cannot record sends"
+# how far this host's clock may be ahead of Discord's
+CLOCK_SKEW = timedelta(minutes=2)
+# messages read after a row's attempt mark to find its message from an earlier attempt
+HISTORY_LIMIT = 50
 
 Handler = Callable[[OutboxItem], Awaitable[int | None]]
 
@@ -83,6 +105,7 @@ class Rendered:
 Renderer = Callable[[OutboxItem, str], Awaitable[Rendered]]
 SentHook = Callable[[OutboxItem, discord.Message], Awaitable[None]]
 ThreadResolver = Callable[[OutboxItem], Awaitable[int | None]]
+StateReport = Callable[[str | None], None]
 
 
 class Undeliverable(Exception):
@@ -145,23 +168,25 @@ def _mentions(user_id: int | None) -> discord.AllowedMentions:
     return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(user_id)])
 
 
-async def _send(
-    channel: discord.abc.Messageable,
-    rendered: Rendered,
-    mentions: discord.AllowedMentions,
-) -> discord.Message:
-    kwargs: dict[str, Any] = {"allowed_mentions": mentions}
-    if rendered.embed is not None:
-        kwargs["embed"] = rendered.embed
-    if rendered.view is not None:
-        kwargs["view"] = rendered.view
-    return await channel.send(_clip(rendered.content), **kwargs)
+def _nonce(item: OutboxItem) -> str:
+    """The row's nonce (at most 25 characters): the same on every attempt."""
+    return f"cw{item.id}"
+
+
+def _attempt_mark() -> int:
+    """A Discord snowflake before any message an attempt starting now may create; Discord's
+    clock (``discord.utils.utcnow``), not the bot's injected one, less :data:`CLOCK_SKEW`."""
+    return discord.utils.time_snowflake(discord.utils.utcnow() - CLOCK_SKEW)
 
 
 class Dispatcher:
-    def __init__(self, client: discord.Client, services: Services) -> None:
+    def __init__(self, client: discord.Client, services: Services, *, report: StateReport | None = None) -> None:
         self.client = client
         self.services = services
+        # None while sending; STOPPED while the database refuses to record sends
+        self.stopped: str | None = None
+        self._report = report
+        self._stopping = False  # the bot is shutting down: no new pass, no new row
         self._lock = asyncio.Lock()
         self._pending = False
         self._task: asyncio.Task[None] | None = None
@@ -198,6 +223,8 @@ class Dispatcher:
 
     def kick(self) -> None:
         """Ask the background task for a pass (called after every commit; cheap, sync)."""
+        if self._stopping:
+            return  # a commit during the shutdown: the rows wait for the restart
         self._pending = True
         self.client.dispatch(KICK_EVENT)
 
@@ -206,7 +233,20 @@ class Dispatcher:
             self._pending = True
             self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
+    def stop_taking_work(self) -> None:
+        """The shutdown begins: no pass and no row starts any more; the row being sent is
+        finished and recorded (:meth:`drain` waits for it)."""
+        self._stopping = True
+
+    async def drain(self) -> None:
+        """Wait for the pass in progress (this task's or a sweep's) to end after its row."""
+        async with self._lock:
+            pass
+
     async def stop(self) -> None:
+        """Stop for good: a send still under way is cancelled (its row stays pending, with its
+        attempt recorded: it is sent once after the restart)."""
+        self._stopping = True
         task, self._task = self._task, None
         if task is None:
             return
@@ -217,7 +257,7 @@ class Dispatcher:
     async def _run(self) -> None:
         log.info("outbox dispatcher started")
         try:
-            while True:
+            while not self._stopping:
                 if not self._pending:
                     # A Client.wait_for listener: woken by kick(); recognised as idle by
                     # test harnesses, unlike a bare asyncio.Event.
@@ -236,15 +276,46 @@ class Dispatcher:
         """Send every due row once. Returns how many were delivered (sent or fallback)."""
         delivered = 0
         async with self._lock:
+            if self._stopping or (self.stopped is not None and not await self._resume()):
+                return 0
             seen: set[int] = set()
             while True:
                 batch = [item for item in await self.services.outbox.due() if item.id not in seen]
                 if not batch:
                     return delivered
                 for item in batch:
+                    if self._stopping:
+                        return delivered
                     seen.add(item.id)
-                    if await self._deliver(item):
-                        delivered += 1
+                    try:
+                        if await self._deliver(item):
+                            delivered += 1
+                    except RecordFailed as error:
+                        self._halt(item, error)
+                        return delivered
+
+    def _halt(self, item: OutboxItem, error: RecordFailed) -> None:
+        """The database refused to record a send: stop sending (once, loudly) rather than
+        send that row again on every pass."""
+        self.stopped = STOPPED
+        log.critical(
+            "outbox %s (%s %s): the database refused to record its send (%s); the dispatcher stops "
+            "sending until writes work again (probed each pass)",
+            item.id, item.target, item.message_key, error,
+        )
+        if self._report is not None:
+            self._report(STOPPED)
+
+    async def _resume(self) -> bool:
+        """After a stop: send again only once a harmless write succeeds."""
+        if not await self.services.outbox.writes_work():
+            log.debug("outbox dispatcher still stopped: the database refuses writes")
+            return False
+        self.stopped = None
+        log.warning("the database takes writes again: outbox dispatcher resumed")
+        if self._report is not None:
+            self._report(None)
+        return True
 
     async def _deliver(self, item: OutboxItem) -> bool:
         outbox = self.services.outbox
@@ -252,6 +323,8 @@ class Dispatcher:
             if item.status == FOLLOWUP_PENDING:
                 await self._follow_up(item)  # sent on an earlier pass: only the follow-up again
                 return False
+            if item.target in {"dm", "thread", "mod"} and item.attempt_after_id is None:
+                await outbox.mark_attempt(item.id, _attempt_mark())  # committed before Discord is called
             handler = self._handlers.get(item.target)
             if handler is not None:
                 message_id = await handler(item)
@@ -270,8 +343,15 @@ class Dispatcher:
             else:
                 raise Undeliverable(f"unknown target {item.target}")
             return await self._settle(item, result)
+        except RecordFailed:
+            raise
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
+            if self._stopping:
+                # the client is closing under the send (session closed...): not the row's fault
+                log.info("outbox %s (%s %s) interrupted by the shutdown (%s); it is sent after the restart",
+                         item.id, item.target, item.message_key, reason)
+                return False
             if _retryable(error):
                 outcome = await outbox.mark_retry(item.id, reason)
                 log.warning("outbox %s (%s %s): %s; %s", item.id, item.target, item.message_key, reason, outcome)
@@ -342,7 +422,7 @@ class Dispatcher:
         rendered = await self.compose(item, language)
         try:
             channel = await self.client.create_dm(discord.Object(item.recipient_id))
-            message = await _send(channel, rendered, _mentions(item.recipient_id))
+            message = await self._send(item, channel, rendered, _mentions(item.recipient_id))
         except discord.Forbidden as error:
             if error.code != DM_CLOSED:
                 raise
@@ -358,8 +438,8 @@ class Dispatcher:
             text = t(language, "dispatch.fallback_thread", mention=mention, message=rendered.content)
             try:
                 message = await self._post(
+                    item,
                     thread_id,
-                    item.guild_id,
                     Rendered(text, rendered.embed, rendered.view),
                     _mentions(item.recipient_id),
                 )
@@ -382,9 +462,7 @@ class Dispatcher:
                 contract_id=item.contract_id,
                 message=in_guild.content,
             )
-        message = await self._post(
-            self._mod_channel(guild), item.guild_id, Rendered(text, in_guild.embed), _mentions(None)
-        )
+        message = await self._post(item, self._mod_channel(guild), Rendered(text, in_guild.embed), _mentions(None))
         return Outcome("fallback_mod", message.id, why)
 
     async def _send_thread(self, item: OutboxItem) -> Outcome:
@@ -394,20 +472,20 @@ class Dispatcher:
         thread_id, why = await self._thread(item)
         if thread_id is None:
             text = t(language, "dispatch.no_thread", contract_id=item.contract_id, message=rendered.content)
-            message = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
+            message = await self._post(item, self._mod_channel(guild), Rendered(text), _mentions(None))
             return Outcome("fallback_mod", message.id, why)
         post = rendered
         if item.recipient_id is not None:
             post = Rendered(f"<@{item.recipient_id}> {rendered.content}", rendered.embed, rendered.view)
         try:
-            message = await self._post(thread_id, item.guild_id, post, _mentions(item.recipient_id))
+            message = await self._post(item, thread_id, post, _mentions(item.recipient_id))
         except discord.HTTPException as error:
             if not _unusable(error):
                 raise
             await self._forget_deleted(item, thread_id, error)
             why = self._thread_refused(item, thread_id, error)
             text = t(language, "dispatch.thread_unusable", contract_id=item.contract_id, message=rendered.content)
-            note = await self._post(self._mod_channel(guild), item.guild_id, Rendered(text), _mentions(None))
+            note = await self._post(item, self._mod_channel(guild), Rendered(text), _mentions(None))
             return Outcome("fallback_mod", note.id, why)
         return Outcome("sent", message.id, message=message)
 
@@ -465,7 +543,7 @@ class Dispatcher:
             role = discord.Object(guild.moderator_role_id)
             rendered = Rendered(f"<@&{role.id}> {rendered.content}", rendered.embed, rendered.view)
             mentions = discord.AllowedMentions(everyone=False, users=False, roles=[role])
-        message = await self._post(self._mod_channel(guild), item.guild_id, rendered, mentions)
+        message = await self._post(item, self._mod_channel(guild), rendered, mentions)
         return Outcome("sent", message.id, message=message)
 
     # -- helpers ------------------------------------------------------------------
@@ -488,13 +566,60 @@ class Dispatcher:
 
     async def _post(
         self,
+        item: OutboxItem,
         channel_id: int,
-        guild_id: int,
         rendered: Rendered,
         mentions: discord.AllowedMentions,
     ) -> discord.Message:
-        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
-        return await _send(channel, rendered, mentions)
+        channel = self.client.get_partial_messageable(channel_id, guild_id=item.guild_id)
+        return await self._send(item, channel, rendered, mentions)
+
+    async def _send(
+        self,
+        item: OutboxItem,
+        channel: discord.abc.Messageable,
+        rendered: Rendered,
+        mentions: discord.AllowedMentions,
+    ) -> discord.Message:
+        """Send the row's message, once: with the row's nonce (Discord returns the message
+        already created instead of a new one for a resend within minutes), and, if an earlier
+        attempt may have gone out, not at all when the channel already has it."""
+        content = _clip(rendered.content)
+        if item.attempt_after_id is not None:
+            earlier = await self._earlier_send(item, channel, content)
+            if earlier is not None:
+                return earlier
+        kwargs: dict[str, Any] = {"allowed_mentions": mentions}
+        if rendered.embed is not None:
+            kwargs["embed"] = rendered.embed
+        if rendered.view is not None:
+            kwargs["view"] = rendered.view
+        # discord.py sends enforce_nonce=True with every nonce
+        return await channel.send(content, nonce=_nonce(item), **kwargs)
+
+    async def _earlier_send(
+        self, item: OutboxItem, channel: discord.abc.Messageable, content: str
+    ) -> discord.Message | None:
+        """The row's message if an earlier attempt sent it (the bot died, or the database
+        refused the mark, after Discord accepted it): among the channel's messages since the
+        attempt, one by this bot with the same text that no other row has recorded. Discord
+        returns a message's nonce only when it is created (not in history), hence the text."""
+        me = self.client.user
+        assert item.attempt_after_id is not None and me is not None
+        try:
+            async for message in channel.history(
+                limit=HISTORY_LIMIT, after=discord.Object(item.attempt_after_id), oldest_first=True
+            ):
+                if (message.author.id == me.id and message.content.strip() == content.strip()
+                        and not await self.services.outbox.message_claimed(message.id, item.id)):
+                    log.warning("outbox %s: message %s from an earlier attempt found in channel %s; "
+                                "not sending it again", item.id, message.id, message.channel.id)
+                    return message
+        except (discord.Forbidden, discord.NotFound) as error:
+            # the send itself will fail the same way if the channel is unusable
+            log.warning("outbox %s: cannot read channel %s to look for an earlier attempt (%s); sending",
+                        item.id, getattr(channel, "id", "?"), error)
+        return None
 
     async def _thread(self, item: OutboxItem) -> tuple[int | None, str | None]:
         """The contract's thread, or None and why there is none when it could not be created."""

@@ -1,10 +1,11 @@
 """The heartbeat a running bot writes, and ``python -m bot health`` reading it.
 
 The bot rewrites ``health.json`` (next to the database) when the gateway connects, resumes
-or drops, and after each sweep that finished. ``health`` is healthy only if the writer is
-alive, connected, and swept recently: within three scheduler ticks plus some slack (a sweep
-may be late or slow; three missed ticks are not). A file, not a ``bot_state`` row: a
-container health check must answer even when the database is locked or broken, and it must
+or drops, after each sweep that finished, and when its outbox dispatcher stops (the database
+refuses to record sends) or resumes. ``health`` is healthy only if the writer is alive,
+connected, sending (its dispatcher not stopped) and swept recently: within three scheduler
+ticks plus some slack (a sweep may be late or slow; three missed ticks are not). A file, not
+a ``bot_state`` row: a container health check must answer even when the database is locked or broken, and it must
 not write to it.
 
 The write is small and synchronous (``os.replace`` of a temporary file, so a reader never
@@ -49,6 +50,12 @@ class Heartbeat:
         self.clock = clock
         self.connected = False
         self.last_sweep: datetime | None = None
+        self.dispatcher_state = "ok"
+
+    def dispatcher(self, stopped: str | None) -> None:
+        """The outbox dispatcher stopped (why) or, with None, sends again."""
+        self.dispatcher_state = stopped or "ok"
+        self._write()
 
     def gateway(self, connected: bool) -> None:
         self.connected = connected
@@ -63,6 +70,7 @@ class Heartbeat:
             "pid": os.getpid(),
             "connected": self.connected,
             "last_sweep_at": to_iso(self.last_sweep) if self.last_sweep else None,
+            "dispatcher": self.dispatcher_state,
             "updated_at": to_iso(self.clock.now()),
         }
         try:
@@ -93,6 +101,7 @@ def read_health(path: Path, *, tick: timedelta, now: datetime, slack: timedelta 
         pid = int(state["pid"])
         connected = bool(state["connected"])
         last_sweep = from_iso(state["last_sweep_at"]) if state["last_sweep_at"] else None
+        dispatcher = str(state.get("dispatcher", "ok"))  # absent in a file from an older bot
     except FileNotFoundError:
         return Health(False, f"unhealthy: no heartbeat at {path} (is the bot running?)")
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -101,6 +110,8 @@ def read_health(path: Path, *, tick: timedelta, now: datetime, slack: timedelta 
         return Health(False, f"unhealthy: the bot that wrote {path} (pid {pid}) is not running")
     if not connected:
         return Health(False, f"unhealthy: pid {pid} is not connected to Discord")
+    if dispatcher != "ok":
+        return Health(False, f"unhealthy: pid {pid}'s outbox dispatcher {dispatcher}")
     limit = 3 * tick + slack
     if last_sweep is None:
         return Health(False, f"unhealthy: pid {pid} is connected but has not finished a sweep yet")

@@ -178,3 +178,18 @@ async def mark_failed(conn: Conn, item_id: int, error: str) -> None:
         " WHERE id = ? AND status = 'pending'",
         (error, item_id),
     )
+
+
+async def mark_attempt(conn: Conn, item_id: int, after_id: int) -> None:
+    """A send of a pending row is about to be attempted: keep the first attempt's snowflake."""
+    await conn.execute(
+        "UPDATE outbox SET attempt_after_id = COALESCE(attempt_after_id, ?) WHERE id = ? AND status = 'pending'",
+        (after_id, item_id),
+    )
+
+
+async def message_claimed(conn: Conn, message_id: int, item_id: int) -> bool:
+    """Whether another row recorded ``message_id`` as its sent message."""
+    row = await fetch_one(conn, "SELECT 1 FROM outbox WHERE message_id = ? AND id <> ? LIMIT 1",
+                          (message_id, item_id))
+    return row is not None

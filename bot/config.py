@@ -47,6 +47,9 @@ class Settings:
     scheduler_tick: timedelta = timedelta(seconds=60)
     currency: str = "JPY"
     max_file_bytes: int = 25 * 1024 * 1024
+    # Prometheus metrics (bot/metrics.py): off unless a port is set
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     policy_defaults: Mapping[str, str] = field(
         default_factory=lambda: {name: spec.default for name, spec in POLICY_SPECS.items()}
     )
@@ -118,6 +121,12 @@ class Settings:
         if not (max_mb.isascii() and max_mb.isdigit()) or int(max_mb) < 1:
             problems.append(f"MAX_FILE_SIZE_MB={max_mb!r} is not a whole number of megabytes")
             max_mb = "25"
+        metrics_port = get("METRICS_PORT")
+        if metrics_port is not None and not (
+            metrics_port.isascii() and metrics_port.isdigit() and 1 <= int(metrics_port) <= 65535
+        ):
+            problems.append(f"METRICS_PORT={metrics_port!r} is not a port number (1-65535); leave it empty for none")
+            metrics_port = None
         defaults: dict[str, str] = {}
         for name, spec in POLICY_SPECS.items():
             raw = get(spec.env_name) or spec.default
@@ -136,6 +145,8 @@ class Settings:
             scheduler_tick=tick,
             currency=currency,
             max_file_bytes=int(max_mb) * 1024 * 1024,
+            metrics_port=int(metrics_port) if metrics_port else None,
+            metrics_host=get("METRICS_HOST") or "127.0.0.1",
             policy_defaults=defaults,
         )
         if problems:

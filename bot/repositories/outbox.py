@@ -178,3 +178,13 @@ async def mark_failed(conn: Conn, item_id: int, error: str) -> None:
         " WHERE id = ? AND status = 'pending'",
         (error, item_id),
     )
+
+
+async def backlog(conn: Conn) -> tuple[int, str | None]:
+    """How many rows wait to be sent (or for their follow-up), and the oldest one's creation time."""
+    row = await fetch_one(
+        conn, "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status IN ('pending', 'followup_pending')"
+    )
+    if row is None:
+        return 0, None
+    return int(row[0]), row[1]

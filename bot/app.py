@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n.translator import MarketTranslator
 from bot.logs import bind_interaction
+from bot.metrics import Metrics
 from bot.models.evidence import TOO_LARGE, UNAVAILABLE, IncomingAttachment
 from bot.notifications import registry
 from bot.notifications.dispatcher import Dispatcher
@@ -111,6 +113,9 @@ class MarketBot(commands.Bot):
         self.command_ids: dict[str, int] = {}
         # for `python -m bot health` (bot/ops/health.py)
         self.heartbeat = Heartbeat(health_path(settings.database_path), self.clock)
+        # Prometheus metrics in a registry of this bot's own (bot/metrics.py)
+        self.metrics = Metrics()
+        self.metrics.watch_latency(lambda: self.latency)
 
     # -- start-up -----------------------------------------------------------------
 
@@ -141,6 +146,8 @@ class MarketBot(commands.Bot):
 
         self.dispatcher.start()
         self.scheduler = self._start_scheduler()
+        if self.settings.metrics_port is not None:
+            self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
         self.synced_commands = await self.sync_commands()
 
     def _start_scheduler(self) -> AsyncIOScheduler:
@@ -267,19 +274,33 @@ class MarketBot(commands.Bot):
             if self._closing:
                 return
             self._sweep_task = asyncio.current_task()
+            started = time.perf_counter()
             try:
-                await self.services.timers.sweep(self.clock.now())
+                report = await self.services.timers.sweep(self.clock.now())
                 self.heartbeat.swept()
+                self.metrics.swept(time.perf_counter() - started, report.contracts, report.failed)
                 await self._scheduled_outbox()
             except asyncio.CancelledError:
                 if not self._closing:
                     raise
                 log.info("sweep cancelled by the shutdown; it runs again after the restart")
+                return
             except Exception:
                 log.exception("timer sweep failed; it runs again next tick")
+                self.metrics.swept(time.perf_counter() - started, 0, 1)
                 await self._scheduled_outbox()
             finally:
                 self._sweep_task = None
+            await self.refresh_metrics()
+
+    async def refresh_metrics(self) -> None:
+        """Set the database-backed gauges (outbox backlog, money held and owed). Never raises."""
+        if self._closing:
+            return
+        try:
+            self.metrics.refresh(await self.services.stats.snapshot())
+        except Exception:
+            log.exception("could not refresh the metrics; they are refreshed after the next sweep")
 
     async def _scheduled_outbox(self) -> None:
         if self._closing:
@@ -366,6 +387,7 @@ class MarketBot(commands.Bot):
         Called first by every command, button and modal: it also binds the interaction's
         ids to the log lines of its handling (bot/logs.py)."""
         bind_interaction(interaction)
+        self.metrics.started(interaction)
         user_id, locale = interaction.user.id, str(interaction.locale)
         cache = self._known_locales
         if cache.get(user_id) == locale:
@@ -380,6 +402,11 @@ class MarketBot(commands.Bot):
         while len(cache) > LOCALE_CACHE_SIZE:
             cache.popitem(last=False)
 
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[Any], command: discord.app_commands.Command[Any, ..., Any] | Any
+    ) -> None:
+        self.metrics.finished(interaction, "ok")
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         error = sys.exc_info()[1]
         if error is not None and getattr(error, ERROR_CODE_ATTR, None):
@@ -393,6 +420,7 @@ class MarketBot(commands.Bot):
 
         ``close()`` calls it; tests call it for a bot the harness detached.
         """
+        self.metrics.stop()
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)

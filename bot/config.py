@@ -51,6 +51,9 @@ class Settings:
     max_file_bytes: int = 25 * 1024 * 1024
     # keep the contract threads' messages as evidence (needs the Message Content intent)
     record_thread_messages: bool = False
+    # Prometheus metrics (bot/metrics.py): off unless a port is set
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     policy_defaults: Mapping[str, str] = field(
         default_factory=lambda: {name: spec.default for name, spec in POLICY_SPECS.items()}
     )
@@ -126,6 +129,12 @@ class Settings:
         if record_text not in TRUE_WORDS | FALSE_WORDS:
             problems.append(f"RECORD_THREAD_MESSAGES={record_text!r} is not true or false")
             record_text = "false"
+        metrics_port = get("METRICS_PORT")
+        if metrics_port is not None and not (
+            metrics_port.isascii() and metrics_port.isdigit() and 1 <= int(metrics_port) <= 65535
+        ):
+            problems.append(f"METRICS_PORT={metrics_port!r} is not a port number (1-65535); leave it empty for none")
+            metrics_port = None
         defaults: dict[str, str] = {}
         for name, spec in POLICY_SPECS.items():
             raw = get(spec.env_name) or spec.default
@@ -145,6 +154,8 @@ class Settings:
             currency=currency,
             max_file_bytes=int(max_mb) * 1024 * 1024,
             record_thread_messages=record_text in TRUE_WORDS,
+            metrics_port=int(metrics_port) if metrics_port else None,
+            metrics_host=get("METRICS_HOST") or "127.0.0.1",
             policy_defaults=defaults,
         )
         if problems:

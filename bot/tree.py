@@ -85,6 +85,9 @@ async def send_ephemeral(interaction: discord.Interaction[Any], content: str) ->
 async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> str | None:
     """Render ``error`` to the user. Returns the error code for unexpected errors, else None."""
     known = user_error(error)
+    metrics = getattr(interaction.client, "metrics", None)
+    if metrics is not None:
+        metrics.finished(interaction, "refused" if known is not None else "error")
     if known is not None:
         key, args = known
         log.debug("refused interaction %s for user %s: %s", interaction.id, interaction.user.id, key)

@@ -75,6 +75,12 @@ def test_values_are_read() -> None:
     assert settings.policy_defaults["fee_percent"] == "12"
 
 
+def test_metrics_are_off_unless_a_port_is_set() -> None:
+    assert (from_env(TOKEN).metrics_port, from_env(TOKEN).metrics_host) == (None, "127.0.0.1")
+    settings = from_env({**TOKEN, "METRICS_PORT": "9464", "METRICS_HOST": "0.0.0.0"})
+    assert (settings.metrics_port, settings.metrics_host) == (9464, "0.0.0.0")
+
+
 def test_empty_values_mean_the_default() -> None:
     settings = from_env({**TOKEN, "SCHEDULER_TICK": "", "CURRENCY": " ", "FEE_PERCENT": ""})
     assert settings.scheduler_tick == timedelta(seconds=60)
@@ -98,6 +104,9 @@ def test_empty_values_mean_the_default() -> None:
         ("MAX_FILE_SIZE_MB", "0"),
         ("MAX_FILE_SIZE_MB", "2.5"),
         ("DATABASE_URL", "postgres://localhost/bot"),
+        ("METRICS_PORT", "http"),
+        ("METRICS_PORT", "0"),
+        ("METRICS_PORT", "70000"),
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
@@ -193,6 +202,7 @@ def test_env_example_lists_every_variable_and_loads() -> None:
     expected = {
         "DISCORD_TOKEN", "DATABASE_URL", "FILES_DIR", "DEV_GUILD_ID", "LOG_LEVEL", "DISCORD_LOG_LEVEL",
         "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB", "RECORD_THREAD_MESSAGES",
+        "METRICS_PORT", "METRICS_HOST",
         *(spec.env_name for spec in POLICY_SPECS.values()),
     }  # fmt: skip
     assert names == expected

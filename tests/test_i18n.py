@@ -6,12 +6,14 @@ Iterates whatever catalogue files exist, so it keeps checking as features add me
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import discord
 import pytest
+from babel import Locale
 
 from bot import i18n
 from bot.errors import (
@@ -28,6 +30,7 @@ from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCALES_DIR, catalogue, langua
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus
 from bot.services.cases import ALL_ACTIONS
 from bot.ui.contract_views import event_label
+from bot.ui.format import format_args
 
 
 def test_every_locale_directory_is_a_known_language() -> None:
@@ -203,3 +206,93 @@ def test_every_contract_event_has_a_label(language: str) -> None:
     assert missing == []
     for kind in contract_event_kinds():
         assert not event_label(kind, language).startswith("`"), kind
+
+
+# -- plural forms (CLDR rules from Babel) and every message rendered ---------------------------
+
+COUNTED_NOUNS = (
+    "days|hours|minutes|weeks|months|files|revisions|jobs|applications|characters|pages|cases|contracts|"
+    "changes|times|messages|workers|items|positions|ratings|reviews|proposals|deliveries|reminders"
+)
+# a count placeholder followed by a plural noun ("{days} days"); ids are not counts
+# ("#{contract_id} reviews the delivery")
+COUNT_BEFORE_NOUN = re.compile(rf"\{{(?!\w*_id\}})(\w+)\}}[ -]?(?:open )?(?:{COUNTED_NOUNS})\b")
+ONE_BEFORE_PLURAL = re.compile(rf"(?<![\d.,])1 (?:open )?(?:{COUNTED_NOUNS})\b")
+SAMPLE_AT = "2026-01-05T09:00:00+00:00"
+
+
+def plural_messages(language: str) -> dict[str, i18n.Plural]:
+    return {key: text for key, text in catalogue(language).items() if isinstance(text, i18n.Plural)}
+
+
+def test_plural_entries_parse_into_forms() -> None:
+    days = catalogue("en")["deadline.days"]
+    assert isinstance(days, i18n.Plural)
+    assert (days.count_arg, days.forms) == ("days", {"one": "{days} day", "other": "{days} days"})
+    assert placeholders(days) == {"days"}
+    assert (t("en", "deadline.days", days=1), t("en", "deadline.days", days=2), t("ja", "deadline.days", days=1)) == (
+        "1 day", "2 days", "1日",
+    )  # fmt: skip
+    # a count that is no number takes the ``other`` form, and a missing one does not raise
+    assert t("en", "deadline.days", days="many") == "many days"
+    assert t("en", "deadline.days") == "{days} days"
+
+
+@pytest.mark.parametrize(
+    "table",
+    [{"_count": "n", "one": "{n} day"}, {"_count": "n", "other": "{n}", "several": "{n}"}, {"_count": 3, "other": "x"}],
+)
+def test_a_broken_plural_entry_is_refused_at_load(table: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="plural message"):
+        i18n._flatten("", {"broken": table}, {})
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_plural_entries_have_the_languages_cldr_categories(language: str) -> None:
+    """Each plural message has exactly the categories Babel's CLDR rules use for the language
+    (English ``one`` and ``other``, Japanese ``other``): none missing, none that never shows."""
+    wanted = set(Locale.parse(language).plural_form.tags) | {"other"}
+    wrong = {key: sorted(text.forms) for key, text in plural_messages(language).items() if set(text.forms) != wanted}
+    assert wrong == {}
+    assert plural_messages(language), "no plural messages"
+
+
+def test_a_count_before_a_noun_is_a_plural_message() -> None:
+    """No English message can say "1 days": a count followed by a noun is a plural message,
+    whose ``one`` form says the noun in the singular."""
+    singular_only = [key for key, text in catalogue("en").items()
+                     if not isinstance(text, i18n.Plural) and COUNT_BEFORE_NOUN.search(text)]  # fmt: skip
+    assert singular_only == []
+    for key, text in plural_messages("en").items():
+        assert "one" in text.forms, key
+        assert not COUNT_BEFORE_NOUN.search(text.forms["one"]), key
+
+
+def sample_args(template: str, count: int) -> dict[str, object]:
+    """Sample values by placeholder name: amounts are minor units, times ISO, counts ``count``."""
+    counted = template.count_arg if isinstance(template, i18n.Plural) else None
+    args: dict[str, object] = {"currency": "JPY"}
+    for name in placeholders(template):
+        if name == counted:
+            args[name] = count
+        elif name.endswith("_amount"):
+            args[name] = 45000
+        elif name.endswith("_at"):
+            args[name] = SAMPLE_AT
+        elif name != "currency":
+            args[name] = f"<{name}>"
+    return args
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_every_message_renders_with_sample_values(language: str, count: int) -> None:
+    """Every key renders in every language with values for all its placeholders: a missing key,
+    a broken template or a wrong form fails here, not in front of a user."""
+    for key, template in catalogue(language).items():
+        text = t(language, key, **format_args(sample_args(template, count), language))
+        assert text != key and text.strip(), key
+        left = [name for name in placeholders(template) if "{" + name + "}" in text]
+        assert left == [], (key, text)
+        if language == "en":
+            assert not ONE_BEFORE_PLURAL.search(text), (key, text)

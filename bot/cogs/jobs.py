@@ -33,6 +33,11 @@ TITLE_MAX = LIMITS["title"]
 DESCRIPTION_MAX = LIMITS["description"]
 CATEGORY_MAX = LIMITS["category"]
 PROPOSAL_MAX = LIMITS["proposal"]
+SORT_CHOICES = [
+    app_commands.Choice(name="Newest first", value="newest"),
+    app_commands.Choice(name="Largest budget first", value="budget"),
+    app_commands.Choice(name="Soonest deadline first", value="deadline"),
+]
 
 
 @app_commands.guild_only()
@@ -76,25 +81,37 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
         category="Only jobs in this category",
         query="Words to look for in titles and descriptions",
         mine="Show the jobs you posted, in any state",
+        min_budget="Only jobs with at least this budget, in the server's currency",
+        max_budget="Only jobs with at most this budget, in the server's currency",
+        max_days="Only jobs to be delivered within this many days",
+        sort="The order: newest first (default), largest budget or soonest deadline",
     )
+    @app_commands.choices(sort=SORT_CHOICES)
     async def job_list(
         self,
         interaction: Interaction,
         category: app_commands.Range[str, 1, CATEGORY_MAX] | None = None,
         query: app_commands.Range[str, 1, 100] | None = None,
         mine: bool = False,
+        min_budget: app_commands.Range[float, 0] | None = None,
+        max_budget: app_commands.Range[float, 0] | None = None,
+        max_days: app_commands.Range[int, 1, 3650] | None = None,
+        sort: app_commands.Choice[str] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         guild_id, client_id = interaction.guild_id, interaction.user.id if mine else None
+        order = sort.value if sort else "newest"
 
         async def load(number: int) -> JobPage:
             return await self.bot.services.jobs.search(
-                guild_id, category=category, query=query, client_id=client_id, page=number
-            )
+                guild_id, category=category, query=query, client_id=client_id, page=number,
+                min_budget=min_budget, max_budget=max_budget, max_days=max_days, sort=order,
+            )  # fmt: skip
 
         page = await load(1)
         if not page.jobs:
-            key = "ui.job.list_empty_mine" if mine else "ui.job.list_empty"
+            filtered = min_budget is not None or max_budget is not None or max_days is not None
+            key = "ui.job.list_empty_mine" if mine else "job_list.empty_filtered" if filtered else "ui.job.list_empty"
             await interaction.response.send_message(t(interaction.locale, key), ephemeral=True)
             return
         view = JobListView(interaction.user.id, load, page, interaction.locale, mine=mine)

@@ -69,6 +69,7 @@ import aiohttp
 import discord
 
 from bot.i18n import DEFAULT_LANGUAGE, language_of, t
+from bot.metrics import count_failed_dm
 from bot.models.entities import Guild, OutboxItem
 from bot.services.outbox import RecordFailed
 from bot.ui.buttons import build_view, button_retired, disable_buttons
@@ -427,6 +428,7 @@ class Dispatcher:
             if error.code != DM_CLOSED:
                 raise
             log.info("outbox %s: user %s has DMs closed; falling back", item.id, item.recipient_id)
+            count_failed_dm(self.client, "dms_closed")
             return await self._dm_fallback(item, guild, language, rendered)
         return Outcome("sent", message.id, message=message)
 

@@ -75,9 +75,23 @@ async def search_jobs(
     category: str | None = None,
     query: str | None = None,
     client_id: int | None = None,
+    budget_currency: str | None = None,
+    min_budget: int | None = None,
+    max_budget: int | None = None,
+    max_days: int | None = None,
+    today: str | None = None,
+    sort: str = "newest",
     limit: int = 10,
     offset: int = 0,
 ) -> tuple[list[Job], int]:
+    """A page of jobs and the count of all that match.
+
+    Budgets are minor units of ``budget_currency`` (jobs in another currency are left out
+    when a budget bound is given). ``max_days`` keeps jobs to be delivered within that many
+    days: a deadline of N days after funding, or a date at most that far from ``today``
+    (ISO date). ``sort``: ``newest``, ``budget`` (largest first) or ``deadline`` (soonest
+    first, the same measure); ties newest first.
+    """
     where = ["guild_id = ?"]
     params: list[Any] = [guild_id]
     if status is not None:
@@ -94,16 +108,40 @@ async def search_jobs(
             where.append("(LOWER(title) LIKE ? ESCAPE '\\' OR LOWER(description) LIKE ? ESCAPE '\\')")
             escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [f"%{escaped}%", f"%{escaped}%"]
+    if min_budget is not None or max_budget is not None:
+        where.append("currency = ?")
+        params.append(budget_currency)
+    if min_budget is not None:
+        where.append("budget >= ?")
+        params.append(min_budget)
+    if max_budget is not None:
+        where.append("budget <= ?")
+        params.append(max_budget)
+    if max_days is not None:
+        where.append("(deadline_days <= ? OR (deadline_days IS NULL AND " + _DAYS_UNTIL_DATE + " <= ?))")
+        params += [max_days, today, max_days]
     clause = " AND ".join(where)
     row = await fetch_one(conn, f"SELECT COUNT(*) FROM jobs WHERE {clause}", params)
     total = int(row[0]) if row else 0
+    order, order_params = _ORDER[sort], ([today] if sort == "deadline" else [])
     jobs = [
         from_row(Job, r)
         for r in await conn.execute_fetchall(
-            f"SELECT * FROM jobs WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset]
+            f"SELECT * FROM jobs WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, *order_params, limit, offset],
         )
     ]
     return jobs, total
+
+
+# Days from the date parameter to a job's deadline date. The one dialect-specific
+# expression of the job search (PostgreSQL: ``deadline_date::date - ?::date``).
+_DAYS_UNTIL_DATE = "(julianday(deadline_date) - julianday(?))"
+_ORDER = {
+    "newest": "id DESC",
+    "budget": "budget DESC, id DESC",
+    "deadline": f"COALESCE(deadline_days, {_DAYS_UNTIL_DATE}) ASC, id DESC",
+}
 
 
 async def categories(conn: Conn, guild_id: int) -> list[str]:

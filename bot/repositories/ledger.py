@@ -119,3 +119,13 @@ def refund_account(user_id: int) -> str:
 FEES_ACCOUNT = "fees"
 DEPOSITS_EXTERNAL = "deposits:external"
 PAYOUTS_EXTERNAL = "payouts:external"
+
+
+async def totals_by_currency(conn: Conn, prefix: str) -> dict[str, int]:
+    """Per currency, the sum over every guild's accounts whose name starts with ``prefix``
+    (``escrow:``, ``owed:``, ``refund:``): what the metrics report as held or owed."""
+    rows = await conn.execute_fetchall(
+        "SELECT currency, COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account LIKE ? GROUP BY currency",
+        (f"{prefix}%",),
+    )
+    return {str(row[0]): int(row[1]) for row in rows}

@@ -193,3 +193,11 @@ async def message_claimed(conn: Conn, message_id: int, item_id: int) -> bool:
     row = await fetch_one(conn, "SELECT 1 FROM outbox WHERE message_id = ? AND id <> ? LIMIT 1",
                           (message_id, item_id))
     return row is not None
+async def backlog(conn: Conn) -> tuple[int, str | None]:
+    """How many rows wait to be sent (or for their follow-up), and the oldest one's creation time."""
+    row = await fetch_one(
+        conn, "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status IN ('pending', 'followup_pending')"
+    )
+    if row is None:
+        return 0, None
+    return int(row[0]), row[1]

@@ -19,6 +19,7 @@ from bot.services.jobs import JobService
 from bot.services.outbox import OutboxService
 from bot.services.profiles import ProfileService
 from bot.services.reputation import ReputationService
+from bot.services.stats import StatsService
 from bot.services.timers import TimerService
 
 
@@ -40,6 +41,7 @@ class Services:
     history: HistoryService
     evidence: EvidenceService
     timers: TimerService
+    stats: StatsService
 
     @classmethod
     def build(cls, db: Database, clock: Clock, settings: Settings,
@@ -67,4 +69,5 @@ class Services:
             evidence=EvidenceService(db, clock, enabled=settings.record_thread_messages,
                                      max_file_bytes=settings.max_file_bytes),
             timers=TimerService(db, clock, guilds, contracts, deliveries, cases),
+            stats=StatsService(db, clock),
         )

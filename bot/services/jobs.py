@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bot.clock import Clock
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
 from bot.models.entities import Application, Job
+from bot.models.money import currency
 from bot.models.states import (
     APPLICATION_TRANSITIONS,
     JOB_TRANSITIONS,
@@ -27,6 +29,16 @@ from bot.services.steps import withdraw_open_offers
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
+SORTS = ("newest", "budget", "deadline")
+# a budget bound beyond any job's budget (and within SQLite's integers)
+BUDGET_CEILING = 2**62
+
+
+def budget_bound(amount: Amount, code: str, rounding: str) -> int:
+    """A budget filter in major units as minor units: a lower bound rounded up, an upper
+    bound rounded down (12.505 dollars keeps budgets from 12.51 / up to 12.50)."""
+    value = Decimal(str(amount)).scaleb(currency(code).decimals).to_integral_value(rounding=rounding)
+    return min(max(int(value), 0), BUDGET_CEILING)
 MAX_POSITIONS = 50
 
 
@@ -113,15 +125,32 @@ class JobService:
         client_id: int | None = None,
         page: int = 1,
         include_closed: bool = False,
+        min_budget: Amount | None = None,
+        max_budget: Amount | None = None,
+        max_days: int | None = None,
+        sort: str = "newest",
     ) -> JobPage:
-        """Open jobs (or, with ``client_id``, that client's jobs in any state), newest first."""
-        await self.guilds.require(guild_id)
+        """Open jobs (or, with ``client_id``, that client's jobs in any state), newest first
+        unless ``sort`` says ``budget`` (largest first) or ``deadline`` (soonest first).
+
+        Budget bounds are major units of the guild's currency (45000, 12.50), inclusive;
+        ``max_days`` keeps jobs to be delivered within that many days.
+        """
+        guild = await self.guilds.require(guild_id)
+        if sort not in SORTS:
+            raise ValueError(f"unknown job sort {sort!r}")
+        low = None if min_budget is None else budget_bound(min_budget, guild.currency, ROUND_CEILING)
+        high = None if max_budget is None else budget_bound(max_budget, guild.currency, ROUND_FLOOR)
+        if low is not None and high is not None and low > high:
+            raise InvalidInput("job_list.budget_range", min_amount=low, max_amount=high, currency=guild.currency)
         page = max(page, 1)
         status = None if include_closed or client_id is not None else JobStatus.OPEN.value
+        today = self.clock.now().date().isoformat()
         async with self.db.read() as conn:
             jobs, total = await repo.search_jobs(
                 conn, guild_id, status=status, category=category, query=(query or "").strip() or None,
-                client_id=client_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                client_id=client_id, budget_currency=guild.currency, min_budget=low, max_budget=high,
+                max_days=max_days, today=today, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
             )
         pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         return JobPage(jobs=jobs, total=total, page=page, pages=pages)

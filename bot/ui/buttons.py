@@ -115,6 +115,8 @@ class MarketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_ANY
                 # Still inside the except block: bot.on_error reads sys.exc_info(), so the
                 # error reaches the bot's error hook (and test harnesses) once, with its code.
                 await interaction.client.on_error(f"button {self.custom_id}", interaction)
+        else:
+            interaction.client.metrics.finished(interaction, "ok")
 
     async def run(self, interaction: discord.Interaction[MarketBot]) -> None:
         raise NotImplementedError

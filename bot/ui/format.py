@@ -11,23 +11,32 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import has, language_of, t
-from bot.models.money import MoneyError, currency, format_plain, to_major
+from babel.numbers import format_currency
+
+from bot.i18n import babel_locale, has, t
+from bot.models.money import MoneyError, currency, to_major
 from bot.models.timeutil import from_iso
 
 VOCABULARY = frozenset({"status", "action", "field"})
 USER_ARGS = frozenset({"client_id", "worker_id", "by_id", "subject_id", "reporter_id", "user_id"})
 
 
+JA_YEN = "#,##0円"
+
+
 def format_money(minor: int, code: str, language: object | None = "en") -> str:
-    """``¥12,000`` / ``$12.50`` in English; ``12,000円`` for yen in Japanese.
+    """The amount as the reader writes money (Babel's CLDR data for their Discord locale):
+    ``¥12,000`` / ``$12.50`` in English, ``12,50 €`` in German, ``12,000円`` for yen in
+    Japanese (CLDR's ``￥12,000`` is also right, but 円 is how Japanese prose writes yen).
 
     ``language`` may be a catalogue language, a Discord locale or ``discord.Locale``.
     """
-    if language_of(language) == "ja" and code.upper() == "JPY":
-        sign = "-" if minor < 0 else ""
-        return f"{sign}{to_major(abs(minor), code):,.{currency(code).decimals}f}円"
-    return format_plain(minor, code)
+    cur = currency(code)
+    locale = babel_locale(language)
+    amount = to_major(minor, cur.code)
+    if locale.language == "ja" and cur.code == "JPY":
+        return format_currency(amount, cur.code, format=JA_YEN, locale=locale)
+    return format_currency(amount, cur.code, locale=locale)
 
 
 def format_time(when: datetime, style: str = "f") -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,6 +19,7 @@ from bot.models.entities import Job
 from bot.services.common import LIMITS
 from bot.services.jobs import JobPage
 from bot.tree import report_error
+from bot.ui.amounts import parse_amount
 from bot.ui.buttons import MarketButton, register_button
 from bot.ui.format import format_money
 from bot.ui.job_board import clip, list_line
@@ -34,18 +34,6 @@ Interaction = discord.Interaction["MarketBot"]
 
 MODAL_TITLE = 45
 LIST_TIMEOUT = 600.0
-_MONEY_NOISE = str.maketrans("", "", ",_ ¥$€£円")
-
-
-def parse_price(text: str) -> str:
-    """What a user typed as a price (``45,000``, ``¥45000``, ``12.50``) as a plain number;
-    the service checks decimals and bounds."""
-    value = (text or "").strip().translate(_MONEY_NOISE)
-    try:
-        Decimal(value)
-    except InvalidOperation:
-        raise InvalidInput("ui.job.price_not_number", value=text.strip()) from None
-    return value
 
 
 def parse_days(text: str) -> int | None:
@@ -73,6 +61,7 @@ class ApplyModal(MarketModal):
         )
         self.guild_id = guild_id
         self.job_id = job.id
+        self.currency = job.currency
         self.proposal: discord.ui.TextInput[ApplyModal] = discord.ui.TextInput(
             label=t(language, "ui.job.modal.proposal"),
             placeholder=t(language, "ui.job.modal.proposal_placeholder"),
@@ -97,7 +86,11 @@ class ApplyModal(MarketModal):
             self.add_item(item)
 
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
-        price = parse_price(self.price.value)
+        # read in the submitter's number format (12,50 is 12.50 in German, refused in English);
+        # the answer shows the price as read
+        price = parse_amount(
+            self.price.value, self.currency, interaction.locale, not_a_number="ui.job.price_not_number"
+        )
         days = parse_days(self.days.value)
         services = interaction.client.services
         application = await services.jobs.apply(

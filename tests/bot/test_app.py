@@ -13,6 +13,7 @@ import simcord
 from bot.app import OUTBOX_RETRY_SECONDS, MarketBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.services.timers import SweepReport
 from tests.bot.conftest import Market
 from tests.bot.helpers import ContractsStub
 
@@ -56,8 +57,9 @@ class TimersStub:
     def __init__(self) -> None:
         self.calls: list[datetime] = []
 
-    async def sweep(self, now: datetime) -> None:
+    async def sweep(self, now: datetime) -> SweepReport:
         self.calls.append(now)
+        return SweepReport()
 
 
 async def test_the_sweep_calls_the_timers_with_the_clock(setup_market: Market, monkeypatch: pytest.MonkeyPatch) -> None:

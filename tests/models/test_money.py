@@ -3,10 +3,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from babel.numbers import get_currency_precision
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.models.money import MoneyError, fee_split, format_plain, percent_of, to_major, to_minor
+from bot.models.money import (
+    CURRENCIES,
+    MoneyError,
+    currency,
+    fee_split,
+    format_plain,
+    percent_of,
+    to_major,
+    to_minor,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,3 +109,10 @@ def test_percent_of() -> None:
     assert percent_of(1000, 0) == 0
     with pytest.raises(MoneyError):
         percent_of(1000, 101)
+
+
+@pytest.mark.parametrize("code", sorted(CURRENCIES))
+def test_the_minor_units_table_agrees_with_babel(code: str) -> None:
+    """Amounts are stored in our table's minor units and shown with Babel's CLDR decimals:
+    a currency where they differ would show 1250 cents as 1,250 or 12.5."""
+    assert currency(code).decimals == get_currency_precision(code)

@@ -16,6 +16,7 @@ shows who decided what, when; a decision that resolves the case disables its but
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,12 @@ Interaction = discord.Interaction["MarketBot"]
 CARD_PREFIX = "case.card."
 TIMELINE_EVENTS = 10
 FIELD_LIMIT = 1024
+# Discord's embed limits: a card over any of them is refused with a 400
+EMBED_TOTAL = 6000
+EMBED_FIELDS = 25
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
 REASON_LIMIT = 1000
 MONEY_ACTIONS = ("release", "refund", "split", "cancel")
 COLOUR_OPEN = discord.Colour.orange()
@@ -158,9 +165,54 @@ def decided_card(
     if resolved:
         embed.colour = COLOUR_DECIDED
         embed.add_field(name=t(locale, "ui.case.decision"), value=_clip(line), inline=False)
-        return embed, disabled_view(message)
+        return fit_card(embed, locale), disabled_view(message)
     embed.add_field(name=t(locale, "ui.case.note"), value=_clip(line), inline=False)
-    return embed, None
+    return fit_card(embed, locale), None
+
+
+def _earlier_count(value: str | None) -> int:
+    """N in the "and N earlier" field (the card itself is the only record of how many it hides)."""
+    digits = re.search(r"\d+", value or "")
+    return int(digits.group()) if digits else 0
+
+
+def fit_card(embed: discord.Embed, locale: Any) -> discord.Embed:
+    """The card within Discord's embed limits whatever was added to it: the card's own
+    fields stay, the latest moderator entries are shown, older ones are summarised as
+    "and N earlier (see /contract history)" (the history keeps every one of them)."""
+    entry_names = {t(locale, "ui.case.note"), t(locale, "ui.case.decision")}
+    earlier_name = t(locale, "ui.abuse.case_earlier_name")
+    base: list[tuple[str, str]] = []
+    entries: list[tuple[str, str]] = []
+    earlier = 0
+    for f in embed.fields:
+        name, value = _clip(f.name or "-", FIELD_NAME_LIMIT), _clip(f.value or "-")
+        if name == earlier_name:
+            earlier += _earlier_count(value)
+        elif name in entry_names:
+            entries.append((name, value))
+        else:
+            base.append((name, value))
+    if embed.title is not None:
+        embed.title = _clip(embed.title, TITLE_LIMIT)
+    if embed.description is not None:
+        embed.description = _clip(embed.description, DESCRIPTION_LIMIT)
+
+    def fields_now() -> list[tuple[str, str]]:
+        summary = [(earlier_name, t(locale, "ui.abuse.case_earlier", count=earlier))] if earlier else []
+        return [*base, *summary, *entries]
+
+    def total(fields: list[tuple[str, str]]) -> int:
+        rest = len(embed.title or "") + len(embed.description or "") + len(embed.footer.text or "")
+        return rest + len(embed.author.name or "") + sum(len(n) + len(v) for n, v in fields)
+
+    while entries and (len(fields_now()) > EMBED_FIELDS or total(fields_now()) > EMBED_TOTAL):
+        entries.pop(0)
+        earlier += 1
+    embed.clear_fields()
+    for name, value in fields_now():
+        embed.add_field(name=name, value=value, inline=False)
+    return embed
 
 
 class CaseActionModal(MarketModal):
@@ -228,12 +280,21 @@ class CaseActionModal(MarketModal):
         embed, view = decided_card(
             interaction.message, guild.locale, case, self.action, interaction.user.id, at, self.reason.value
         )
-        if view is None:
-            await interaction.response.edit_message(embed=embed, allowed_mentions=mentions)
-        else:
-            await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=mentions)
-        await interaction.followup.send(done, ephemeral=True, allowed_mentions=mentions)
         log.info("case %s: %s by moderator %s", case.id, self.action, interaction.user.id)
+        # The action is recorded and sent: updating the card is a follow-up whose failure is
+        # logged, never reported to the moderator as a failure of the action.
+        try:
+            if view is None:
+                await interaction.response.edit_message(embed=embed, allowed_mentions=mentions)
+            else:
+                await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=mentions)
+        except discord.HTTPException:
+            log.warning("case %s: the card %s was not updated after %s", case.id, interaction.message.id,
+                        self.action, exc_info=True)
+        if interaction.response.is_done():
+            await interaction.followup.send(done, ephemeral=True, allowed_mentions=mentions)
+        else:
+            await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
 
 
 class _CaseButton(MarketButton):

@@ -1,0 +1,87 @@
+"""Abuse that costs the bot or misleads its users: each test reproduces a break first."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+import simcord
+
+from bot.i18n import t
+from bot.models.entities import Case, Contract
+from tests.bot.conftest import Market
+from tests.bot.helpers import card_field, custom_ids, hired_contract
+
+
+def embed_ok(embed: discord.Embed) -> bool:
+    """Within Discord's embed limits (total, fields, field value, description, title)."""
+    return (
+        len(embed) <= 6000
+        and len(embed.fields) <= 25
+        and all(len(f.name or "") <= 256 and len(f.value or "") <= 1024 for f in embed.fields)
+        and len(embed.description or "") <= 4096
+        and len(embed.title or "") <= 256
+    )
+
+
+def message(channel: simcord.ChannelHandle, message_id: int) -> discord.Message:
+    """A message as it is now (after edits)."""
+    [found] = [m for m in channel.history() if m.id == message_id]
+    return found
+
+
+# -- repeated nudges on a case card ------------------------------------------------------------
+
+
+async def escalated_card(market: Market) -> tuple[Contract, Case, discord.Message]:
+    contract = await hired_contract(market)
+    case = await market.services.cases.escalate(contract.id, reason_kind="escrow_unfunded", subject_id=market.client.id)
+    assert case is not None
+    await market.settle()
+    [card] = [m for m in market.mod.history() if f"cw:case:{case.id}:nudge" in custom_ids(m)]
+    return contract, case, card
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_ten_long_nudges_all_succeed_and_the_card_stays_valid(setup_market: Market, language: str) -> None:
+    market = setup_market
+    await market.sql("UPDATE guilds SET locale = ? WHERE guild_id = ?", language, market.guild.id)
+    contract, case, card = await escalated_card(market)
+
+    for n in range(10):
+        reason = f"{n}" + "x" * 999
+        shown = await market.moderator.click(message(market.mod, card.id), custom_id=f"cw:case:{case.id}:nudge")
+        assert shown.modal is not None
+        result = await market.moderator.submit_modal(shown, {"reason": reason})
+        assert result.followups[-1].content == t(
+            "en", "ui.case.nudged", case_id=case.id, action=t("en", "button.case.nudge")
+        ), n
+
+    card = message(market.mod, card.id)
+    [embed] = card.embeds
+    assert embed_ok(embed)
+    notes = [f.value for f in embed.fields if f.name == t(language, "ui.case.note")]
+    assert notes and notes[-1] is not None and "9" + "x" * 10 in notes[-1]  # the latest is shown
+    earlier = 10 - len(notes)
+    assert card_field(card, t(language, "ui.abuse.case_earlier_name")) == t(
+        language, "ui.abuse.case_earlier", count=earlier
+    )
+    # every nudge was recorded and sent
+    history = await market.services.history.history(market.guild.id, contract.id, viewer_id=market.moderator.id,
+                                                    is_moderator=True)
+    assert sum(1 for e in history.events if e.kind == "case.nudge") == 10
+    assert len([m for m in market.dms(market.client) if m.content.startswith("🔔")]) == 10
+
+
+async def test_a_card_that_cannot_be_updated_still_reports_the_nudge(setup_market: Market) -> None:
+    market = setup_market
+    _, case, card = await escalated_card(market)
+    shown = await market.moderator.click(card, custom_id=f"cw:case:{case.id}:nudge")
+    assert shown.modal is not None
+    market.env.inject_error("POST", "/interactions/*/*/callback", status=500, times=1)
+
+    result = await market.moderator.submit_modal(shown, {"reason": "Please pay."})
+
+    assert result.response is not None
+    assert result.response.content == t("en", "ui.case.nudged", case_id=case.id, action=t("en", "button.case.nudge"))
+    assert [f.value for f in message(market.mod, card.id).embeds[0].fields if f.name == t("en", "ui.case.note")] == []
+    assert len([m for m in market.dms(market.client) if m.content.startswith("🔔")]) == 1

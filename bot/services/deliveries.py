@@ -15,6 +15,7 @@ from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionRequest
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
 from bot.models.terms import normalize_scope
+from bot.models.text import defuse_links
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
 from bot.repositories.audit import record_event
@@ -58,7 +59,7 @@ class RevisionOutcome:
 def display_name(filename: str) -> str:
     """A file name for display only: no directories, no control characters, bounded length."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip() or "file"
+    cleaned = defuse_links("".join(ch for ch in base if ch.isprintable())).strip() or "file"
     return cleaned[:100]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 import pytest
 import simcord
@@ -9,7 +11,7 @@ import simcord
 from bot.i18n import t
 from bot.models.entities import Case, Contract
 from tests.bot.conftest import Market
-from tests.bot.helpers import card_field, custom_ids, hired_contract
+from tests.bot.helpers import JOB, card_field, custom_ids, delivered_contract, everything_sent, hired_contract, post
 
 
 def embed_ok(embed: discord.Embed) -> bool:
@@ -85,3 +87,58 @@ async def test_a_card_that_cannot_be_updated_still_reports_the_nudge(setup_marke
     assert result.response.content == t("en", "ui.case.nudged", case_id=case.id, action=t("en", "button.case.nudge"))
     assert [f.value for f in message(market.mod, card.id).embeds[0].fields if f.name == t("en", "ui.case.note")] == []
     assert len([m for m in market.dms(market.client) if m.content.startswith("🔔")]) == 1
+
+
+# -- masked links in user text ------------------------------------------------------------------
+
+LINK = "[discord.com/gift](https://evil.example/claim)"
+SHOWN = "discord.com/gift (https://evil.example/claim)"
+MASKED = re.compile(r"\[[^\]]*\]\(")
+
+
+async def test_masked_links_are_spelled_out_in_everything_the_bot_posts(setup_market: Market) -> None:
+    market = setup_market
+    job_id = await post(market, title=f"Logo {LINK}", description=f"Free nitro: {LINK}\nA logo.")
+    await market.services.guilds.set_policy(market.guild.id, "apply_cooldown", "0s", actor_id=market.admin.id)
+    await market.services.jobs.apply(market.guild.id, job_id, market.worker.id, proposal=f"See {LINK}", price=40000)
+    contract = await delivered_contract(market)
+    await market.services.deliveries.request_revision(
+        market.guild.id, contract.id, actor_id=market.client.id, reason=f"Redo it like {LINK}"
+    )
+    await market.services.cases.report(
+        market.guild.id, reporter_id=market.client.id, user_id=market.worker.id, reason=f"Phishing: {LINK}"
+    )
+    await market.settle()
+
+    sent = everything_sent(market)
+    assert not [text for text in sent if MASKED.search(text)]
+    # the texts were reposted, with the real address shown: the title on the board, the
+    # proposal to the client, the revision reason to the worker and the report to the moderators
+    assert sum(SHOWN in text for text in sent) >= 4
+    job = await market.services.jobs.get(market.guild.id, job_id)
+    assert job.title == f"Logo {SHOWN}"
+
+
+# -- invisible text and control characters -----------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("title", ["\u200b\u200b", "\u2800\u3164", "\u115f\u1160\ufeff", "\ufe0f\u202e", "\x00"])
+async def test_a_title_that_shows_nothing_is_refused(setup_market: Market, language: str, title: str) -> None:
+    market = setup_market
+    market.set_locale(market.client, language)
+
+    result = await market.client.slash(market.general, "job post", **{**JOB, "title": title})
+
+    market.assert_refused(result, "error.abuse.invisible", language, field="title")
+    assert (await market.services.jobs.search(market.guild.id, client_id=market.client.id)).jobs == []
+
+
+async def test_bidi_overrides_and_controls_are_removed_from_what_is_posted(setup_market: Market) -> None:
+    market = setup_market
+
+    job_id = await post(market, title="Logo\u202e gnp.exe\x00", description="Line one\nLine\u2066 two")
+
+    job = await market.services.jobs.get(market.guild.id, job_id)
+    assert (job.title, job.description) == ("Logo gnp.exe", "Line one\nLine two")
+    assert not [text for text in everything_sent(market) if "\u202e" in text or "\x00" in text or "\u2066" in text]

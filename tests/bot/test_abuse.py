@@ -142,3 +142,67 @@ async def test_bidi_overrides_and_controls_are_removed_from_what_is_posted(setup
     job = await market.services.jobs.get(market.guild.id, job_id)
     assert (job.title, job.description) == ("Logo gnp.exe", "Line one\nLine two")
     assert not [text for text in everything_sent(market) if "\u202e" in text or "\x00" in text or "\u2066" in text]
+
+
+# -- forum tags come only from the guild's list of categories --------------------------------
+
+
+async def forum_market(market: Market) -> simcord.ChannelHandle:
+    forum = market.guild.create_forum_channel("job-board")
+    assert (await market.run_setup(jobs_channel=forum)).ephemeral
+    return forum
+
+
+async def forum_tags(market: Market, forum: simcord.ChannelHandle) -> list[str]:
+    channel = await market.bot.fetch_channel(forum.id)
+    assert isinstance(channel, discord.ForumChannel)
+    return [tag.name for tag in channel.available_tags]
+
+
+async def test_without_a_list_no_category_becomes_a_tag(market: Market) -> None:
+    forum = await forum_market(market)
+    await market.services.guilds.set_policy(market.guild.id, "max_open_jobs", "30", actor_id=market.admin.id)
+
+    for n in range(6):
+        await post(market, title=f"Job {n}", category=f"spam{n}")
+        market.clock.advance(minutes=5)
+
+    assert await forum_tags(market, forum) == []
+    page = await market.services.jobs.search(market.guild.id, client_id=market.client.id)
+    assert sorted(job.category or "" for job in page.jobs) == [f"spam{n}" for n in range(6)]  # kept as text
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_moderators_set_the_categories_and_only_those_are_accepted(market: Market, language: str) -> None:
+    forum = await forum_market(market)
+    market.set_locale(market.moderator, language)
+    market.set_locale(market.client, language)
+
+    result = await market.moderator.slash(market.general, "config categories", categories="Design, translation,design")
+    simcord.assert_responded(
+        result, content=t(language, "config.abuse.categories_done", categories="Design, translation"), ephemeral=True
+    )
+    shown = await market.moderator.slash(market.general, "config show")
+    assert shown.response is not None
+    assert shown.response.content.splitlines()[-1] == t(
+        language, "config.abuse.categories_show", categories="Design, translation"
+    )
+    choices = await market.client.autocomplete(market.general, "job post", "category", "tr", **JOB)
+    assert [c["value"] for c in choices] == ["translation"]
+
+    refused = await market.client.slash(market.general, "job post", **{**JOB, "category": "crypto"})
+    market.assert_refused(refused, "error.abuse.category_unknown", language, category="crypto",
+                          allowed="Design, translation")
+    job_id = await post(market, category="design")
+
+    job = await market.services.jobs.get(market.guild.id, job_id)
+    assert job.category == "Design"
+    assert await forum_tags(market, forum) == ["Design"]
+    assert len((await market.services.jobs.search(market.guild.id)).jobs) == 1
+
+
+async def test_only_moderators_set_the_categories(setup_market: Market) -> None:
+    market = setup_market
+    result = await market.client.slash(market.general, "config categories", categories="scam")
+    market.assert_refused(result, "error.check_failed")
+    assert await market.services.guilds.categories(market.guild.id) == []

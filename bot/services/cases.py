@@ -122,14 +122,18 @@ class CaseService:
 
     async def dispute(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str,
                       reason_kind: str = "dispute") -> Case:
-        """A party asks the moderators to decide (``cancel_request``: a cancel after a deposit)."""
+        """A party asks the moderators to decide (``cancel_request``: a cancel after a deposit).
+        Each opens a case that pings the moderator role: ``dispute_cooldown`` stops open/close loops."""
         now = self.clock.now()
         text = clean_text("reason", reason)
+        policies = await self.guilds.policies(guild_id)
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             role = role_of(contract, actor_id)
             if role not in {Role.CLIENT, Role.WORKER}:
                 raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+            check_cooldown(await repo.last_dispute_at(conn, guild_id, actor_id),
+                           policies.duration("dispute_cooldown"), now)
             case = await self._dispute(conn, contract, role, actor_id, text, reason_kind, now)
         return case
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import discord
 import pytest
@@ -10,8 +11,18 @@ import simcord
 
 from bot.i18n import t
 from bot.models.entities import Case, Contract
+from bot.models.timeutil import to_iso
 from tests.bot.conftest import Market
-from tests.bot.helpers import JOB, card_field, custom_ids, delivered_contract, everything_sent, hired_contract, post
+from tests.bot.helpers import (
+    JOB,
+    active_contract,
+    card_field,
+    custom_ids,
+    delivered_contract,
+    everything_sent,
+    hired_contract,
+    post,
+)
 
 
 def embed_ok(embed: discord.Embed) -> bool:
@@ -206,3 +217,39 @@ async def test_only_moderators_set_the_categories(setup_market: Market) -> None:
     result = await market.client.slash(market.general, "config categories", categories="scam")
     market.assert_refused(result, "error.check_failed")
     assert await market.services.guilds.categories(market.guild.id) == []
+
+
+# -- /dispute open/close loops -------------------------------------------------------------------
+
+
+def pings(market: Market) -> int:
+    return sum(m.content.startswith(market.moderators_pinged) for m in market.mod.history())
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_disputes_are_rate_limited(setup_market: Market, language: str) -> None:
+    market = setup_market
+    market.set_locale(market.worker, language)
+    contract = await active_contract(market)
+    first = await market.worker.slash(market.general, "dispute", contract=contract.id, reason="Unreachable client")
+    assert first.ephemeral
+    await market.settle()
+    [case] = await market.services.cases.list(market.guild.id)
+    await market.services.cases.act(market.guild.id, case.id, moderator_id=market.moderator.id, action="close",
+                                    reason="Talk to each other first.")
+    await market.settle()
+    before = pings(market)
+
+    market.clock.advance(minutes=5)
+    again = await market.worker.slash(market.general, "dispute", contract=contract.id, reason="Still unreachable")
+
+    market.assert_refused(again, "error.cooldown", language, retry_at=to_iso(market.clock.now() + timedelta(minutes=5)))
+    assert pings(market) == before
+    assert await market.services.cases.list(market.guild.id) == []
+
+    market.clock.advance(minutes=5)
+    later = await market.worker.slash(market.general, "dispute", contract=contract.id, reason="Still unreachable")
+    assert later.ephemeral
+    await market.settle()
+    assert pings(market) == before + 1
+    assert len(await market.services.cases.list(market.guild.id)) == 1

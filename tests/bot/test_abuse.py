@@ -21,7 +21,11 @@ from tests.bot.helpers import (
     delivered_contract,
     everything_sent,
     hired_contract,
+    last_dm,
+    offered,
     post,
+    refused,
+    reload,
 )
 
 
@@ -253,3 +257,49 @@ async def test_disputes_are_rate_limited(setup_market: Market, language: str) ->
     await market.settle()
     assert pings(market) == before + 1
     assert len(await market.services.cases.list(market.guild.id)) == 1
+
+
+# -- a member who left acts from DMs ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_a_member_who_left_cannot_accept_an_offer_from_dms(setup_market: Market, language: str) -> None:
+    market = setup_market
+    market.set_locale(market.worker, language)
+    contract = await offered(market)
+    offer = last_dm(market, market.worker)
+    assert f"cw:contract:{contract.id}:accept" in custom_ids(offer)
+    sent_before = len(everything_sent(market))
+
+    market.guild.remove_member(market.worker)
+    await market.settle()
+    result = await market.worker.user.click(offer, custom_id=f"cw:contract:{contract.id}:accept")
+
+    refused(market, result, "error.abuse.not_member", language)
+    assert (await reload(market, contract.id)).status == "offered"
+    await market.settle()
+    assert len(everything_sent(market)) == sent_before
+
+
+async def test_a_member_who_left_cannot_review_from_dms(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market)
+    dm = last_dm(market, market.client, "📦")
+
+    market.guild.remove_member(market.client)
+    await market.settle()
+    result = await market.client.user.click(dm, custom_id=f"cw:review:{contract.id}:approve")
+
+    refused(market, result, "error.abuse.not_member")
+    assert (await reload(market, contract.id)).status == "delivered"
+
+
+async def test_a_member_still_in_the_server_accepts_from_dms(setup_market: Market) -> None:
+    market = setup_market
+    contract = await offered(market)
+    offer = last_dm(market, market.worker)
+
+    result = await market.worker.user.click(offer, custom_id=f"cw:contract:{contract.id}:accept")
+
+    assert result.ephemeral
+    assert (await reload(market, contract.id)).status == "awaiting_funding"

@@ -65,11 +65,26 @@ def _member(interaction: discord.Interaction[Any]) -> discord.Member:
 
 async def member_is_moderator(interaction: discord.Interaction[MarketBot]) -> bool:
     """True for the guild's moderators; raises NotConfigured before /setup."""
-    member = _member(interaction)
-    guild = await interaction.client.services.guilds.require(member.guild.id)
+    return await is_guild_moderator(interaction.client, _member(interaction))
+
+
+async def is_guild_moderator(bot: MarketBot, member: discord.Member) -> bool:
+    """Whether ``member`` has the guild's moderator role or Manage Server."""
+    guild = await bot.services.guilds.require(member.guild.id)
     if member.guild_permissions.manage_guild:
         return True
     return member.get_role(guild.moderator_role_id) is not None
+
+
+async def require_case_moderator(interaction: discord.Interaction[MarketBot], guild_id: int) -> None:
+    """For case cards: a moderator of the guild, or, on a card in a DM (a report about a
+    moderator goes to the server owner), that guild's owner."""
+    if interaction.guild_id is None:
+        guild = interaction.client.get_guild(guild_id)
+        if guild is None or guild.owner_id != interaction.user.id:
+            raise NotModerator("the server owner only")
+        return
+    await require_moderator(interaction)
 
 
 async def autocomplete_moderator(interaction: discord.Interaction[MarketBot]) -> bool:

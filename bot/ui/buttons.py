@@ -52,8 +52,12 @@ PREFIX = "cw"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ANY_TEMPLATE = rf"{PREFIX}:(?P<resource>[a-z0-9_]+):(?P<id>[0-9]+):(?P<action>[a-z0-9_]+)"
 MAX_BUTTONS = 25
-# The resource whose guild a button's target id names (the review and escrow buttons carry a contract id).
-GUILD_RESOURCE = {"review": "contract", "escrow": "contract"}
+# The resource whose guild a button's target id names (the review and escrow buttons carry a
+# contract id); a button of any other resource has no guild to be a member of.
+GUILD_RESOURCE = {
+    "contract": "contract", "review": "contract", "escrow": "contract", "amendment": "amendment",
+    "revision": "revision", "case": "case", "job": "job",
+}  # fmt: skip
 
 B = TypeVar("B", bound="type[MarketButton]")
 
@@ -113,10 +117,9 @@ class MarketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_ANY
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
-            if interaction.guild_id is None:  # a DM: is the clicker still in the target's server?
-                services = interaction.client.services
-                guild_id = await services.contracts.guild_of(GUILD_RESOURCE.get(self.resource, self.resource),
-                                                             self.target_id)
+            owner = GUILD_RESOURCE.get(self.resource)
+            if interaction.guild_id is None and owner is not None:  # a DM: still in the target's server?
+                guild_id = await interaction.client.services.contracts.guild_of(owner, self.target_id)
                 await require_member(interaction, guild_id)
             await self.run(interaction)
         except Exception as error:

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.checks import require_moderator
+from bot.checks import require_case_moderator, require_moderator
 from bot.errors import InvalidInput, WrongState
-from bot.i18n import has, t
+from bot.i18n import has, language_of, t
 from bot.models.entities import Case, Event, OutboxItem
-from bot.notifications.dispatcher import Rendered
+from bot.notifications.dispatcher import Rendered, Undeliverable
 from bot.services.reputation import Figures
 from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args, format_time
@@ -133,8 +133,29 @@ class CaseCards:
         return Rendered(text, embed, view)
 
     async def remember(self, item: OutboxItem, message: discord.Message) -> None:
-        if item.case_id is not None:
+        if item.case_id is not None and item.target == "mod":
             await self.bot.services.cases.set_mod_message(item.case_id, message.id)
+
+    async def to_owner(self, item: OutboxItem) -> int | None:
+        """Target ``owner``: a report about a moderator, who can read the mod channel, goes as
+        a card to the server owner's DMs (in the owner's language). Never to the mod channel,
+        not even when the owner's DMs are closed (the row then fails and is logged)."""
+        guild = self.bot.get_guild(item.guild_id)
+        if guild is None or guild.owner_id is None:
+            raise Undeliverable(f"guild {item.guild_id} or its owner is unknown")
+        setup = await self.bot.services.guilds.get(item.guild_id)
+        language = language_of(await self.bot.services.guilds.user_locale(guild.owner_id) or
+                               (setup.locale if setup else None))
+        rendered = await self.render(item, language)
+        channel = await self.bot.create_dm(discord.Object(guild.owner_id))
+        kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+        if rendered.embed is not None:
+            kwargs["embed"] = rendered.embed
+        if rendered.view is not None:
+            kwargs["view"] = rendered.view
+        message = await channel.send(rendered.content, **kwargs)
+        log.info("case %s: report card sent to the owner of guild %s", item.case_id, item.guild_id)
+        return message.id
 
 
 def card_link(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -218,10 +239,11 @@ def fit_card(embed: discord.Embed, locale: Any) -> discord.Embed:
 class CaseActionModal(MarketModal):
     """Why (and, for split and extend, how much) before a decision is recorded."""
 
-    def __init__(self, case_id: int, action: str, locale: Any) -> None:
+    def __init__(self, case_id: int, action: str, locale: Any, guild_id: int) -> None:
         title = t(locale, "ui.case.modal_title", case_id=case_id, action=action_label(locale, action))
         super().__init__(title=title[:45])
         self.case_id = case_id
+        self.guild_id = guild_id
         self.action = action
         self.percent: discord.ui.TextInput[CaseActionModal] | None = None
         self.duration: discord.ui.TextInput[CaseActionModal] | None = None
@@ -253,11 +275,10 @@ class CaseActionModal(MarketModal):
         return int(text)
 
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
-        await require_moderator(interaction)
-        assert interaction.guild_id is not None
+        await require_case_moderator(interaction, self.guild_id)
         bot = interaction.client
         case = await bot.services.cases.act(
-            interaction.guild_id,
+            self.guild_id,
             self.case_id,
             moderator_id=interaction.user.id,
             action=self.action,
@@ -276,7 +297,7 @@ class CaseActionModal(MarketModal):
         if interaction.message is None:
             await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
             return
-        guild = await bot.services.guilds.require(interaction.guild_id)  # the card is in the guild's language
+        guild = await bot.services.guilds.require(self.guild_id)  # the card is in the guild's language
         embed, view = decided_card(
             interaction.message, guild.locale, case, self.action, interaction.user.id, at, self.reason.value
         )
@@ -299,12 +320,14 @@ class CaseActionModal(MarketModal):
 
 class _CaseButton(MarketButton):
     async def run(self, interaction: Interaction) -> None:
-        await require_moderator(interaction)
-        assert interaction.guild_id is not None
-        await interaction.client.services.cases.check_action(
-            interaction.guild_id, self.target_id, moderator_id=interaction.user.id, action=self.action
+        services = interaction.client.services
+        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        await require_case_moderator(interaction, guild_id)
+        await services.cases.check_action(guild_id, self.target_id, moderator_id=interaction.user.id,
+                                          action=self.action)
+        await interaction.response.send_modal(
+            CaseActionModal(self.target_id, self.action, interaction.locale, guild_id)
         )
-        await interaction.response.send_modal(CaseActionModal(self.target_id, self.action, interaction.locale))
 
 
 @register_button("case", "nudge")

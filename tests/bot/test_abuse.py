@@ -303,3 +303,51 @@ async def test_a_member_still_in_the_server_accepts_from_dms(setup_market: Marke
 
     assert result.ephemeral
     assert (await reload(market, contract.id)).status == "awaiting_funding"
+
+
+# -- a report about a moderator -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_a_report_about_a_moderator_goes_to_the_owner_only(setup_market: Market, language: str) -> None:
+    market = setup_market
+    market.set_locale(market.outsider, language)
+    owner = market.guild.owner
+    mod_posts = len(market.mod.history())
+
+    result = await market.outsider.slash(market.general, "report", user=market.moderator, reason="Asked me for a bribe")
+
+    [case] = await market.services.cases.list(market.guild.id)
+    simcord.assert_responded(
+        result,
+        content=t(language, "ui.abuse.report_to_owner", case_id=case.id, user=market.moderator.mention),
+        ephemeral=True,
+    )
+    await market.settle()
+    # nothing in the mod channel (the named moderator reads it), the card in the owner's DMs
+    assert len(market.mod.history()) == mod_posts
+    assert not [m for m in market.dms(market.moderator) if "bribe" in m.content]
+    [card] = [m for m in owner.dm_channel.history() if f"cw:case:{case.id}:close" in custom_ids(m)]
+    assert card_field(card, t("en", "ui.case.reason")) == "Asked me for a bribe"
+
+    # the named moderator does not see it in /mod cases and cannot act on it
+    listed = await market.moderator.slash(market.general, "mod cases")
+    assert listed.response is not None and f"#{case.id}" not in listed.response.content
+    other = await market.admin.slash(market.general, "mod cases")
+    assert other.response is not None and f"#{case.id}" in other.response.content
+
+    # the owner closes it from the DM
+    shown = await owner.click(card, custom_id=f"cw:case:{case.id}:close")
+    assert shown.modal is not None, shown
+    closed = await owner.submit_modal(shown, {"reason": "Handled with the moderator."})
+    assert closed.followups[-1].content == t("en", "ui.case.done", case_id=case.id, action=t("en", "button.case.close"))
+    assert await market.services.cases.list(market.guild.id) == []
+
+
+async def test_a_report_about_a_member_still_goes_to_the_mod_channel(setup_market: Market) -> None:
+    market = setup_market
+    await market.outsider.slash(market.general, "report", user=market.worker, reason="Spam")
+    await market.settle()
+    [case] = await market.services.cases.list(market.guild.id)
+    assert [m for m in market.mod.history() if f"cw:case:{case.id}:close" in custom_ids(m)]
+    assert not [m for m in market.guild.owner.dm_channel.history() if custom_ids(m)]

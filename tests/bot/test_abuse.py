@@ -83,8 +83,9 @@ async def test_ten_long_nudges_all_succeed_and_the_card_stays_valid(setup_market
         language, "ui.abuse.case_earlier", count=earlier
     )
     # every nudge was recorded and sent
-    history = await market.services.history.history(market.guild.id, contract.id, viewer_id=market.moderator.id,
-                                                    is_moderator=True)
+    history = await market.services.history.history(
+        market.guild.id, contract.id, viewer_id=market.moderator.id, is_moderator=True
+    )
     assert sum(1 for e in history.events if e.kind == "case.nudge") == 10
     assert len([m for m in market.dms(market.client) if m.content.startswith("🔔")]) == 10
 
@@ -206,8 +207,9 @@ async def test_moderators_set_the_categories_and_only_those_are_accepted(market:
     assert [c["value"] for c in choices] == ["translation"]
 
     refused = await market.client.slash(market.general, "job post", **{**JOB, "category": "crypto"})
-    market.assert_refused(refused, "error.abuse.category_unknown", language, category="crypto",
-                          allowed="Design, translation")
+    market.assert_refused(
+        refused, "error.abuse.category_unknown", language, category="crypto", allowed="Design, translation"
+    )
     job_id = await post(market, category="design")
 
     job = await market.services.jobs.get(market.guild.id, job_id)
@@ -239,8 +241,9 @@ async def test_disputes_are_rate_limited(setup_market: Market, language: str) ->
     assert first.ephemeral
     await market.settle()
     [case] = await market.services.cases.list(market.guild.id)
-    await market.services.cases.act(market.guild.id, case.id, moderator_id=market.moderator.id, action="close",
-                                    reason="Talk to each other first.")
+    await market.services.cases.act(
+        market.guild.id, case.id, moderator_id=market.moderator.id, action="close", reason="Talk to each other first."
+    )
     await market.settle()
     before = pings(market)
 

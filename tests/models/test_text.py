@@ -41,8 +41,18 @@ def test_controls_and_bidi_overrides_are_removed(typed: str, multiline: bool, ke
 
 @pytest.mark.parametrize(
     "blank",
-    ["\u200b", "\u2800\u2800", "\u3164", "\u115f\u1160", "\ufeff", "\ufe0f\ufe0e", "\u200b \u3000 \u200d", "\u0301",
-     "\U000e0100", "\u00a0"],
+    [
+        "\u200b",
+        "\u2800\u2800",
+        "\u3164",
+        "\u115f\u1160",
+        "\ufeff",
+        "\ufe0f\ufe0e",
+        "\u200b \u3000 \u200d",
+        "\u0301",
+        "\U000e0100",
+        "\u00a0",
+    ],
 )
 def test_text_that_shows_nothing_is_not_visible(blank: str) -> None:
     assert not is_visible(safe_text(blank, multiline=True))

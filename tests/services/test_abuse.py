@@ -81,8 +81,7 @@ async def test_a_job_takes_the_lists_spelling_or_is_refused(services: Services, 
 
 
 async def test_a_report_about_a_moderator_is_routed_to_the_owner(services: Services, guild: Guild) -> None:
-    case = await services.cases.report(GUILD_ID, reporter_id=OUTSIDER, user_id=MODERATOR, reason="Bribe",
-                                       to_owner=True)
+    case = await services.cases.report(GUILD_ID, reporter_id=OUTSIDER, user_id=MODERATOR, reason="Bribe", to_owner=True)
 
     rows = await outbox(services, message_key="case.card.report")
     assert [row["target"] for row in rows] == ["owner"]
@@ -95,5 +94,3 @@ async def test_a_report_about_a_moderator_is_routed_to_the_owner(services: Servi
 async def test_a_report_about_a_member_goes_to_the_mod_channel(services: Services, guild: Guild) -> None:
     await services.cases.report(GUILD_ID, reporter_id=OUTSIDER, user_id=WORKER, reason="Spam")
     assert [row["target"] for row in await outbox(services, message_key="case.card.report")] == ["mod"]
-
-

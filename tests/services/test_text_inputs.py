@@ -61,7 +61,10 @@ async def test_text_that_shows_nothing_is_refused(services: Services, guild: Gui
 
 
 async def test_stored_text_is_safe_to_repost(services: Services, guild: Guild) -> None:
-    job = await _post(services, title="Nitro\u202e [free](https://evil.example)\x00",
-                      description="One\nTwo [x](<https://evil.example>)\u2066")
+    job = await _post(
+        services,
+        title="Nitro\u202e [free](https://evil.example)\x00",
+        description="One\nTwo [x](<https://evil.example>)\u2066",
+    )
     assert job.title == "Nitro free (https://evil.example)"
     assert job.description == "One\nTwo x (https://evil.example)"

@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import is_guild_moderator
 from bot.cogs.delivery import contract_choices
 from bot.i18n import t
 
@@ -41,15 +42,23 @@ class CasesCog(commands.Cog):
         reason: app_commands.Range[str, 1, REASON_LIMIT],
         contract: app_commands.Range[int, 1] | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
+        assert interaction.guild is not None
+        # a moderator can read the mod channel: a report about one goes to the server owner
+        to_owner = (
+            isinstance(user, discord.Member)
+            and user.id != interaction.guild.owner_id
+            and await is_guild_moderator(self.bot, user)
+        )
         case = await self.bot.services.cases.report(
-            interaction.guild_id,
+            interaction.guild.id,
             reporter_id=interaction.user.id,
             user_id=user.id,
             reason=reason,
             contract_id=contract,
+            to_owner=to_owner,
         )
-        text = t(interaction.locale, "ui.report.done", case_id=case.id, user=user.mention)
+        key = "ui.abuse.report_to_owner" if to_owner else "ui.report.done"
+        text = t(interaction.locale, key, case_id=case.id, user=user.mention)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     @app_commands.command(name="dispute", description="Open a dispute on your contract for a moderator to settle")

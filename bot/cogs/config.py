@@ -1,4 +1,5 @@
-"""``/config show`` and ``/config set name value``: the guild's policies (moderators)."""
+"""``/config show``, ``/config set name value``: the guild's policies, and ``/config categories``:
+the job categories that may become forum tags (moderators)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,22 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Marke
         for view in views:
             key = "config.show_changed" if view.overridden else "config.show_default"
             lines.append(t(interaction.locale, key, name=view.name, value=view.value, default=view.default))
+        categories = await self.bot.services.guilds.categories(interaction.guild_id)
+        lines.append(categories_line(interaction.locale, categories))
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
+
+    @app_commands.command(name="categories", description="Set the job categories (comma-separated; - clears)")
+    @app_commands.describe(categories="e.g. design, translation, video; only these become forum tags")
+    @is_moderator()
+    async def config_categories(self, interaction: Interaction, categories: app_commands.Range[str, 1, 500]) -> None:
+        assert interaction.guild_id is not None
+        names = await self.bot.services.guilds.set_categories(
+            interaction.guild_id, categories, actor_id=interaction.user.id
+        )
+        text = t(interaction.locale, "config.abuse.categories_done", categories=", ".join(names)) if names else t(
+            interaction.locale, "config.abuse.categories_cleared"
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     @app_commands.command(name="set", description="Change one policy")
     @app_commands.describe(name="The policy to change", value="The new value, e.g. 3d, 12h, 10")
@@ -61,6 +77,12 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Marke
             for spec in POLICY_SPECS.values()
             if text in spec.name
         ][:25]
+
+
+def categories_line(locale: object, categories: list[str]) -> str:
+    if not categories:
+        return t(locale, "config.abuse.categories_none")
+    return t(locale, "config.abuse.categories_show", categories=", ".join(categories))
 
 
 async def setup(bot: MarketBot) -> None:

@@ -1,21 +1,28 @@
 """``/deliver contract file [file2] [file3] [note]``: the worker delivers files.
 
-The attachments are read at once (Discord's links expire) and stored by the bot; the
+Nothing is downloaded before the service agreed that this user may deliver on this
+contract (it exists in this guild, they are its worker, its state allows a delivery):
+anyone can attach files to a command, and a download costs the bot bandwidth and disk.
+The attachments are then streamed to disk at once (Discord's links expire), hashed while
+written, never held whole in memory, and stored by the bot; the
 client gets a DM with the file names and hashes and the review buttons, and the files
 are re-posted from the bot's storage into the contract thread (bot/ui/review_buttons.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InvalidInput
 from bot.i18n import t
-from bot.services.deliveries import IncomingFile, display_name
+from bot.services.deliveries import StoredUpload, display_name
+from bot.services.files import TooLarge
 from bot.ui.format import format_args
 from bot.ui.review_buttons import file_lines
 
@@ -26,6 +33,30 @@ Interaction = discord.Interaction["MarketBot"]
 
 MEBIBYTE = 1024 * 1024
 NOTE_LIMIT = 1000
+CHUNK_BYTES = 256 * 1024
+
+
+async def url_chunks(session: aiohttp.ClientSession, url: str, **kwargs: object) -> AsyncIterator[bytes]:
+    """The body at ``url`` in chunks of at most CHUNK_BYTES (Discord's CDN, streamed)."""
+    async with session.get(url, **kwargs) as resp:  # type: ignore[arg-type]
+        if resp.status != 200:
+            raise discord.HTTPException(resp, "failed to get attachment")
+        async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
+            yield chunk
+
+
+async def attachment_chunks(client: discord.Client, attachment: discord.Attachment) -> AsyncIterator[bytes]:
+    """Stream an attachment through the bot's own HTTP session (discord.py only offers
+    ``read()``, which holds the whole file, and ``save()``, which calls it). Without a live
+    session (a client not connected over real HTTP) discord.py's own read is used."""
+    http = client.http
+    session = getattr(http, "_HTTPClient__session", None)
+    if isinstance(session, aiohttp.ClientSession) and not session.closed:
+        proxy = {"proxy": http.proxy, "proxy_auth": http.proxy_auth} if http.proxy else {}
+        async for chunk in url_chunks(session, attachment.url, **proxy):
+            yield chunk
+    else:
+        yield await attachment.read()
 
 
 async def contract_choices(
@@ -80,9 +111,19 @@ class DeliveryCog(commands.Cog):
                 raise InvalidInput(
                     "error.delivery.too_large", filename=display_name(attachment.filename), limit_mb=limit // MEBIBYTE
                 )
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        files = [IncomingFile(a.filename, await a.read(), a.content_type) for a in attachments]
         services = self.bot.services
+        # before a byte is read: may this user deliver on this contract at all?
+        await services.deliveries.check_deliver(interaction.guild_id, contract, actor_id=interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        files = []
+        for attachment in attachments:
+            try:
+                digest, size = await services.files.put_stream(attachment_chunks(self.bot, attachment), limit)
+            except TooLarge:
+                raise InvalidInput(
+                    "error.delivery.too_large", filename=display_name(attachment.filename), limit_mb=limit // MEBIBYTE
+                ) from None
+            files.append(StoredUpload(attachment.filename, digest, size, attachment.content_type))
         delivery = await services.deliveries.deliver(
             interaction.guild_id, contract, actor_id=interaction.user.id, files=files, note=note
         )

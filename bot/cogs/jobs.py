@@ -220,13 +220,21 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
         moderator = await autocomplete_moderator(interaction)
         return await self._suggest(interaction, current, "close", is_moderator=moderator)
 
-    @job_post.autocomplete("category")
     @job_list.autocomplete("category")
     async def job_category(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
         text = current.strip().casefold()
         names = await self.bot.services.jobs.categories(interaction.guild_id)
+        return [app_commands.Choice(name=name, value=name) for name in names if text in name.casefold()][:25]
+
+    @job_post.autocomplete("category")
+    async def job_post_category(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """The guild's list (/config categories): only those are accepted and become tags."""
+        if interaction.guild_id is None:
+            return []
+        text = current.strip().casefold()
+        names = await self.bot.services.guilds.categories(interaction.guild_id)
         return [app_commands.Choice(name=name, value=name) for name in names if text in name.casefold()][:25]
 
 

@@ -65,7 +65,9 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
         assert interaction.guild_id is not None
         services = self.bot.services
         guild = await services.guilds.require(interaction.guild_id)
-        cases = await services.cases.list(interaction.guild_id, CASE_STATUS[status.value] if status else "open")
+        cases = await services.cases.list(
+            interaction.guild_id, CASE_STATUS[status.value] if status else "open", viewer_id=interaction.user.id
+        )
         lines = [case_line(interaction.locale, case, guild.guild_id, guild.mod_channel_id) for case in cases]
         pages = pages_of_lines(t(interaction.locale, "ui.mod.cases_header", count=len(cases)), lines,
                                empty=t(interaction.locale, "ui.mod.no_cases"))

@@ -61,6 +61,8 @@ def target_handlers(bot: MarketBot) -> dict[str, Handler]:
     return {
         # a job's post on the job board (a forum post or a message), created or updated
         "board": JobBoard(bot).handle,
+        # a report about a moderator: its case card in the server owner's DMs, never the mod channel
+        "owner": CaseCards(bot).to_owner,
     }
 
 

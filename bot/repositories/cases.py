@@ -83,3 +83,13 @@ async def last_report_at(conn: Conn, guild_id: int, reporter_id: int) -> str | N
         (guild_id, reporter_id),
     )
     return row[0] if row else None
+
+
+async def last_dispute_at(conn: Conn, guild_id: int, opener_id: int) -> str | None:
+    """When this user last opened a dispute (or a cancel request) in this guild."""
+    row = await fetch_one(
+        conn,
+        "SELECT MAX(created_at) FROM cases WHERE guild_id = ? AND opened_by = ? AND kind = 'dispute'",
+        (guild_id, opener_id),
+    )
+    return row[0] if row else None

@@ -71,3 +71,20 @@ async def set_user_locale(conn: Conn, user_id: int, locale: str, now: str) -> No
 async def user_locale(conn: Conn, user_id: int) -> str | None:
     row = await fetch_one(conn, "SELECT locale FROM user_locales WHERE user_id = ?", (user_id,))
     return str(row["locale"]) if row else None
+
+
+async def categories(conn: Conn, guild_id: int) -> list[str]:
+    """The job categories set with /config categories, in their order."""
+    rows = await conn.execute_fetchall(
+        "SELECT name FROM guild_categories WHERE guild_id = ? ORDER BY position", (guild_id,)
+    )
+    return [str(row["name"]) for row in rows]
+
+
+async def set_categories(conn: Conn, guild_id: int, names: list[str]) -> None:
+    """Replace the guild's list of job categories."""
+    await conn.execute("DELETE FROM guild_categories WHERE guild_id = ?", (guild_id,))
+    await conn.executemany(
+        "INSERT INTO guild_categories (guild_id, position, name) VALUES (?, ?, ?)",
+        [(guild_id, position, name) for position, name in enumerate(names)],
+    )

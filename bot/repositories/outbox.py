@@ -29,14 +29,14 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Write one notification, in the transaction of the change that causes it (at commit).
-    ``target`` is dm | thread | mod | board.
+    ``target`` is dm | thread | mod | board | owner (the server owner's DMs: a report about a moderator).
 
     ``args`` are the message placeholders (amounts as minor units with a ``currency``
     arg; the sender formats them). ``buttons`` name persistent buttons as
     ``"<resource>:<id>:<action>"`` (bot/ui/buttons.py). With a ``dedupe_key`` a second
     write of the same notification is ignored.
     """
-    if target not in {"dm", "thread", "mod", "board", "retire"}:
+    if target not in {"dm", "thread", "mod", "board", "retire", "owner"}:
         raise ValueError(target)
     await write_later(
         conn,

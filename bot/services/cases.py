@@ -122,14 +122,18 @@ class CaseService:
 
     async def dispute(self, guild_id: int, contract_id: int, *, actor_id: int, reason: str,
                       reason_kind: str = "dispute") -> Case:
-        """A party asks the moderators to decide (``cancel_request``: a cancel after a deposit)."""
+        """A party asks the moderators to decide (``cancel_request``: a cancel after a deposit).
+        Each opens a case that pings the moderator role: ``dispute_cooldown`` stops open/close loops."""
         now = self.clock.now()
         text = clean_text("reason", reason)
+        policies = await self.guilds.policies(guild_id)
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             role = role_of(contract, actor_id)
             if role not in {Role.CLIENT, Role.WORKER}:
                 raise NotAllowed("error.contract.not_party", contract_id=contract_id)
+            check_cooldown(await repo.last_dispute_at(conn, guild_id, actor_id),
+                           policies.duration("dispute_cooldown"), now)
             case = await self._dispute(conn, contract, role, actor_id, text, reason_kind, now)
         return case
 
@@ -164,8 +168,10 @@ class CaseService:
                                                                    reason=reason), case=None)
 
     async def report(self, guild_id: int, *, reporter_id: int, user_id: int, reason: str,
-                     contract_id: int | None = None) -> Case:
-        """Report a user to the moderators. The reported user is never told who reported."""
+                     contract_id: int | None = None, to_owner: bool = False) -> Case:
+        """Report a user to the moderators. The reported user is never told who reported.
+        ``to_owner``: the user is a moderator, who can read the mod channel: the card goes to
+        the server owner's DMs instead (target ``owner``, bot/ui/case_cards.py)."""
         await self.guilds.require(guild_id)  # the report goes to the mod channel: there must be one
         policies = await self.guilds.policies(guild_id)
         if reporter_id == user_id:
@@ -185,7 +191,8 @@ class CaseService:
             await record_event(conn, guild_id=guild_id, case_id=case_id, kind="case.opened.report", now=now,
                                actor_id=reporter_id, subject_id=user_id,
                                contract_id_reported=contract.id if contract else None)
-            await enqueue(conn, guild_id=guild_id, target="mod", case_id=case_id, message_key="case.card.report",
+            await enqueue(conn, guild_id=guild_id, target="owner" if to_owner else "mod", case_id=case_id,
+                          message_key="case.card.report",
                           now=now, args={"case_id": case_id, "subject_id": user_id, "reporter_id": reporter_id,
                                          "contract_id": contract.id if contract else "-", "reason": text},
                           buttons=[f"case:{case_id}:close"])
@@ -212,11 +219,13 @@ class CaseService:
 
     # -- reading ----------------------------------------------------------------------
 
-    async def list(self, guild_id: int, status: str | None = "open") -> list[Case]:
+    async def list(self, guild_id: int, status: str | None = "open", *, viewer_id: int | None = None) -> list[Case]:
+        """The guild's cases; a moderator (``viewer_id``) does not see the cases about themselves."""
         if status not in {None, "open", "resolved"}:
             raise InvalidInput("error.case.bad_status", status=status)
         async with self.db.read() as conn:
-            return await repo.list_cases(conn, guild_id, status)
+            found = await repo.list_cases(conn, guild_id, status)
+        return [case for case in found if viewer_id is None or case.subject_id != viewer_id]
 
     async def get(self, guild_id: int, case_id: int) -> tuple[Case, Contract | None]:
         async with self.db.read() as conn:

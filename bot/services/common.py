@@ -9,6 +9,7 @@ from bot.errors import CooldownActive, InvalidInput, NotAllowed, WrongState
 from bot.models.money import MoneyError, currency, to_minor
 from bot.models.states import Role, Transition, TransitionRefused, next_state
 from bot.models.terms import Deadline, DeadlineError
+from bot.models.text import is_visible, safe_text
 from bot.models.timeutil import from_iso, to_iso
 
 # Discord's limits for a modal paragraph (4000) and our own tighter ones.
@@ -30,13 +31,24 @@ LIMITS = {
     "payout": 1000,
 }
 
+# One-line fields: a newline or tab in them becomes a space; the others keep their lines.
+SINGLE_LINE = frozenset({"title", "category", "reference", "headline", "display_name", "portfolio_url"})
+
 Amount = Decimal | float | int | str
 
 
 def clean_text(field: str, value: str | None, *, required: bool = True) -> str | None:
-    """Strip; refuse empty (when required) and over-long text with a message naming the field."""
-    text = (value or "").strip()
+    """Every user text input goes through here before it is stored or reposted: control and
+    bidi-override characters removed, masked links spelled out (bot/models/text.py), trimmed;
+    refuse text that shows nothing, empty (when required) and over-long text, each with a
+    message naming the field."""
+    raw = (value or "").strip()
+    text = safe_text(raw, multiline=field not in SINGLE_LINE)
+    if text and not is_visible(text):
+        raise InvalidInput("error.abuse.invisible", field=field)
     if not text:
+        if raw:
+            raise InvalidInput("error.abuse.invisible", field=field)
         if required:
             raise InvalidInput("error.text.required", field=field)
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.entities import Contract, Delivery, DeliveryFile, RevisionRequest
 from bot.models.states import CONTRACT_TRANSITIONS, ContractStatus, Role
 from bot.models.terms import normalize_scope
+from bot.models.text import defuse_links
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
 from bot.repositories.audit import record_event
@@ -39,6 +41,16 @@ class IncomingFile:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredUpload:
+    """A file already streamed into the FileStore (the bot's /deliver), by its content address."""
+
+    filename: str
+    sha256: str
+    size: int
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RevisionOutcome:
     request: RevisionRequest
     included: bool
@@ -47,7 +59,7 @@ class RevisionOutcome:
 def display_name(filename: str) -> str:
     """A file name for display only: no directories, no control characters, bounded length."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip() or "file"
+    cleaned = defuse_links("".join(ch for ch in base if ch.isprintable())).strip() or "file"
     return cleaned[:100]
 
 
@@ -58,26 +70,33 @@ class DeliveryService:
         self.settings = settings
         self.files = files
 
-    async def deliver(self, guild_id: int, contract_id: int, *, actor_id: int, files: list[IncomingFile],
-                      note: str | None = None) -> Delivery:
-        if not 1 <= len(files) <= MAX_FILES:
-            raise InvalidInput("error.delivery.file_count", maximum=MAX_FILES)
-        limit = self.settings.max_file_bytes
-        for incoming in files:
-            if len(incoming.data) > limit:
-                raise InvalidInput("error.delivery.too_large", filename=display_name(incoming.filename),
-                                   limit_mb=limit // (1024 * 1024))
-            if not incoming.data:
-                raise InvalidInput("error.delivery.empty", filename=display_name(incoming.filename))
-        note_text = clean_text("note", note, required=False)
+    async def check_deliver(self, guild_id: int, contract_id: int, *, actor_id: int) -> None:
+        """Refuse a delivery before a byte is downloaded: the contract exists in this guild,
+        the actor is its worker and its state allows a delivery (checked again in deliver)."""
         async with self.db.read() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
         role = role_of(contract, actor_id)
         if role is not Role.WORKER:
             raise NotAllowed("error.delivery.worker_only", contract_id=contract_id)
         transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deliver", role)
+
+    async def deliver(self, guild_id: int, contract_id: int, *, actor_id: int,
+                      files: Sequence[IncomingFile | StoredUpload], note: str | None = None) -> Delivery:
+        if not 1 <= len(files) <= MAX_FILES:
+            raise InvalidInput("error.delivery.file_count", maximum=MAX_FILES)
+        limit = self.settings.max_file_bytes
+        for incoming in files:
+            size = len(incoming.data) if isinstance(incoming, IncomingFile) else incoming.size
+            if size > limit:
+                raise InvalidInput("error.delivery.too_large", filename=display_name(incoming.filename),
+                                   limit_mb=limit // (1024 * 1024))
+            if not size:
+                raise InvalidInput("error.delivery.empty", filename=display_name(incoming.filename))
+        note_text = clean_text("note", note, required=False)
+        await self.check_deliver(guild_id, contract_id, actor_id=actor_id)
+        role = Role.WORKER
         # Files are written before the transaction (content-addressed, so a retry is harmless).
-        stored = [(incoming, await self.files.put(incoming.data)) for incoming in files]
+        stored = [await self._store(incoming) for incoming in files]
         now = self.clock.now()
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
@@ -88,11 +107,11 @@ class DeliveryService:
                                                   created_at=to_iso(now))
             delivery_id = delivery.id
             hashes = []
-            for position, (incoming, digest) in enumerate(stored, start=1):
+            for position, upload in enumerate(stored, start=1):
                 await repo.insert_delivery_file(conn, delivery_id=delivery_id, position=position,
-                                                filename=display_name(incoming.filename), sha256=digest,
-                                                size=len(incoming.data), content_type=incoming.content_type)
-                hashes.append(f"{display_name(incoming.filename)} sha256:{digest}")
+                                                filename=display_name(upload.filename), sha256=upload.sha256,
+                                                size=upload.size, content_type=upload.content_type)
+                hashes.append(f"{display_name(upload.filename)} sha256:{upload.sha256}")
             on_time = contract.due_at is None or now <= contract.due_at
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="delivery.submitted", now=now,
                                actor_id=actor_id, delivery_id=delivery_id, files=hashes, on_time=on_time)
@@ -105,6 +124,12 @@ class DeliveryService:
                                reason_kinds=frozenset({"overdue"}))
         log.info("guild %s contract %s delivery %s (%d files)", guild_id, contract_id, delivery_id, len(files))
         return delivery
+
+    async def _store(self, incoming: IncomingFile | StoredUpload) -> StoredUpload:
+        if isinstance(incoming, StoredUpload):
+            return incoming
+        digest = await self.files.put(incoming.data)
+        return StoredUpload(incoming.filename, digest, len(incoming.data), incoming.content_type)
 
     async def approve(self, guild_id: int, contract_id: int, *, actor_id: int) -> Settlement:
         return await self._approve(guild_id, contract_id, actor_id)

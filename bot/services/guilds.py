@@ -18,8 +18,13 @@ from bot.repositories import contracts as contracts_repo
 from bot.repositories import guilds as repo
 from bot.repositories import ledger
 from bot.repositories.audit import record_event
+from bot.services.common import clean_text
 
 log = logging.getLogger(__name__)
+
+# A category becomes a forum tag: Discord allows 20 tags per forum, of at most 20 characters.
+MAX_CATEGORIES = 20
+MAX_CATEGORY_NAME = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,50 @@ class GuildService:
         self._forget(guild_id)
         log.info("guild %s policy %s set to %s by %s", guild_id, key, canonical, actor_id)
         return canonical
+
+    async def categories(self, guild_id: int) -> list[str]:
+        """The job categories moderators allow: only these are accepted by /job post and
+        become forum tags (empty: jobs keep their category as text, without a tag)."""
+        async with self.db.read() as conn:
+            return await repo.categories(conn, guild_id)
+
+    async def set_categories(self, guild_id: int, text: str, *, actor_id: int) -> list[str]:
+        """Set the list from comma-separated names (``-`` clears it); each name is a forum tag
+        name (at most MAX_CATEGORY_NAME characters), at most MAX_CATEGORIES of them."""
+        await self.require(guild_id)
+        names: list[str] = []
+        if text.strip() != "-":
+            for part in text.split(","):
+                name = clean_text("category", part, required=False)
+                if name is None:
+                    continue
+                if len(name) > MAX_CATEGORY_NAME:
+                    raise InvalidInput("error.abuse.category_too_long", category=name, limit=MAX_CATEGORY_NAME)
+                if name.casefold() not in {n.casefold() for n in names}:
+                    names.append(name)
+            if not names:
+                raise InvalidInput("error.text.required", field="category")
+        if len(names) > MAX_CATEGORIES:
+            raise InvalidInput("error.abuse.too_many_categories", count=len(names), limit=MAX_CATEGORIES)
+        async with self.db.transaction() as conn:
+            await repo.set_categories(conn, guild_id, names)
+            await record_event(conn, guild_id=guild_id, kind="categories.set", now=self.clock.now(),
+                               actor_id=actor_id, categories=names)
+        log.info("guild %s: %d job categories set by %s", guild_id, len(names), actor_id)
+        return names
+
+    async def allowed_category(self, guild_id: int, category: str | None) -> str | None:
+        """The category as the guild's list spells it; refused if a list is set and it is not in it.
+        With no list, the category is kept as the user typed it."""
+        if category is None:
+            return None
+        allowed = await self.categories(guild_id)
+        if not allowed:
+            return category
+        found = next((name for name in allowed if name.casefold() == category.casefold()), None)
+        if found is None:
+            raise InvalidInput("error.abuse.category_unknown", category=category, allowed=", ".join(allowed))
+        return found
 
     async def remember_locale(self, user_id: int, locale: str) -> None:
         """Store the locale Discord gave for this user: DMs are written in it."""

@@ -75,7 +75,9 @@ class JobService:
         now = self.clock.now()
         clean_title = clean_text("title", title)
         clean_description = clean_text("description", description)
-        clean_category = clean_text("category", category, required=False)
+        clean_category = await self.guilds.allowed_category(
+            guild_id, clean_text("category", category, required=False)
+        )
         amount = parse_amount("budget", budget, guild.currency, max_major=policies.integer("max_budget"))
         wanted = parse_deadline(deadline, now.date())
         if not 1 <= positions <= MAX_POSITIONS:

@@ -19,7 +19,9 @@ Writing one (in the feature's ui module)::
 
 ``run`` raises ``MarketError`` for refusals like any command; :class:`MarketButton` renders
 every error with ``report_error`` (discord.py would only log it) and remembers the
-clicker's locale first. Unexpected errors also go to ``bot.on_error``.
+clicker's locale first. Unexpected errors also go to ``bot.on_error``. A click in a DM is
+refused first if the clicker is no longer a member of the target's server (one check for
+every button: bot/checks.py ``require_member``).
 
 Services name buttons in outbox rows as ``"<resource>:<id>:<action>"``;
 :func:`build_view` turns such a list into a ``View`` (the outbox dispatcher does that).
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import discord
 
+from bot.checks import require_member
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.tree import report_error
 
@@ -49,6 +52,12 @@ PREFIX = "cw"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ANY_TEMPLATE = rf"{PREFIX}:(?P<resource>[a-z0-9_]+):(?P<id>[0-9]+):(?P<action>[a-z0-9_]+)"
 MAX_BUTTONS = 25
+# The resource whose guild a button's target id names (the review and escrow buttons carry a
+# contract id); a button of any other resource has no guild to be a member of.
+GUILD_RESOURCE = {
+    "contract": "contract", "review": "contract", "escrow": "contract", "amendment": "amendment",
+    "revision": "revision", "case": "case", "job": "job",
+}  # fmt: skip
 
 B = TypeVar("B", bound="type[MarketButton]")
 
@@ -108,6 +117,10 @@ class MarketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_ANY
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
+            owner = GUILD_RESOURCE.get(self.resource)
+            if interaction.guild_id is None and owner is not None:  # a DM: still in the target's server?
+                guild_id = await interaction.client.services.contracts.guild_of(owner, self.target_id)
+                await require_member(interaction, guild_id)
             await self.run(interaction)
         except Exception as error:
             code = await report_error(interaction, error)

@@ -16,16 +16,17 @@ shows who decided what, when; a decision that resolves the case disables its but
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.checks import require_moderator
+from bot.checks import require_case_moderator, require_moderator
 from bot.errors import InvalidInput, WrongState
-from bot.i18n import has, t
+from bot.i18n import has, language_of, t
 from bot.models.entities import Case, Event, OutboxItem
-from bot.notifications.dispatcher import Rendered
+from bot.notifications.dispatcher import Rendered, Undeliverable
 from bot.services.reputation import Figures
 from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args, format_time
@@ -42,6 +43,12 @@ Interaction = discord.Interaction["MarketBot"]
 CARD_PREFIX = "case.card."
 TIMELINE_EVENTS = 10
 FIELD_LIMIT = 1024
+# Discord's embed limits: a card over any of them is refused with a 400
+EMBED_TOTAL = 6000
+EMBED_FIELDS = 25
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
 REASON_LIMIT = 1000
 MONEY_ACTIONS = ("release", "refund", "split", "cancel")
 COLOUR_OPEN = discord.Colour.orange()
@@ -126,8 +133,29 @@ class CaseCards:
         return Rendered(text, embed, view)
 
     async def remember(self, item: OutboxItem, message: discord.Message) -> None:
-        if item.case_id is not None:
+        if item.case_id is not None and item.target == "mod":
             await self.bot.services.cases.set_mod_message(item.case_id, message.id)
+
+    async def to_owner(self, item: OutboxItem) -> int | None:
+        """Target ``owner``: a report about a moderator, who can read the mod channel, goes as
+        a card to the server owner's DMs (in the owner's language). Never to the mod channel,
+        not even when the owner's DMs are closed (the row then fails and is logged)."""
+        guild = self.bot.get_guild(item.guild_id)
+        if guild is None or guild.owner_id is None:
+            raise Undeliverable(f"guild {item.guild_id} or its owner is unknown")
+        setup = await self.bot.services.guilds.get(item.guild_id)
+        language = language_of(await self.bot.services.guilds.user_locale(guild.owner_id) or
+                               (setup.locale if setup else None))
+        rendered = await self.render(item, language)
+        channel = await self.bot.create_dm(discord.Object(guild.owner_id))
+        kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+        if rendered.embed is not None:
+            kwargs["embed"] = rendered.embed
+        if rendered.view is not None:
+            kwargs["view"] = rendered.view
+        message = await channel.send(rendered.content, **kwargs)
+        log.info("case %s: report card sent to the owner of guild %s", item.case_id, item.guild_id)
+        return message.id
 
 
 def card_link(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -158,18 +186,64 @@ def decided_card(
     if resolved:
         embed.colour = COLOUR_DECIDED
         embed.add_field(name=t(locale, "ui.case.decision"), value=_clip(line), inline=False)
-        return embed, disabled_view(message)
+        return fit_card(embed, locale), disabled_view(message)
     embed.add_field(name=t(locale, "ui.case.note"), value=_clip(line), inline=False)
-    return embed, None
+    return fit_card(embed, locale), None
+
+
+def _earlier_count(value: str | None) -> int:
+    """N in the "and N earlier" field (the card itself is the only record of how many it hides)."""
+    digits = re.search(r"\d+", value or "")
+    return int(digits.group()) if digits else 0
+
+
+def fit_card(embed: discord.Embed, locale: Any) -> discord.Embed:
+    """The card within Discord's embed limits whatever was added to it: the card's own
+    fields stay, the latest moderator entries are shown, older ones are summarised as
+    "and N earlier (see /contract history)" (the history keeps every one of them)."""
+    entry_names = {t(locale, "ui.case.note"), t(locale, "ui.case.decision")}
+    earlier_name = t(locale, "ui.abuse.case_earlier_name")
+    base: list[tuple[str, str]] = []
+    entries: list[tuple[str, str]] = []
+    earlier = 0
+    for f in embed.fields:
+        name, value = _clip(f.name or "-", FIELD_NAME_LIMIT), _clip(f.value or "-")
+        if name == earlier_name:
+            earlier += _earlier_count(value)
+        elif name in entry_names:
+            entries.append((name, value))
+        else:
+            base.append((name, value))
+    if embed.title is not None:
+        embed.title = _clip(embed.title, TITLE_LIMIT)
+    if embed.description is not None:
+        embed.description = _clip(embed.description, DESCRIPTION_LIMIT)
+
+    def fields_now() -> list[tuple[str, str]]:
+        summary = [(earlier_name, t(locale, "ui.abuse.case_earlier", count=earlier))] if earlier else []
+        return [*base, *summary, *entries]
+
+    def total(fields: list[tuple[str, str]]) -> int:
+        rest = len(embed.title or "") + len(embed.description or "") + len(embed.footer.text or "")
+        return rest + len(embed.author.name or "") + sum(len(n) + len(v) for n, v in fields)
+
+    while entries and (len(fields_now()) > EMBED_FIELDS or total(fields_now()) > EMBED_TOTAL):
+        entries.pop(0)
+        earlier += 1
+    embed.clear_fields()
+    for name, value in fields_now():
+        embed.add_field(name=name, value=value, inline=False)
+    return embed
 
 
 class CaseActionModal(MarketModal):
     """Why (and, for split and extend, how much) before a decision is recorded."""
 
-    def __init__(self, case_id: int, action: str, locale: Any) -> None:
+    def __init__(self, case_id: int, action: str, locale: Any, guild_id: int) -> None:
         title = t(locale, "ui.case.modal_title", case_id=case_id, action=action_label(locale, action))
         super().__init__(title=title[:45])
         self.case_id = case_id
+        self.guild_id = guild_id
         self.action = action
         self.percent: discord.ui.TextInput[CaseActionModal] | None = None
         self.duration: discord.ui.TextInput[CaseActionModal] | None = None
@@ -201,11 +275,10 @@ class CaseActionModal(MarketModal):
         return int(text)
 
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
-        await require_moderator(interaction)
-        assert interaction.guild_id is not None
+        await require_case_moderator(interaction, self.guild_id)
         bot = interaction.client
         case = await bot.services.cases.act(
-            interaction.guild_id,
+            self.guild_id,
             self.case_id,
             moderator_id=interaction.user.id,
             action=self.action,
@@ -224,26 +297,37 @@ class CaseActionModal(MarketModal):
         if interaction.message is None:
             await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
             return
-        guild = await bot.services.guilds.require(interaction.guild_id)  # the card is in the guild's language
+        guild = await bot.services.guilds.require(self.guild_id)  # the card is in the guild's language
         embed, view = decided_card(
             interaction.message, guild.locale, case, self.action, interaction.user.id, at, self.reason.value
         )
-        if view is None:
-            await interaction.response.edit_message(embed=embed, allowed_mentions=mentions)
-        else:
-            await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=mentions)
-        await interaction.followup.send(done, ephemeral=True, allowed_mentions=mentions)
         log.info("case %s: %s by moderator %s", case.id, self.action, interaction.user.id)
+        # The action is recorded and sent: updating the card is a follow-up whose failure is
+        # logged, never reported to the moderator as a failure of the action.
+        try:
+            if view is None:
+                await interaction.response.edit_message(embed=embed, allowed_mentions=mentions)
+            else:
+                await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=mentions)
+        except discord.HTTPException:
+            log.warning("case %s: the card %s was not updated after %s", case.id, interaction.message.id,
+                        self.action, exc_info=True)
+        if interaction.response.is_done():
+            await interaction.followup.send(done, ephemeral=True, allowed_mentions=mentions)
+        else:
+            await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
 
 
 class _CaseButton(MarketButton):
     async def run(self, interaction: Interaction) -> None:
-        await require_moderator(interaction)
-        assert interaction.guild_id is not None
-        await interaction.client.services.cases.check_action(
-            interaction.guild_id, self.target_id, moderator_id=interaction.user.id, action=self.action
+        services = interaction.client.services
+        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        await require_case_moderator(interaction, guild_id)
+        await services.cases.check_action(guild_id, self.target_id, moderator_id=interaction.user.id,
+                                          action=self.action)
+        await interaction.response.send_modal(
+            CaseActionModal(self.target_id, self.action, interaction.locale, guild_id)
         )
-        await interaction.response.send_modal(CaseActionModal(self.target_id, self.action, interaction.locale))
 
 
 @register_button("case", "nudge")

@@ -5,7 +5,9 @@ cog registers it. Services write a ``board`` row whenever a job is posted, close
 or reopened; the handler renders the job *as it is now* (so rows are idempotent) and:
 
 - posts it, if the job has no post yet: in a forum channel one thread per job, tagged with
-  its category (the tag is created if missing and the bot may), else one embed message;
+  its category when the category is on the guild's list (/config categories; the tag is
+  created if missing and the bot may: users cannot make tags of their own), else one embed
+  message;
 - edits the post otherwise: status shown, the Apply button only while the job is open; a
   forum thread is locked and archived when the job is closed or filled (and reopened when
   a filled job opens again).
@@ -250,7 +252,9 @@ class JobBoard:
         view = build_view([f"job:{job.id}:apply"], language)
         assert view is not None
         if isinstance(channel, discord.ForumChannel):
-            tag = await self._tag(channel, job.category)
+            allowed = await self.bot.services.guilds.categories(job.guild_id)
+            listed = job.category is not None and job.category.casefold() in {n.casefold() for n in allowed}
+            tag = await self._tag(channel, job.category) if listed else None
             thread, message = await channel.create_thread(
                 name=clip(f"#{job.id} {job.title}", THREAD_NAME),
                 embed=embed,

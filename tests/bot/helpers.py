@@ -301,3 +301,25 @@ class ContractsStub:
         these tests see the fallback, the note in the mod channel (tests/bot/test_threads.py
         has the replacement of a real contract's thread)."""
         return False
+
+
+def everything_sent(market: Market) -> list[str]:
+    """The text of every message the bot sent anywhere: each channel and its threads, and
+    the DMs of every member (content, embed title, description, fields and footer)."""
+    messages: list[discord.Message] = []
+    for channel in market.guild.channels.values():
+        messages += channel.history()
+        for thread in channel.threads:
+            messages += thread.history()
+    for member in (market.admin, market.moderator, market.client, market.worker, market.outsider):
+        messages += market.dms(member)
+    texts = []
+    for message in messages:
+        if market.bot.user is None or message.author.id != market.bot.user.id:
+            continue
+        parts = [message.content]
+        for embed in message.embeds:
+            parts += [embed.title or "", embed.description or "", embed.footer.text or ""]
+            parts += [f"{f.name}\n{f.value}" for f in embed.fields]
+        texts.append("\n".join(parts))
+    return texts

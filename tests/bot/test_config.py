@@ -18,7 +18,8 @@ async def test_show_lists_every_policy_for_a_moderator(setup_market: Market) -> 
     assert result.ephemeral and result.response is not None
     lines = result.response.content.splitlines()
     assert lines[0] == t("en", "config.show_header")
-    assert len(lines) == 1 + len(POLICY_SPECS)
+    assert len(lines) == 2 + len(POLICY_SPECS)
+    assert lines[-1] == t("en", "config.abuse.categories_none")
     assert t("en", "config.show_changed", name="escrow_reminder_after", value="2d", default="1d") in lines
     assert t("en", "config.show_default", name="fee_percent", value="10", default="10") in lines
 

@@ -15,6 +15,7 @@ import simcord
 
 from bot.config import Settings
 from bot.i18n import t
+from bot.services.deliveries import IncomingFile
 from tests.bot.conftest import Market
 from tests.bot.helpers import LOGO, active_contract, contract_thread, custom_ids, delivered_contract, last_dm
 
@@ -166,6 +167,36 @@ async def test_only_the_worker_delivers(setup_market: Market) -> None:
     assert reloaded is not None and reloaded.status == "active"
 
 
+async def test_a_refused_delivery_downloads_nothing(setup_market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outsider, a missing contract or a wrong state: refused before any CDN request."""
+    market = setup_market
+    contract = await active_contract(market)
+    big = ("video.mp4", b"x" * (1024 * 1024))
+    http_class = type(market.bot.http)
+    original = http_class.get_from_cdn
+    cdn_requests: list[str] = []
+
+    async def counting(self: Any, url: str) -> bytes:
+        cdn_requests.append(url)
+        return await original(self, url)
+
+    monkeypatch.setattr(http_class, "get_from_cdn", counting)
+
+    result = await market.outsider.slash(market.general, "deliver", contract=contract.id, file=big, file2=LOGO)
+    market.assert_refused(result, "error.delivery.worker_only", contract_id=contract.id)
+    result = await market.outsider.slash(market.general, "deliver", contract=contract.id + 100, file=big)
+    market.assert_refused(result, "error.contract.not_found", contract_id=contract.id + 100)
+    await market.services.deliveries.deliver(
+        market.guild.id, contract.id, actor_id=market.worker.id, files=[IncomingFile(*LOGO)]
+    )
+    result = await market.worker.slash(market.general, "deliver", contract=contract.id, file=big)
+    market.assert_refused(result, "error.contract.state", status="delivered", action="deliver")
+
+    assert cdn_requests == []
+    assert not market.services.files.exists(sha(big[1]))
+    assert len(await market.services.deliveries.deliveries(market.guild.id, contract.id)) == 1
+
+
 async def test_a_second_delivery_waits_for_the_review(setup_market: Market) -> None:
     market = setup_market
     contract = await delivered_contract(market)
@@ -266,3 +297,42 @@ async def test_a_rate_limited_file_attachment_is_retried_without_posting_the_del
     assert [(a.filename, await a.read()) for a in post.attachments] == [LOGO]
     [row] = await market.services.db.fetchall("SELECT * FROM outbox WHERE message_key = 'thread.delivered'")
     assert (row["status"], row["message_id"], row["last_error"]) == ("sent", post.id, None)
+
+
+async def test_a_download_is_streamed_to_disk_in_chunks(tmp_path: Path) -> None:
+    """The production path: the CDN body is read through an HTTP session chunk by chunk,
+    hashed while written and stored under its content address; over the limit nothing stays."""
+    import aiohttp
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from bot.cogs.delivery import CHUNK_BYTES, url_chunks
+    from bot.services.files import FileStore, TooLarge
+
+    body = bytes(range(256)) * (3 * CHUNK_BYTES // 256 + 7)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body)
+
+    app = web.Application()
+    app.router.add_get("/file", handler)
+    store = FileStore(tmp_path / "files")
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        url = str(server.make_url("/file"))
+        sizes: list[int] = []
+
+        async def recorded() -> Any:
+            async for chunk in url_chunks(session, url):
+                sizes.append(len(chunk))
+                yield chunk
+
+        digest, size = await store.put_stream(recorded(), limit=len(body))
+        assert (digest, size) == (sha(body), len(body))
+        assert await store.read(digest) == body
+        assert max(sizes) <= CHUNK_BYTES and len(sizes) > 3
+
+        with pytest.raises(TooLarge):
+            await store.put_stream(url_chunks(session, url), limit=len(body) - 1)
+        with pytest.raises(discord.HTTPException):
+            await store.put_stream(url_chunks(session, str(server.make_url("/missing"))), limit=len(body))
+    assert sorted(p.name for p in (tmp_path / "files").rglob("*")) == sorted([digest[:2], digest])

@@ -143,6 +143,7 @@ async def test_the_apply_button_on_the_board_works_after_a_restart(setup_market:
 
 async def test_a_forum_gets_one_tagged_thread_per_job(market: Market) -> None:
     forum = await setup_forum(market)
+    await market.services.guilds.set_categories(market.guild.id, "Design, Translation", actor_id=market.admin.id)
     first = await post(market, category="Design")
     market.clock.advance(minutes=5)
     second = await post(market, category="design")

@@ -32,6 +32,7 @@ from discord import app_commands
 from bot.errors import MarketError
 from bot.i18n import t
 from bot.models.entities import Contract, Job
+from bot.repositories.outbox import enqueue
 from bot.services.deliveries import IncomingFile
 from bot.ui.format import format_args
 from tests.bot.conftest import Market
@@ -301,3 +302,29 @@ class ContractsStub:
         these tests see the fallback, the note in the mod channel (tests/bot/test_threads.py
         has the replacement of a real contract's thread)."""
         return False
+
+
+async def status_of(market: Market, contract_id: int) -> str:
+    contract = await market.services.contracts.get(contract_id)
+    assert contract is not None
+    return str(contract.status)
+
+
+def delivery_dm(market: Market) -> discord.Message:
+    return last_dm(market, market.client, "📦")
+
+
+async def copy_of_buttons(market: Market, member: simcord.MemberActor, buttons: list[str]) -> discord.Message:
+    """DM ``member`` a test message carrying ``buttons`` (another copy of a question)."""
+    async with market.services.db.transaction() as conn:
+        await enqueue(
+            conn,
+            guild_id=market.guild.id,
+            target="dm",
+            recipient_id=member.id,
+            message_key="ui.review.modal_reason",
+            now=market.clock.now(),
+            buttons=buttons,
+        )
+    await market.settle()
+    return market.dms(member)[-1]

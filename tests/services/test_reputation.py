@@ -22,6 +22,7 @@ from tests.services.helpers import (
     hired_contract,
     no_cooldowns,
     post_job,
+    revised,
     snapshot,
 )
 
@@ -248,7 +249,7 @@ async def test_figures_from_a_scripted_history(services: Services, guild: Guild,
     c2 = await deliver(services, c2)  # late
     c5 = await deliver(services, c5)  # late
     clock.set(t0 + timedelta(days=8, hours=2))
-    await services.deliveries.request_revision(GUILD_ID, c2.id, actor_id=CLIENT, reason="Darker.")  # 2h
+    await revised(services, c2, "Darker.")  # 2h
     clock.set(t0 + timedelta(days=8, hours=3))
     c2 = await deliver(services, c2)  # the second delivery does not change the on-time figure
     clock.set(t0 + timedelta(days=8, hours=7))

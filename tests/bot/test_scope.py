@@ -161,3 +161,25 @@ async def test_a_revert_is_flagged_in_the_thread_and_the_history(setup_market: M
     assert t("en", "ui.scope.reverts_revision", revision_id=first) in text
     figures = await services.reputation.client_figures(market.guild.id, market.client.id)
     assert figures.reverts == 1
+
+
+async def test_amend_back_to_a_revision_request_is_noted_to_the_proposer(setup_market: Market) -> None:
+    market = setup_market
+    contract = await delivered_contract(market, revisions=5)
+    services = market.services
+    first = await ask(market, contract, "Logo in red.")
+    await services.deliveries.answer_extra_revision(market.guild.id, first, actor_id=market.worker.id, accept=True)
+    await services.deliveries.deliver(market.guild.id, contract.id, actor_id=market.worker.id,
+                                      files=[IncomingFile(*LOGO, "image/png")])
+    second = await ask(market, contract, "Logo in blue.")
+    await services.deliveries.answer_extra_revision(market.guild.id, second, actor_id=market.worker.id, accept=True)
+    market.set_locale(market.client, "ja")
+
+    result = await market.client.slash(market.general, "contract amend", contract=contract.id,
+                                       reason="やはり赤で", scope="ＬＯＧＯ　ｉｎ　ＲＥＤ。")
+
+    [amendment] = (await services.history.history(market.guild.id, contract.id,
+                                                  viewer_id=market.client.id)).amendments
+    assert amendment.reverts_to_revision == first
+    assert result.response is not None
+    assert result.response.content.endswith(t("ja", "ui.scope.amendment_reverts_revision", revision_id=first))

@@ -560,8 +560,6 @@ class ContractService:
         elif price < current.price and contract.topup_due:
             topup_due = max(contract.topup_due - (current.price - price), 0)
         await repo.change_terms(conn, contract.id, contract.status, version, due_at=due_at, topup_due=topup_due)
-        # an amendment a revision request "outside the agreed scope" became: that work starts now
-        await resume_outside_scope(conn, await load_contract(conn, contract.guild_id, contract.id), amendment.id, now)
         await repo.set_amendment_status(conn, amendment.id, "proposed", "accepted", decided_at=to_iso(now),
                                         decided_by=actor_id, new_version=version)
         await retire(conn, contract, now, f"amendment:{amendment.id}:*")
@@ -569,6 +567,8 @@ class ContractService:
                            now=now, actor_id=actor_id, amendment_id=amendment.id, version=version,
                            reverts_to=amendment.reverts_to, reverts_to_revision=amendment.reverts_to_revision,
                            price=price, topup_due=topup)
+        # an amendment a revision request "outside the agreed scope" became: that work starts now
+        await resume_outside_scope(conn, await load_contract(conn, contract.guild_id, contract.id), amendment.id, now)
         reverts = (Requirement("", version=amendment.reverts_to, revision_id=amendment.reverts_to_revision)
                    if amendment.reverts_to or amendment.reverts_to_revision else None)
         await notify(conn, contract, "notify.amendment_accepted", now, to=(contract.client_id, contract.worker_id),

@@ -342,3 +342,6 @@ async def resume_outside_scope(conn: Conn, contract: Contract, amendment_id: int
     await repo.send_back_for_revision(conn, request.delivery_id, now)
     await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="revision.resumed", now=now,
                        revision_id=request.id, amendment_id=amendment_id)
+    resumed = await load_contract(conn, contract.guild_id, contract.id)
+    await notify(conn, resumed, "notify.scope_resumed", now, to=(contract.worker_id,), revision_id=request.id,
+                 amendment_id=amendment_id, due_at=to_iso(resumed.due_at) if resumed.due_at else "-")

@@ -73,6 +73,11 @@ async def test_outside_the_agreed_scope_becomes_an_amendment_the_client_accepts(
     await market.settle()
 
     assert await status_of(market, contract.id) == "active"  # the work on the new scope starts
+    resumed = await market.services.contracts.get(contract.id)
+    assert resumed is not None
+    assert last_dm(market, market.worker, "🔨").content == said(
+        language, "notify.scope_resumed", contract_id=contract.id, amendment_id=amendment.id, revision_id=rid,
+        due_at=resumed.due_at)
     view = await market.services.contracts.view(market.guild.id, contract.id, viewer_id=market.client.id)
     assert (view.terms.version, view.terms.scope, view.terms.price) == (2, "Add a mascot holding the bowl.", 65000)
 

@@ -12,6 +12,7 @@ from bot.clock import FakeClock
 from bot.errors import InvalidInput, MarketError, NotAllowed, WrongState
 from bot.models.entities import Contract, Guild, RevisionRequest
 from bot.models.states import ContractStatus
+from bot.models.timeutil import to_iso
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, OUTSIDER, WORKER
 from tests.services.helpers import (
@@ -93,6 +94,11 @@ async def test_an_accepted_out_of_scope_amendment_starts_that_work_on_the_new_te
     assert delivery.outcome == "revision"
     [resumed] = await events(services, "revision.resumed")
     assert resumed["data"] == {"revision_id": rid, "amendment_id": amendment.id}
+    told = await contract_outbox(services, contract.id, message_key="notify.scope_resumed")
+    assert [(r["recipient_id"], r["args"]["revision_id"], r["args"]["due_at"]) for r in told] == [
+        (WORKER, rid, to_iso(after.due_at) if after.due_at else "-")]
+    kinds = [e["kind"] for e in await events(services)]
+    assert kinds.index("amendment.accepted") < kinds.index("revision.resumed")
     topup = await contract_outbox(services, contract.id, message_key="notify.topup_needed")
     assert [r["recipient_id"] for r in topup] == [CLIENT]
 

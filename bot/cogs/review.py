@@ -37,7 +37,9 @@ class ReviewCog(commands.GroupCog, group_name="review", group_description="Revie
         )
 
     @app_commands.command(name="revise", description="Ask the worker for a revision of the delivery")
-    @app_commands.describe(contract="The delivered contract", reason="What should change, and why")
+    @app_commands.describe(
+        contract="The delivered contract", reason="What the delivery misses against the current terms"
+    )
     async def review_revise(
         self,
         interaction: Interaction,
@@ -49,7 +51,7 @@ class ReviewCog(commands.GroupCog, group_name="review", group_description="Revie
             interaction.guild_id, contract, actor_id=interaction.user.id, reason=reason
         )
         await interaction.response.send_message(
-            revision_reply(interaction.locale, contract, outcome.included),
+            revision_reply(interaction.locale, outcome),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )

@@ -167,6 +167,8 @@ class Terms:
     created_by: int
     reason: str | None
     created_at: datetime
+    # the revision request whose text this scope returns to (A -> B -> A), if not a version
+    reverts_to_revision: int | None = None
 
     @property
     def deadline(self) -> Deadline:
@@ -190,6 +192,7 @@ class Amendment:
     decided_at: datetime | None
     decided_by: int | None
     new_version: int | None
+    reverts_to_revision: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,9 @@ class RevisionRequest:
     status: str
     created_at: datetime
     decided_at: datetime | None
+    # the amendment proposed when the worker answered that it is outside the agreed scope
+    amendment_id: int | None = None
+    reverts_to_revision: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

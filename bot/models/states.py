@@ -98,6 +98,8 @@ CONTRACT_TRANSITIONS: dict[tuple[ContractStatus, str], Transition] = {
     (_CS.DELIVERED, "revise"): _t(_CS.ACTIVE, C),
     # an extra revision (beyond those included) that the worker agreed to take on
     (_CS.DELIVERED, "accept_revision"): _t(_CS.ACTIVE, W),
+    # the client accepted the amendment a revision request "outside the agreed scope" became
+    (_CS.DELIVERED, "scope_revision"): _t(_CS.ACTIVE, C),
     (_CS.ACTIVE, "dispute"): _t(_CS.DISPUTED, C, W),
     (_CS.DELIVERED, "dispute"): _t(_CS.DISPUTED, C, W),
     (_CS.ACTIVE, "release"): _t(_CS.COMPLETED, M),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -68,5 +70,34 @@ class Deadline:
 
 
 def normalize_scope(text: str) -> str:
-    """The scope text compared for reverts: whitespace and case do not make a new version."""
-    return " ".join(text.split()).casefold()
+    """A requirement as compared for reverts (A → B → A): a re-typed A must still count as A,
+    so width and compatibility forms (NFKC: full-width ``ＡＢＣ``, half-width kana), case,
+    punctuation (``.,!?`` and Japanese ``。、「」・！``) and runs of whitespace make no difference."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(ch for ch in folded if not unicodedata.category(ch).startswith("P"))
+    return " ".join(kept.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One statement of what the work must be: a terms version's scope (``version``) or a
+    revision request's text (``revision_id``), in the order they were made."""
+
+    text: str
+    version: int | None = None
+    revision_id: int | None = None
+
+
+def find_revert(text: str, timeline: Sequence[Requirement], *, besides: Sequence[str] = ()) -> Requirement | None:
+    """The earlier requirement that ``text`` returns to (A → B → A), newest first, or None.
+
+    Saying again what the latest requirement says is no revert (a revision asked again because
+    it was not done, an amendment that writes down the request it came from), and neither is
+    anything equal to one of ``besides`` (an amendment's current terms)."""
+    wanted = normalize_scope(text)
+    if not timeline or any(normalize_scope(other) == wanted for other in (timeline[-1].text, *besides)):
+        return None
+    for earlier in reversed(timeline[:-1]):
+        if normalize_scope(earlier.text) == wanted:
+            return earlier
+    return None

@@ -128,11 +128,12 @@ REVIEW = TimerKind(
     final=FinalAction.AUTO_APPROVE, remind_with_final=False,
     escalation=Escalation("topup_unpaid", Recipient.CLIENT),
 )
-# a revision beyond the included ones, waiting for the worker's answer (the review clock waits)
+# a revision request waiting for the worker's answer (the review clock waits): take it on, or
+# answer that it is outside the agreed scope (one beyond the included ones may also be declined)
 REVISION = TimerKind(
     "revision", "reply_reminder_after", None,
-    reminders=(Notice("remind.extra_revision", Recipient.WORKER,
-                      ("revision:{target_id}:accept", "revision:{target_id}:decline")),),
+    reminders=(Notice("remind.scope_revision", Recipient.WORKER,
+                      ("revision:{target_id}:accept", "revision:{target_id}:scope")),),
     targeted=True,
 )
 # anchored at the due moment: overdue reminders from that moment on

@@ -267,7 +267,7 @@ async def has_fired(conn: Conn, key: str) -> bool:
 
 
 async def pending_extra_revision(conn: Conn, contract_id: int) -> RevisionRequest | None:
-    """A revision request beyond the included ones that still waits for the worker's answer."""
+    """A revision request that still waits for the worker's answer (the review clock waits too)."""
     row = await fetch_one(
         conn,
         "SELECT * FROM revision_requests WHERE contract_id = ? AND status = 'pending_worker' ORDER BY id LIMIT 1",
@@ -445,6 +445,21 @@ async def send_back_for_revision(conn: Conn, delivery_id: int, now: datetime) ->
     """The delivery was reviewed: a revision is to come. Queued."""
     await write_later(conn, "UPDATE deliveries SET reviewed_at = ?, outcome = 'revision' WHERE id = ?",
                       (to_iso(now), delivery_id))
+
+
+async def mark_revision_outside_scope(conn: Conn, revision_id: int, amendment_id: int, decided_at: str) -> bool:
+    """The worker answered that the request is outside the agreed scope: it became an amendment."""
+    cur = await conn.execute(
+        "UPDATE revision_requests SET status = 'outside_scope', amendment_id = ?, decided_at = ?"
+        " WHERE id = ? AND status = 'pending_worker'",
+        (amendment_id, decided_at, revision_id),
+    )
+    return cur.rowcount == 1
+
+
+async def revision_of_amendment(conn: Conn, amendment_id: int) -> RevisionRequest | None:
+    row = await fetch_one(conn, "SELECT * FROM revision_requests WHERE amendment_id = ?", (amendment_id,))
+    return from_row(RevisionRequest, row) if row else None
 
 
 async def set_revision_status(conn: Conn, revision_id: int, old: str, new: str, decided_at: str) -> bool:

@@ -100,17 +100,17 @@ async def worker_first_deliveries(conn: Conn, guild_id: int, worker_id: int) -> 
 
 
 async def count_reverts(conn: Conn, guild_id: int, user_id: int) -> int:
-    """Amendments and revision requests by ``user_id`` as the client whose scope returned to
-    an earlier version of the terms (A → B → A)."""
+    """Amendments and revision requests by ``user_id`` as the client that returned to an
+    earlier requirement (A → B → A): an earlier terms version or an earlier revision request."""
     row = await fetch_one(
         conn,
         "SELECT (SELECT COUNT(*) FROM amendments a JOIN contracts c ON c.id = a.contract_id"
         "        WHERE c.guild_id = ? AND a.proposed_by = c.client_id AND c.client_id = ?"
-        "        AND a.reverts_to IS NOT NULL)"
+        "        AND (a.reverts_to IS NOT NULL OR a.reverts_to_revision IS NOT NULL))"
         # (c.client_id = ?: through the contracts_client index, not a scan of the guild)
         "     + (SELECT COUNT(*) FROM revision_requests r JOIN contracts c ON c.id = r.contract_id"
         "        WHERE c.guild_id = ? AND c.client_id = ? AND r.requested_by = c.client_id"
-        "        AND r.reverts_to IS NOT NULL)",
+        "        AND (r.reverts_to IS NOT NULL OR r.reverts_to_revision IS NOT NULL))",
         (guild_id, user_id, guild_id, user_id),
     )
     return int(row[0]) if row else 0

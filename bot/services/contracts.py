@@ -23,7 +23,7 @@ from bot.models.states import (
     JobStatus,
     Role,
 )
-from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS, Deadline, normalize_scope
+from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS, Deadline, Requirement, find_revert
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
@@ -31,6 +31,7 @@ from bot.repositories.audit import record_event
 from bot.repositories.outbox import enqueue, last_dm_outcomes
 from bot.services.cases import settle_cases
 from bot.services.common import Amount, clean_text, parse_amount, parse_deadline, transition
+from bot.services.deliveries import mark_outside_scope, pending_request, resume_outside_scope
 from bot.services.guilds import GuildService
 from bot.services.steps import (
     REPLY_STATES,
@@ -38,7 +39,9 @@ from bot.services.steps import (
     load_contract,
     notify,
     post_thread,
+    requirement_timeline,
     retire,
+    revert_flag,
     role_of,
     withdraw_open_offers,
 )
@@ -414,7 +417,10 @@ class ContractService:
         scope: str | None = None,
         price: Amount | None = None,
         deadline: str | None = None,
+        revision_id: int | None = None,
     ) -> Amendment:
+        """With ``revision_id``: the worker's answer that this revision request is outside the
+        agreed scope (see ``outside_scope``)."""
         policies = await self.guilds.policies(guild_id)
         now = self.clock.now()
         reason_text = clean_text("reason", reason)
@@ -424,6 +430,7 @@ class ContractService:
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             self._require_party(contract, role_of(contract, actor_id))
+            request = await pending_request(conn, contract, revision_id, actor_id) if revision_id else None
             if contract.status not in AMENDABLE:
                 raise WrongState("error.amendment.state", status=contract.status)
             for pending in await repo.amendments(conn, contract.id):
@@ -439,37 +446,53 @@ class ContractService:
                 new_deadline is None or new_deadline == current.deadline
             ):
                 raise InvalidInput("error.amendment.no_change")
-            reverts_to = await self._reverts_to(conn, contract, scope_text, current)
+            reverts = await self._reverts_to(conn, contract, scope_text, current)
+            reverts_to = reverts.version if reverts else None
             days, on = new_deadline.columns() if new_deadline else (None, None)
             amendment_id = await repo.insert_amendment(
                 conn, contract_id=contract.id, proposed_by=actor_id, base_version=contract.terms_version,
                 scope=scope_text, price=amount, deadline_days=days, deadline_date=on, reason=reason_text,
                 reverts_to=reverts_to, status="proposed", created_at=to_iso(now),
+                reverts_to_revision=reverts.revision_id if reverts else None,
             )
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="amendment.proposed",
                                now=now, actor_id=actor_id, amendment_id=amendment_id, reverts_to=reverts_to,
+                               reverts_to_revision=reverts.revision_id if reverts else None,
                                price=amount, deadline=new_deadline.text() if new_deadline else None,
                                scope_changed=scope_text is not None, reason=reason_text)
-            await notify(conn, contract, "notify.amendment_proposed", now, to=(contract.other_party(actor_id),),
-                         buttons=(f"amendment:{amendment_id}:accept", f"amendment:{amendment_id}:reject"),
-                         amendment_id=amendment_id, by_id=actor_id, reason=reason_text,
-                         reverts=f"v{reverts_to}" if reverts_to else "-")
+            if request is not None:
+                await mark_outside_scope(conn, contract, request, amendment_id, actor_id, now,
+                                         price=amount if amount is not None else current.price)
+            else:
+                await notify(conn, contract, "notify.amendment_proposed", now, to=(contract.other_party(actor_id),),
+                             buttons=(f"amendment:{amendment_id}:accept", f"amendment:{amendment_id}:reject"),
+                             amendment_id=amendment_id, by_id=actor_id, reason=reason_text,
+                             reverts=revert_flag(reverts))
             amendment = await repo.get_amendment(conn, amendment_id)
         assert amendment is not None
         return amendment
 
-    async def _reverts_to(self, conn: Conn, contract: Contract, scope: str | None, current: Terms) -> int | None:
-        """The earlier version whose scope this text returns to (A → B → A), if any."""
+    async def _reverts_to(self, conn: Conn, contract: Contract, scope: str | None,
+                          current: Terms) -> Requirement | None:
+        """The earlier terms version or revision request this scope returns to (A → B → A), if any."""
         if scope is None:
             return None
-        wanted = normalize_scope(scope)
-        if wanted == normalize_scope(current.scope):
-            return None
-        earlier = [t for t in await repo.all_terms(conn, contract.id) if t.version < current.version]
-        for version in reversed(earlier):
-            if normalize_scope(version.scope) == wanted:
-                return version.version
-        return None
+        return find_revert(scope, await requirement_timeline(conn, contract.id), besides=(current.scope,))
+
+    async def outside_scope(self, guild_id: int, revision_id: int, *, actor_id: int, price: Amount,
+                            reason: str) -> Amendment:
+        """The worker answers a revision request "this is outside the agreed scope": it becomes
+        an amendment proposal (the request's text as the scope, at ``price``) for the client to
+        accept or reject, and it does not use up an included revision."""
+        async with self.db.read() as conn:
+            request = await repo.get_revision(conn, revision_id)
+        if request is None:
+            raise NotFound("error.review.revision_not_found", revision_id=revision_id)
+        amendment = await self.propose_amendment(guild_id, request.contract_id, actor_id=actor_id, reason=reason,
+                                                 scope=request.reason, price=price, revision_id=revision_id)
+        log.info("guild %s contract %s: revision request %s is outside the scope, amendment %s", guild_id,
+                 request.contract_id, revision_id, amendment.id)
+        return amendment
 
     async def answer_amendment(self, guild_id: int, amendment_id: int, *, actor_id: int, accept: bool) -> Amendment:
         now = self.clock.now()
@@ -524,7 +547,7 @@ class ContractService:
             conn, contract_id=contract.id, version=version, scope=amendment.scope or current.scope, price=price,
             deadline_days=days, deadline_date=on, revisions_included=current.revisions_included,
             fee_percent=current.fee_percent, reverts_to=amendment.reverts_to, created_by=amendment.proposed_by,
-            reason=amendment.reason, created_at=to_iso(now),
+            reason=amendment.reason, created_at=to_iso(now), reverts_to_revision=amendment.reverts_to_revision,
         )
         due_at: datetime | None = None
         if contract.funded_at is not None and contract.accepted_at is not None and deadline != current.deadline:
@@ -542,10 +565,15 @@ class ContractService:
         await retire(conn, contract, now, f"amendment:{amendment.id}:*")
         await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="amendment.accepted",
                            now=now, actor_id=actor_id, amendment_id=amendment.id, version=version,
-                           reverts_to=amendment.reverts_to, price=price, topup_due=topup)
+                           reverts_to=amendment.reverts_to, reverts_to_revision=amendment.reverts_to_revision,
+                           price=price, topup_due=topup)
+        # an amendment a revision request "outside the agreed scope" became: that work starts now
+        await resume_outside_scope(conn, await load_contract(conn, contract.guild_id, contract.id), amendment.id, now)
+        reverts = (Requirement("", version=amendment.reverts_to, revision_id=amendment.reverts_to_revision)
+                   if amendment.reverts_to or amendment.reverts_to_revision else None)
         await notify(conn, contract, "notify.amendment_accepted", now, to=(contract.client_id, contract.worker_id),
                      amendment_id=amendment.id, version=version, price_amount=price, currency=contract.currency,
-                     reverts=f"v{amendment.reverts_to}" if amendment.reverts_to else "-")
+                     reverts=revert_flag(reverts))
         if topup:
             await notify(conn, contract, "notify.topup_needed", now, to=(contract.client_id,),
                          buttons=(f"escrow:{contract.id}:deposit",), topup_amount=topup, currency=contract.currency)

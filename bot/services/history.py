@@ -50,13 +50,15 @@ class ContractHistory:
     messages: list[LoggedMessage] = field(default_factory=list)
 
     @property
-    def reverts(self) -> list[tuple[str, int, int]]:
-        """(what, id or version, earlier version) for every amendment, version or revision that
-        returns to an earlier version's scope."""
-        flagged: list[tuple[str, int, int]] = [
-            ("version", t.version, t.reverts_to) for t in self.versions if t.reverts_to
+    def reverts(self) -> list[tuple[str, int, int | None, int | None]]:
+        """(what, id or version, earlier version, earlier revision request) for every terms
+        version or revision request that returns to an earlier requirement (A → B → A)."""
+        flagged: list[tuple[str, int, int | None, int | None]] = [
+            ("version", t.version, t.reverts_to, t.reverts_to_revision)
+            for t in self.versions if t.reverts_to or t.reverts_to_revision
         ]
-        flagged += [("revision", r.id, r.reverts_to) for r in self.revisions if r.reverts_to]
+        flagged += [("revision", r.id, r.reverts_to, r.reverts_to_revision)
+                    for r in self.revisions if r.reverts_to or r.reverts_to_revision]
         return flagged
 
 
@@ -113,7 +115,8 @@ class HistoryService:
             "deliveries": [{**_row(d), "files": files_by_delivery.get(d.id, [])} for d in history.deliveries],
             "deposits": [_row(d) for d in history.deposits],
             "events": [{**_row(e), "data": e.payload} for e in history.events],
-            "reverts": [{"what": w, "id": i, "reverts_to": v} for w, i, v in history.reverts],
+            "reverts": [{"what": w, "id": i, "reverts_to": v, "reverts_to_revision": r}
+                        for w, i, v, r in history.reverts],
             "thread_messages": _thread_messages(history),
         }
         return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")

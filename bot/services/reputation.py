@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, WrongState
-from bot.models.entities import Rating
+from bot.models.entities import Contract, Rating
 from bot.models.states import SETTLED_STATES, Role
 from bot.models.timeutil import from_iso, opt_from_iso, to_iso
 from bot.repositories import contracts as contracts_repo
@@ -80,6 +80,7 @@ class ReputationService:
             raise InvalidInput("error.rating.stars")
         text = clean_text("comment", comment, required=False)
         now = self.clock.now()
+        reveal_after = (await self.guilds.policies(guild_id)).duration("rating_reveal_after")
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             role = role_of(contract, rater_id)
@@ -87,6 +88,7 @@ class ReputationService:
                 raise NotAllowed("error.contract.not_party", contract_id=contract_id)
             if contract.status not in SETTLED_STATES:
                 raise WrongState("error.rating.not_settled", status=contract.status)
+            await self._refuse_after_reveal(conn, contract, rater_id, reveal_after, now)
             ratee = contract.other_party(rater_id)
             ratee_role = "worker" if role is Role.CLIENT else "client"
             if not await repo.insert_rating(conn, contract_id=contract.id, rater_id=rater_id, ratee_id=ratee,
@@ -103,6 +105,19 @@ class ReputationService:
                 await notify(conn, contract, "notify.rated_by_other", now, to=(ratee,))
             mine = next(r for r in ratings if r.rater_id == rater_id)
         return mine
+
+    @staticmethod
+    async def _refuse_after_reveal(conn: Conn, contract: Contract, rater_id: int, reveal_after: timedelta,
+                                   now: datetime) -> None:
+        """Once the ratings are revealed (both rated, or the reveal period is over) nobody rates
+        any more: a rating written after seeing the other's would be retaliation, not a review."""
+        ratings = await repo.ratings_for_contract(conn, contract.id)
+        if any(r.rater_id == rater_id for r in ratings):
+            raise WrongState("error.rating.already")
+        assert contract.closed_at is not None
+        revealed_at = contract.closed_at + reveal_after
+        if len(ratings) >= 2 or now >= revealed_at:
+            raise WrongState("error.rating_window.closed", contract_id=contract.id, revealed_at=to_iso(revealed_at))
 
     async def visible_ratings(self, guild_id: int, contract_id: int, *, viewer_id: int) -> list[Rating]:
         """The ratings on a contract that the viewer may see (blind until revealed; one's own always)."""

@@ -26,6 +26,7 @@ from bot.models.states import (
     JobStatus,
     Role,
 )
+from bot.models.terms import Requirement
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
 from bot.repositories.audit import record_event
@@ -51,6 +52,28 @@ async def load_contract(conn: Conn, guild_id: int, contract_id: int) -> Contract
     if contract is None or contract.guild_id != guild_id:
         raise NotFound("error.contract.not_found", contract_id=contract_id)
     return contract
+
+
+async def requirement_timeline(conn: Conn, contract_id: int) -> list[Requirement]:
+    """Every statement of what the work must be, oldest first: each terms version's scope, and
+    each revision request's text after the version it was made under (for ``find_revert``)."""
+    ordered: list[tuple[tuple[int, int, int], Requirement]] = [
+        ((terms.version, 0, 0), Requirement(terms.scope, version=terms.version))
+        for terms in await repo.all_terms(conn, contract_id)
+    ]
+    ordered += [
+        ((request.terms_version, 1, request.id), Requirement(request.reason, revision_id=request.id))
+        for request in await repo.revisions(conn, contract_id)
+    ]
+    return [requirement for _, requirement in sorted(ordered, key=lambda pair: pair[0])]
+
+
+def revert_flag(found: Requirement | None) -> str:
+    """How a message names what a requirement returns to: ``v2`` (terms version 2), ``#5``
+    (revision request 5), ``-`` (nothing)."""
+    if found is None:
+        return "-"
+    return f"v{found.version}" if found.version is not None else f"#{found.revision_id}"
 
 
 async def notify(

@@ -170,6 +170,9 @@ def amendment_proposed_text(amendment: Amendment, locale: object) -> str:
     text = t(locale, "ui.contract.amendment_proposed", amendment_id=amendment.id, contract_id=amendment.contract_id)
     if amendment.reverts_to:
         text = f"{text}\n{t(locale, 'ui.contract.amendment_reverts', version=amendment.reverts_to)}"
+    elif amendment.reverts_to_revision:
+        note = t(locale, "ui.scope.amendment_reverts_revision", revision_id=amendment.reverts_to_revision)
+        text = f"{text}\n{note}"
     return text
 
 

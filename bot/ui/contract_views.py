@@ -78,8 +78,11 @@ def deadline_text(terms: Terms, language: object) -> str:
     return t(language, "ui.contract.deadline_date", date=deadline.on.isoformat())
 
 
-def reverts_flag(version: int | None, language: object) -> str:
-    return t(language, "ui.contract.reverts", version=version) if version else ""
+def reverts_flag(version: int | None, language: object, revision_id: int | None = None) -> str:
+    """The A → B → A flag: back to an earlier terms version, or to an earlier revision request."""
+    if version:
+        return t(language, "ui.contract.reverts", version=version)
+    return t(language, "ui.scope.reverts_revision", revision_id=revision_id) if revision_id else ""
 
 
 # -- the terms card ------------------------------------------------------------------
@@ -97,8 +100,8 @@ def terms_embed(view: ContractView, language: object, *, with_status: bool = Fal
         timestamp=terms.created_at,
     )
     version = t(language, "ui.contract.version_value", version=terms.version)
-    if terms.reverts_to:
-        version = f"{version}\n{reverts_flag(terms.reverts_to, language)}"
+    if terms.reverts_to or terms.reverts_to_revision:
+        version = f"{version}\n{reverts_flag(terms.reverts_to, language, terms.reverts_to_revision)}"
     embed.add_field(name=t(language, "ui.contract.field_price"), value=money(terms.price, code, language))
     embed.add_field(
         name=t(language, "ui.contract.field_fee", percent=terms.fee_percent), value=money(fee, code, language)
@@ -264,8 +267,8 @@ def _version_blocks(history: ContractHistory, language: object) -> list[str]:
             revisions=terms.revisions_included,
         )
         lines = [head]
-        if terms.reverts_to:
-            lines.append(f"**{reverts_flag(terms.reverts_to, language)}**")
+        if terms.reverts_to or terms.reverts_to_revision:
+            lines.append(f"**{reverts_flag(terms.reverts_to, language, terms.reverts_to_revision)}**")
         if terms.reason:
             lines.append(t(language, "ui.contract.history_reason", reason=terms.reason))
         lines.append(_quote(terms.scope))
@@ -306,8 +309,8 @@ def _amendment_blocks(history: ContractHistory, language: object) -> list[str]:
                 changes=_amendment_changes(amendment, code, language),
             )
         ]
-        if amendment.reverts_to:
-            lines.append(f"**{reverts_flag(amendment.reverts_to, language)}**")
+        if amendment.reverts_to or amendment.reverts_to_revision:
+            lines.append(f"**{reverts_flag(amendment.reverts_to, language, amendment.reverts_to_revision)}**")
         if amendment.new_version:
             lines.append(t(language, "ui.contract.history_became", version=amendment.new_version))
         lines.append(t(language, "ui.contract.history_reason", reason=amendment.reason))
@@ -334,8 +337,10 @@ def _revision_blocks(history: ContractHistory, language: object) -> list[str]:
                 status=word("ui.contract.revision_status", revision.status, language),
             )
         ]
-        if revision.reverts_to:
-            lines.append(f"**{reverts_flag(revision.reverts_to, language)}**")
+        if revision.reverts_to or revision.reverts_to_revision:
+            lines.append(f"**{reverts_flag(revision.reverts_to, language, revision.reverts_to_revision)}**")
+        if revision.amendment_id:
+            lines.append(t(language, "ui.scope.history_became_amendment", amendment_id=revision.amendment_id))
         lines.append(_quote(revision.reason))
         blocks.append("\n".join(lines))
     return blocks

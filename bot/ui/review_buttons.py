@@ -3,7 +3,9 @@
 - ``cw:review:<contract>:approve``: the client approves the delivery (escrow released);
 - ``cw:review:<contract>:revise``: the client asks for a revision, in a modal;
 - ``cw:revision:<id>:accept`` / ``cw:revision:<id>:decline``: the worker's answer to a
-  revision request beyond those included in the terms.
+  revision request (decline: only one beyond those included in the terms);
+- ``cw:revision:<id>:scope``: the worker answers "outside the agreed scope" with a price, in a
+  modal: the request becomes an amendment proposal for the client.
 
 After a success the buttons of the clicked message are disabled, so the message shows
 that it was answered; a click on another copy (a reminder) is refused by the service.
@@ -20,6 +22,7 @@ import discord
 from bot.i18n import language_of, t
 from bot.models.entities import DeliveryFile, OutboxItem
 from bot.notifications.dispatcher import Rendered
+from bot.services.deliveries import RevisionOutcome
 from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
 from bot.ui.format import format_args
 from bot.ui.modals import MarketModal
@@ -64,18 +67,29 @@ class ReviseDeliveryButton(MarketButton):
     style = discord.ButtonStyle.secondary
 
     async def run(self, interaction: Interaction) -> None:
-        await interaction.response.send_modal(RevisionModal(self.target_id, interaction.locale))
+        services = interaction.client.services
+        guild_id = await services.contracts.guild_of("contract", self.target_id)
+        view = await services.contracts.view(guild_id, self.target_id, viewer_id=interaction.user.id)
+        await interaction.response.send_modal(
+            RevisionModal(self.target_id, interaction.locale, version=view.terms.version, scope=view.terms.scope)
+        )
+
+
+def clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class RevisionModal(MarketModal):
-    """The client's revision request, written in a paragraph field."""
+    """The client's revision request, written against the current terms: the field names the
+    terms version and starts from its scope, so the request says what the delivery misses."""
 
-    def __init__(self, contract_id: int, locale: Any) -> None:
+    def __init__(self, contract_id: int, locale: Any, *, version: int, scope: str) -> None:
         super().__init__(title=t(locale, "ui.review.modal_title", contract_id=contract_id)[:45])
         self.contract_id = contract_id
         self.reason: discord.ui.TextInput[RevisionModal] = discord.ui.TextInput(
-            label=t(locale, "ui.review.modal_reason")[:45],
-            placeholder=t(locale, "ui.review.modal_placeholder")[:100],
+            label=clipped(t(locale, "ui.scope.modal_reason", version=version), 45),
+            placeholder=clipped(t(locale, "ui.scope.modal_placeholder", version=version, scope=" ".join(scope.split())),
+                                100),
             style=discord.TextStyle.paragraph,
             custom_id=REASON_INPUT,
             max_length=REASON_LIMIT,
@@ -88,12 +102,13 @@ class RevisionModal(MarketModal):
         outcome = await services.deliveries.request_revision(
             guild_id, self.contract_id, actor_id=interaction.user.id, reason=self.reason.value
         )
-        await close_buttons(interaction, revision_reply(interaction.locale, self.contract_id, outcome.included))
+        await close_buttons(interaction, revision_reply(interaction.locale, outcome))
 
 
-def revision_reply(locale: Any, contract_id: int, included: bool) -> str:
-    key = "ui.review.revised" if included else "ui.review.revised_extra"
-    return t(locale, key, contract_id=contract_id)
+def revision_reply(locale: Any, outcome: RevisionOutcome) -> str:
+    request = outcome.request
+    key = "ui.scope.revised" if outcome.included else "ui.scope.revised_extra"
+    return t(locale, key, contract_id=request.contract_id, revision_id=request.id, version=request.terms_version)
 
 
 class _RevisionAnswer(MarketButton):
@@ -106,7 +121,11 @@ class _RevisionAnswer(MarketButton):
             guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept
         )
         key = "ui.revision.accepted" if self.accept else "ui.revision.declined"
-        await close_buttons(interaction, t(interaction.locale, key, contract_id=request.contract_id))
+        if request.included:
+            key = "ui.scope.accepted"
+        await close_buttons(
+            interaction, t(interaction.locale, key, contract_id=request.contract_id, revision_id=request.id)
+        )
 
 
 @register_button("revision", "accept")
@@ -121,6 +140,58 @@ class DeclineRevisionButton(_RevisionAnswer):
     label_key = "button.revision.decline"
     style = discord.ButtonStyle.secondary
     accept = False
+
+
+@register_button("revision", "scope")
+class OutsideScopeButton(MarketButton):
+    """The worker's answer "this is outside the agreed scope": a price in a modal, and the
+    request becomes an amendment proposal for the client."""
+
+    label_key = "button.revision.scope"
+    style = discord.ButtonStyle.primary
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await interaction.client.services.contracts.guild_of("revision", self.target_id)
+        await interaction.response.send_modal(OutsideScopeModal(self.target_id, guild_id, interaction.locale))
+
+
+PRICE_INPUT = "price"
+
+
+class OutsideScopeModal(MarketModal):
+    def __init__(self, revision_id: int, guild_id: int, locale: Any) -> None:
+        super().__init__(
+            title=clipped(t(locale, "ui.scope.scope_modal_title", revision_id=revision_id), 45),
+            custom_id=f"cw:scope_modal:{revision_id}",
+        )
+        self.revision_id = revision_id
+        self.guild_id = guild_id
+        self.price: discord.ui.TextInput[OutsideScopeModal] = discord.ui.TextInput(
+            label=clipped(t(locale, "ui.scope.price_label"), 45),
+            placeholder=clipped(t(locale, "ui.scope.price_placeholder"), 100),
+            custom_id=PRICE_INPUT,
+            max_length=20,
+        )
+        self.reason: discord.ui.TextInput[OutsideScopeModal] = discord.ui.TextInput(
+            label=clipped(t(locale, "ui.scope.reason_label"), 45),
+            placeholder=clipped(t(locale, "ui.scope.reason_placeholder"), 100),
+            style=discord.TextStyle.paragraph,
+            custom_id=REASON_INPUT,
+            max_length=REASON_LIMIT,
+        )
+        self.add_item(self.price)
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        amendment = await interaction.client.services.contracts.outside_scope(
+            self.guild_id, self.revision_id, actor_id=interaction.user.id, price=self.price.value.strip(),
+            reason=self.reason.value,
+        )
+        await close_buttons(
+            interaction,
+            t(interaction.locale, "ui.scope.proposed", revision_id=self.revision_id, amendment_id=amendment.id,
+              contract_id=amendment.contract_id),
+        )
 
 
 # -- the delivery as the client and the contract thread see it ----------------------------

@@ -32,6 +32,7 @@ from discord import app_commands
 from bot.errors import MarketError
 from bot.i18n import t
 from bot.models.entities import Contract, Job
+from bot.repositories.outbox import enqueue
 from bot.services.deliveries import IncomingFile
 from bot.ui.format import format_args
 from tests.bot.conftest import Market
@@ -323,3 +324,27 @@ def everything_sent(market: Market) -> list[str]:
             parts += [f"{f.name}\n{f.value}" for f in embed.fields]
         texts.append("\n".join(parts))
     return texts
+async def status_of(market: Market, contract_id: int) -> str:
+    contract = await market.services.contracts.get(contract_id)
+    assert contract is not None
+    return str(contract.status)
+
+
+def delivery_dm(market: Market) -> discord.Message:
+    return last_dm(market, market.client, "📦")
+
+
+async def copy_of_buttons(market: Market, member: simcord.MemberActor, buttons: list[str]) -> discord.Message:
+    """DM ``member`` a test message carrying ``buttons`` (another copy of a question)."""
+    async with market.services.db.transaction() as conn:
+        await enqueue(
+            conn,
+            guild_id=market.guild.id,
+            target="dm",
+            recipient_id=member.id,
+            message_key="ui.review.modal_reason",
+            now=market.clock.now(),
+            buttons=buttons,
+        )
+    await market.settle()
+    return market.dms(member)[-1]

@@ -513,7 +513,7 @@ async def test_history_shows_versions_reverts_and_the_file(setup_market: Market)
     assert attachment.filename == f"contract-{contract.id}-history.json"
     document = json.loads(await attachment.read())
     assert [v["scope"] for v in document["terms_versions"]] == ["Logo A", "Logo B", "Logo A"]
-    assert {"what": "version", "id": 3, "reverts_to": 1} in document["reverts"]
+    assert {"what": "version", "id": 3, "reverts_to": 1, "reverts_to_revision": None} in document["reverts"]
 
     result = await market.outsider.slash(market.general, "contract history", contract=contract.id)
     market.assert_refused(result, "error.contract.not_party", contract_id=contract.id)

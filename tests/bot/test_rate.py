@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import simcord
 
 from bot.i18n import t
 from tests.bot.conftest import Market
-from tests.bot.helpers import active_contract, completed_contract, last_dm
+from tests.bot.helpers import active_contract, completed_contract, last_dm, reload
 
 
 async def test_rate_the_worker(setup_market: Market) -> None:
@@ -127,3 +129,22 @@ async def test_the_contract_option_suggests_finished_contracts(setup_market: Mar
         choices = await member.autocomplete(market.general, "rate", "contract", "")
         assert [c["value"] for c in choices] == [done.id]
     assert await market.outsider.autocomplete(market.general, "rate", "contract", "") == []
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+async def test_a_rating_after_the_reveal_is_refused(setup_market: Market, language: str) -> None:
+    market = setup_market
+    contract = await reload(market, (await completed_contract(market)).id)
+    assert contract.closed_at is not None
+    await market.worker.slash(market.general, "rate", contract=contract.id, stars=2, comment="Slow to answer.")
+    market.clock.set(contract.closed_at + timedelta(days=8))  # the reveal period (7 days) is over
+    market.set_locale(market.client, language)
+
+    result = await market.client.slash(market.general, "rate", contract=contract.id, stars=1, comment="Then you too.")
+
+    market.assert_refused(result, "error.rating_window.closed", language, contract_id=contract.id,
+                          revealed_at=contract.closed_at + timedelta(days=7))
+    ratings = await market.services.reputation.visible_ratings(
+        market.guild.id, contract.id, viewer_id=market.client.id
+    )
+    assert [(r.rater_id, r.stars) for r in ratings] == [(market.worker.id, 2)]

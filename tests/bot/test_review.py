@@ -3,42 +3,25 @@ a revision beyond those included in the terms."""
 
 from __future__ import annotations
 
-import discord
 import pytest
 import simcord
 
 from bot.i18n import t
-from bot.repositories.outbox import enqueue
 from tests.bot.conftest import Market
-from tests.bot.helpers import active_contract, custom_ids, delivered_contract, disabled, last_dm, ledger, refused
+from tests.bot.helpers import (
+    active_contract,
+    copy_of_buttons,
+    custom_ids,
+    delivered_contract,
+    delivery_dm,
+    disabled,
+    last_dm,
+    ledger,
+    refused,
+    status_of,
+)
 
 PAYOUT, FEE = 45000, 5000  # 50000 JPY at the default 10% fee
-
-
-async def status_of(market: Market, contract_id: int) -> str:
-    contract = await market.services.contracts.get(contract_id)
-    assert contract is not None
-    return str(contract.status)
-
-
-def delivery_dm(market: Market) -> discord.Message:
-    return last_dm(market, market.client, "📦")
-
-
-async def copy_of_buttons(market: Market, member: simcord.MemberActor, buttons: list[str]) -> discord.Message:
-    """DM ``member`` a test message carrying ``buttons`` (another copy of a question)."""
-    async with market.services.db.transaction() as conn:
-        await enqueue(
-            conn,
-            guild_id=market.guild.id,
-            target="dm",
-            recipient_id=member.id,
-            message_key="ui.review.modal_reason",
-            now=market.clock.now(),
-            buttons=buttons,
-        )
-    await market.settle()
-    return market.dms(member)[-1]
 
 
 # -- /review approve ------------------------------------------------------------------------
@@ -159,17 +142,38 @@ async def test_revise_with_the_command(setup_market: Market) -> None:
         market.general, "review revise", contract=contract.id, reason="Please use the red of the shop sign."
     )
 
-    simcord.assert_responded(result, content=t("en", "ui.review.revised", contract_id=contract.id), ephemeral=True)
-    assert await status_of(market, contract.id) == "active"
+    [request] = (
+        await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
+    ).revisions
+    simcord.assert_responded(
+        result,
+        content=t("en", "ui.scope.revised", contract_id=contract.id, revision_id=request.id, version=1),
+        ephemeral=True,
+    )
+    assert await status_of(market, contract.id) == "delivered"  # waits for the worker's answer
     dm = last_dm(market, market.worker, "✏️")
+    terms = (await market.services.contracts.view(market.guild.id, contract.id, viewer_id=market.worker.id)).terms
     assert dm.content == t(
         "en",
-        "notify.revision_requested",
+        "notify.scope_revision_included",
         contract_id=contract.id,
+        revision_id=request.id,
         used=1,
         allowed=2,
         reason="Please use the red of the shop sign.",
         reverts="-",
+        version=1,
+        scope=terms.scope,
+    )
+    assert custom_ids(dm) == [f"cw:revision:{request.id}:accept", f"cw:revision:{request.id}:scope"]
+
+    answer = await market.worker.user.click(dm, custom_id=f"cw:revision:{request.id}:accept")
+
+    assert answer.followups[-1].content == t("en", "ui.scope.accepted", contract_id=contract.id,
+                                             revision_id=request.id)
+    assert await status_of(market, contract.id) == "active"
+    assert last_dm(market, market.client, "👍").content == t(
+        "en", "notify.scope_revision_accepted", contract_id=contract.id, revision_id=request.id
     )
 
 
@@ -193,13 +197,14 @@ async def test_the_revise_button_asks_in_a_modal(setup_market: Market) -> None:
     assert shown.modal["title"] == t("ja", "ui.review.modal_title", contract_id=contract.id)
     result = await market.client.user.submit_modal(shown, {"reason": "ロゴの赤をお店の看板に合わせてください。"})
 
-    assert result.followups[-1].content == t("ja", "ui.review.revised", contract_id=contract.id)
-    assert result.followups[-1].ephemeral
-    assert disabled(delivery_dm(market)) == [True, True]
-    assert await status_of(market, contract.id) == "active"
     [request] = (
         await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
     ).revisions
+    assert result.followups[-1].content == t("ja", "ui.scope.revised", contract_id=contract.id,
+                                             revision_id=request.id, version=1)
+    assert result.followups[-1].ephemeral
+    assert disabled(delivery_dm(market)) == [True, True]
+    assert await status_of(market, contract.id) == "delivered"
     assert request.reason == "ロゴの赤をお店の看板に合わせてください。" and request.included
 
 
@@ -209,24 +214,27 @@ async def test_an_extra_revision_is_the_workers_choice(setup_market: Market) -> 
 
     result = await market.client.slash(market.general, "review revise", contract=contract.id, reason="Add a mascot")
 
-    simcord.assert_responded(
-        result, content=t("en", "ui.review.revised_extra", contract_id=contract.id), ephemeral=True
-    )
-    assert await status_of(market, contract.id) == "delivered"
-    dm = last_dm(market, market.worker, "✏️")
     [request] = (
         await market.services.history.history(market.guild.id, contract.id, viewer_id=market.client.id)
     ).revisions
-    assert custom_ids(dm) == [f"cw:revision:{request.id}:accept", f"cw:revision:{request.id}:decline"]
+    simcord.assert_responded(
+        result,
+        content=t("en", "ui.scope.revised_extra", contract_id=contract.id, revision_id=request.id, version=1),
+        ephemeral=True,
+    )
+    assert await status_of(market, contract.id) == "delivered"
+    dm = last_dm(market, market.worker, "✏️")
+    assert custom_ids(dm) == [f"cw:revision:{request.id}:accept", f"cw:revision:{request.id}:decline",
+                              f"cw:revision:{request.id}:scope"]
 
     # One question at a time.
     wrong = await market.client.slash(market.general, "review revise", contract=contract.id, reason="Again")
-    market.assert_refused(wrong, "error.review.revision_pending", contract_id=contract.id)
+    market.assert_refused(wrong, "error.scope.revision_pending", contract_id=contract.id)
 
     answer = await market.worker.user.click(dm, custom_id=f"cw:revision:{request.id}:accept")
 
     assert answer.followups[-1].content == t("en", "ui.revision.accepted", contract_id=contract.id)
-    assert disabled(last_dm(market, market.worker, "✏️")) == [True, True]
+    assert disabled(last_dm(market, market.worker, "✏️")) == [True, True, True]
     assert await status_of(market, contract.id) == "active"
     assert last_dm(market, market.client, "The worker agreed").content == t(
         "en", "notify.extra_revision_accepted", contract_id=contract.id

@@ -422,16 +422,28 @@ class Flow:
         assert shown.modal["title"] == self.t("ui.review.modal_title", contract_id=self.contract_id)
         result = await m.client.user.submit_modal(shown, {"reason": s.revision})
 
-        assert self.reply(result) == self.t("ui.review.revised", contract_id=self.contract_id)
+        revision_id = await self.db_value("SELECT id FROM revision_requests WHERE contract_id = ?", self.contract_id)
+        assert self.reply(result) == self.t("ui.scope.revised", contract_id=self.contract_id,
+                                            revision_id=revision_id, version=1)  # fmt: skip
         await m.settle()
         assert disabled(refetch(m.client.user.dm_channel, self.delivery_dm)) == [True, True]
+        # the worker sees the request next to the current terms, and answers it
         told = self.one_dm(m.worker)
-        assert told.content == self.t("notify.revision_requested", contract_id=self.contract_id, used=1, allowed=2,
-                                      reason=s.revision, reverts="-")  # fmt: skip
+        assert told.content == self.t("notify.scope_revision_included", contract_id=self.contract_id,
+                                      revision_id=revision_id, used=1, allowed=2, reason=s.revision, reverts="-",
+                                      version=1, scope=s.scope)  # fmt: skip
+        assert labels(told) == [self.t("button.revision.accept"), self.t("button.revision.scope")]
         assert [p.content for p in self.thread_posts()] == [
-            self.t("thread.revision", contract_id=self.contract_id, used=1, allowed=2, reason=s.revision, reverts="-")
+            self.t("thread.scope_revision", contract_id=self.contract_id, revision_id=revision_id, used=1, allowed=2,
+                   reason=s.revision, reverts="-", version=1)
         ]
         self.nothing_new(m.client)
+        result = await m.worker.user.click(told, custom_id=f"cw:revision:{revision_id}:accept")
+        assert self.reply(result) == self.t("ui.scope.accepted", contract_id=self.contract_id,
+                                            revision_id=revision_id)  # fmt: skip
+        await m.settle()
+        assert self.one_dm(m.client).content == self.t("notify.scope_revision_accepted", contract_id=self.contract_id,
+                                                       revision_id=revision_id)  # fmt: skip
 
     async def approve(self) -> None:
         m = self.market
@@ -538,7 +550,8 @@ class Flow:
         for name, data in (DRAFT, REVISED):
             assert sha(data) in text and name in text
         for event in ("contract_offered", "contract_accepted", "escrow_declared", "escrow_confirmed",
-                      "delivery_submitted", "revision_requested", "delivery_approved", "rating_given"):  # fmt: skip
+                      "delivery_submitted", "revision_requested", "revision_accepted", "delivery_approved",
+                      "rating_given"):  # fmt: skip
             assert self.t(f"ui.contract.event.{event}") in text, event
 
         [attachment] = first.attachments

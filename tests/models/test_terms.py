@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.models.terms import MAX_DEADLINE_DAYS, Deadline, DeadlineError, normalize_scope
+from bot.models.terms import (
+    MAX_DEADLINE_DAYS,
+    Deadline,
+    DeadlineError,
+    Requirement,
+    find_revert,
+    normalize_scope,
+)
 
 TODAY = date(2026, 1, 5)
 
@@ -88,3 +95,58 @@ def test_funding_before_acceptance_does_not_shorten_a_date() -> None:
 def test_normalize_scope_ignores_whitespace_and_case() -> None:
     assert normalize_scope("  Logo  in\nRED ") == normalize_scope("logo in red")
     assert normalize_scope("logo in red") != normalize_scope("logo in blue")
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalized"),
+    [
+        ("Logo in red", "logo in red"),
+        ("  Logo\t in\n\nRED.  ", "logo in red"),
+        ("Logo, in red!", "logo in red"),
+        ("\"Logo\" (in red)?", "logo in red"),
+        ("ＬＯＧＯ　ｉｎ　ＲＥＤ", "logo in red"),  # full-width letters and the ideographic space
+        ("Straße", "strasse"),  # case-folded, not only lower-cased
+        ("ロゴを赤に。", "ロゴを赤に"),
+        ("「ロゴ」を、赤に！", "ロゴを赤に"),
+        ("ﾛｺﾞを赤に", "ロゴを赤に"),  # half-width kana
+        ("ロゴ・赤　（濃いめ）", "ロゴ赤 濃いめ"),
+        ("", ""),
+    ],
+)
+def test_normalize_scope_table(typed: str, normalized: str) -> None:
+    assert normalize_scope(typed) == normalized
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("logo in red", "logo in blue"), ("ロゴを赤に", "ロゴを青に"), ("10 pages", "100 pages"), ("v1", "v2")],
+)
+def test_normalize_scope_keeps_what_differs(a: str, b: str) -> None:
+    assert normalize_scope(a) != normalize_scope(b)
+
+
+V1 = Requirement("Logo in red", version=1)
+V2 = Requirement("Logo in blue", version=2)
+R1 = Requirement("Make it green.", revision_id=11)
+R2 = Requirement("Bigger letters", revision_id=12)
+
+
+@pytest.mark.parametrize(
+    ("text", "timeline", "besides", "expected"),
+    [
+        ("logo in red", [V1], (), None),  # the only requirement: said again, not reverted
+        ("LOGO, in red!", [V1, V2], (), V1),  # A -> B -> A, re-typed
+        ("logo in blue", [V1, V2], (), None),  # the latest one again
+        ("make it green", [V1, R1, R2], (), R1),  # back to an earlier revision request
+        ("make it green", [V1, R1], (), None),  # the same request again: not done yet, no revert
+        ("logo in red", [V1, R1], (), V1),  # the terms, after asking for something else
+        ("logo in red", [V1, R1], ("Logo in red",), None),  # an amendment back to the current terms
+        ("something new", [V1, V2, R1], (), None),
+        ("logo in red", [], (), None),
+        ("ロゴを赤に", [Requirement("ロゴを赤に。", version=1), Requirement("ロゴを青に", version=2)], (),
+         Requirement("ロゴを赤に。", version=1)),
+    ],
+)
+def test_find_revert(text: str, timeline: list[Requirement], besides: tuple[str, ...],
+                     expected: Requirement | None) -> None:
+    assert find_revert(text, timeline, besides=besides) == expected

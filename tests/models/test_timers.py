@@ -82,7 +82,7 @@ def test_each_kind_is_timed_by_its_policies(kind: TimerKind, remind_after: str |
         (OFFER, None, [("remind.offer", Recipient.WORKER, ("contract:7:accept", "contract:7:decline"))]),
         (ESCROW, None, [("remind.escrow", Recipient.CLIENT, ("escrow:7:deposit",))]),
         (REVIEW, None, [("remind.review", Recipient.CLIENT, ("review:7:approve", "review:7:revise"))]),
-        (REVISION, 12, [("remind.extra_revision", Recipient.WORKER, ("revision:12:accept", "revision:12:decline"))]),
+        (REVISION, 12, [("remind.scope_revision", Recipient.WORKER, ("revision:12:accept", "revision:12:scope"))]),
         (DEADLINE, None, [("remind.overdue_worker", Recipient.WORKER, ()),
                           ("remind.overdue_client", Recipient.CLIENT, ())]),
         (REPLY, None, [("remind.reply", Recipient.CLIENT, ())]),

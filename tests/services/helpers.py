@@ -240,6 +240,15 @@ async def delivered_contract(services: Services, clock: FakeClock | None = None,
     return await deliver(services, contract, files, note)
 
 
+async def revised(services: Services, contract: Contract, reason: str = "Please fix it.") -> Contract:
+    """The client asks for a revision and the worker takes it on: status ``active`` again."""
+    outcome = await services.deliveries.request_revision(contract.guild_id, contract.id, actor_id=contract.client_id,
+                                                         reason=reason)
+    await services.deliveries.answer_extra_revision(contract.guild_id, outcome.request.id,
+                                                    actor_id=contract.worker_id, accept=True)
+    return await reload(services, contract.id)
+
+
 async def completed_contract(services: Services, clock: FakeClock | None = None, **kwargs: Any) -> Contract:
     """The client approved the delivery: status ``completed``, escrow released."""
     contract = await delivered_contract(services, clock, **kwargs)

@@ -279,7 +279,7 @@ async def test_returning_to_an_earlier_scope_is_flagged(services: Services, guil
     versions = await all_terms(services, contract.id)
     assert [(t.version, t.reverts_to) for t in versions] == [(1, None), (2, None), (3, 1)]
     history = await services.history.history(GUILD_ID, contract.id, viewer_id=WORKER)
-    assert ("version", 3, 1) in history.reverts
+    assert ("version", 3, 1, None) in history.reverts
     accepted = [e for e in await events(services, "amendment.accepted") if e["data"]["version"] == 3]
     assert accepted[0]["data"]["reverts_to"] == 1
 

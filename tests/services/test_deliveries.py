@@ -27,6 +27,7 @@ from tests.services.helpers import (
     ledger,
     ledger_txns,
     reload,
+    revised,
     snapshot,
 )
 
@@ -281,39 +282,65 @@ async def test_approve_before_delivery_is_refused(services: Services, guild: Gui
 # -- revisions ------------------------------------------------------------------------------
 
 
-async def test_revision_within_included_goes_back_to_work(services: Services, guild: Guild,
-                                                          clock: FakeClock) -> None:
+async def test_an_included_revision_waits_for_the_worker_then_goes_back_to_work(services: Services, guild: Guild,
+                                                                                clock: FakeClock) -> None:
     contract = await delivered_contract(services)  # two revisions included by default
     clock.advance(hours=2)
 
     outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT,
                                                          reason="Make the bowl red.")
 
+    # nothing is forced on the worker: the request waits, with the current terms next to it
     assert outcome.included
     assert (outcome.request.status, outcome.request.included, outcome.request.reason) == (
-        "applied", 1, "Make the bowl red.")
+        "pending_worker", 1, "Make the bowl red.")
+    assert (await reload(services, contract.id)).status == ContractStatus.DELIVERED
+    rid = outcome.request.id
+    dm = await contract_outbox(services, contract.id, message_key="notify.scope_revision_included")
+    assert [(r["recipient_id"], r["buttons"], r["args"]["used"], r["args"]["allowed"], r["args"]["version"])
+            for r in dm] == [(WORKER, [f"revision:{rid}:accept", f"revision:{rid}:scope"], 1, 2, 1)]
+    terms = (await services.contracts.view(GUILD_ID, contract.id, viewer_id=WORKER)).terms
+    assert dm[0]["args"]["scope"] == terms.scope
+    thread = await contract_outbox(services, contract.id, message_key="thread.scope_revision")
+    assert [r["args"]["reverts"] for r in thread] == ["-"]
+
+    clock.advance(hours=1)
+    answered = await services.deliveries.answer_extra_revision(GUILD_ID, rid, actor_id=WORKER, accept=True)
+
+    assert answered.status == "accepted"
     after = await reload(services, contract.id)
     assert after.status == ContractStatus.ACTIVE
     assert after.due_at == contract.due_at  # still well before the deadline
     assert after.timer_round == contract.timer_round + 1
     delivery = (await services.deliveries.deliveries(GUILD_ID, contract.id))[-1]
     assert (delivery.outcome, delivery.reviewed_at) == ("revision", clock.now())
-    dm = await contract_outbox(services, contract.id, message_key="notify.revision_requested")
-    assert [(r["recipient_id"], r["args"]["used"], r["args"]["allowed"]) for r in dm] == [(WORKER, 1, 2)]
+    told = await contract_outbox(services, contract.id, message_key="notify.scope_revision_accepted")
+    assert [r["recipient_id"] for r in told] == [CLIENT]
     # the second one is counted too
     await services.deliveries.deliver(GUILD_ID, contract.id, actor_id=WORKER, files=[PNG])
     second = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="Bigger.")
     assert second.included
-    dm = await contract_outbox(services, contract.id, message_key="notify.revision_requested")
+    dm = await contract_outbox(services, contract.id, message_key="notify.scope_revision_included")
     assert [r["args"]["used"] for r in dm] == [1, 2]
-    assert (await reload(services, contract.id)).status == ContractStatus.ACTIVE
+
+
+async def test_an_included_revision_cannot_be_declined(services: Services, guild: Guild) -> None:
+    contract = await delivered_contract(services)
+    outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="Red.")
+    before = await snapshot(services)
+
+    with pytest.raises(WrongState) as refused:
+        await services.deliveries.answer_extra_revision(GUILD_ID, outcome.request.id, actor_id=WORKER, accept=False)
+
+    assert refused.value.key == "error.scope.included_decline"
+    assert await snapshot(services) == before
 
 
 async def test_revision_after_the_deadline_leaves_time_to_redo(services: Services, guild: Guild,
                                                                clock: FakeClock) -> None:
     contract = await delivered_contract(services)
     clock.advance(days=9)
-    await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="Fix it")
+    await revised(services, contract, "Fix it")
     assert (await reload(services, contract.id)).due_at == clock.now() + timedelta(days=3)
 
 
@@ -327,16 +354,17 @@ async def test_revision_beyond_included_waits_for_the_worker(services: Services,
     assert not outcome.included
     assert (outcome.request.status, outcome.request.included) == ("pending_worker", 0)
     assert (await reload(services, contract.id)).status == ContractStatus.DELIVERED
-    dm = await contract_outbox(services, contract.id, message_key="notify.extra_revision_requested")
+    dm = await contract_outbox(services, contract.id, message_key="notify.scope_revision_extra")
+    rid = outcome.request.id
     assert [(r["recipient_id"], r["buttons"]) for r in dm] == [
-        (WORKER, [f"revision:{outcome.request.id}:accept", f"revision:{outcome.request.id}:decline"])]
+        (WORKER, [f"revision:{rid}:accept", f"revision:{rid}:decline", f"revision:{rid}:scope"])]
     assert await ledger(services) == before_money
     delivery = (await services.deliveries.deliveries(GUILD_ID, contract.id))[-1]
     assert delivery.outcome is None
     # a second request while one waits is refused
     with pytest.raises(WrongState) as refused:
         await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT, reason="And another")
-    assert refused.value.key == "error.review.revision_pending"
+    assert refused.value.key == "error.scope.revision_pending"
 
 
 async def test_worker_accepts_an_extra_revision(services: Services, guild: Guild) -> None:

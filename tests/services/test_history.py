@@ -39,9 +39,10 @@ async def busy_contract(services: Services, clock: FakeClock) -> Contract:
     clock.advance(hours=1)
     await deliver(services, contract, DRAFT, note="draft")
     clock.advance(hours=1)
-    await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT,
-                                               reason="a logo,  two colours, SVG.")
+    outcome = await services.deliveries.request_revision(GUILD_ID, contract.id, actor_id=CLIENT,
+                                                         reason="a logo,  two colours, SVG.")
     clock.advance(hours=1)
+    await services.deliveries.answer_extra_revision(GUILD_ID, outcome.request.id, actor_id=WORKER, accept=True)
     await deliver(services, contract, FINAL, note="final")
     clock.advance(hours=1)
     await services.deliveries.approve(GUILD_ID, contract.id, actor_id=CLIENT)
@@ -64,10 +65,10 @@ async def test_history_shows_everything_in_order(services: Services, guild: Guil
     )
     (revision,) = history.revisions
     assert (revision.reason, revision.included, revision.status, revision.terms_version) == (
-        "a logo,  two colours, SVG.", 1, "applied", 2,
+        "a logo,  two colours, SVG.", 1, "accepted", 2,
     )
     assert revision.reverts_to == 1  # asks for version 1's scope again
-    assert ("revision", revision.id, 1) in history.reverts
+    assert ("revision", revision.id, 1, None) in history.reverts
     first, second = history.deliveries
     assert (first.note, first.outcome, first.terms_version) == ("draft", "revision", 2)
     assert (second.note, second.outcome) == ("final", "approved")
@@ -92,6 +93,7 @@ async def test_history_shows_everything_in_order(services: Services, guild: Guil
         "amendment.accepted",
         "delivery.submitted",
         "revision.requested",
+        "revision.accepted",
         "delivery.submitted",
         "delivery.approved",
     ]
@@ -162,7 +164,7 @@ async def test_export_is_json_with_every_part_and_the_file_hashes(
     assert [e["kind"] for e in document["events"]] == [e.kind for e in history.events]
     assert all(isinstance(e["data"], dict) for e in document["events"])
     revision_id = history.revisions[0].id
-    assert {"what": "revision", "id": revision_id, "reverts_to": 1} in document["reverts"]
+    assert {"what": "revision", "id": revision_id, "reverts_to": 1, "reverts_to_revision": None} in document["reverts"]
 
 
 async def test_export_keeps_japanese_text_readable(services: Services, guild: Guild, clock: FakeClock) -> None:

@@ -9,6 +9,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.errors import InvalidInput, NotAllowed, WrongState
 from bot.models.entities import Guild
+from bot.models.timeutil import to_iso
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
 from tests.services.helpers import (
@@ -21,6 +22,7 @@ from tests.services.helpers import (
     hired_contract,
     no_cooldowns,
     post_job,
+    revised,
     snapshot,
 )
 
@@ -54,6 +56,43 @@ async def test_rating_twice_is_refused(services: Services, guild: Guild) -> None
         await services.reputation.rate(GUILD_ID, contract.id, rater_id=CLIENT, stars=1, comment="changed my mind")
     assert refused.value.key == "error.rating.already"
     assert await snapshot(services) == before
+
+
+async def test_a_late_rating_after_the_reveal_is_refused(services: Services, guild: Guild, clock: FakeClock) -> None:
+    contract = await completed_contract(services)
+    assert contract.closed_at is not None
+    await services.reputation.rate(GUILD_ID, contract.id, rater_id=WORKER, stars=2)
+    clock.set(contract.closed_at + timedelta(days=7))  # the worker's rating is revealed now
+    before = await snapshot(services)
+
+    with pytest.raises(WrongState) as refused:
+        await services.reputation.rate(GUILD_ID, contract.id, rater_id=CLIENT, stars=1, comment="you too")
+
+    assert refused.value.key == "error.rating_window.closed"
+    assert refused.value.args_map == {"contract_id": contract.id,
+                                      "revealed_at": to_iso(contract.closed_at + timedelta(days=7))}
+    assert await snapshot(services) == before
+    # the one who rated before the reveal still gets "already", not the window
+    with pytest.raises(WrongState) as again:
+        await services.reputation.rate(GUILD_ID, contract.id, rater_id=WORKER, stars=5)
+    assert again.value.key == "error.rating.already"
+
+
+async def test_the_rating_window_closes_with_the_reveal_even_if_nobody_rated(services: Services, guild: Guild,
+                                                                             clock: FakeClock) -> None:
+    await services.guilds.set_policy(GUILD_ID, "rating_reveal_after", "2d", actor_id=MODERATOR)
+    contract = await completed_contract(services)
+    assert contract.closed_at is not None
+    clock.set(contract.closed_at + timedelta(days=2) - timedelta(seconds=1))
+    await services.reputation.rate(GUILD_ID, contract.id, rater_id=CLIENT, stars=4)  # still in time
+
+    clock.set(contract.closed_at + timedelta(days=2))
+    with pytest.raises(WrongState) as refused:
+        await services.reputation.rate(GUILD_ID, contract.id, rater_id=WORKER, stars=1)
+
+    assert refused.value.key == "error.rating_window.closed"
+    rows = await services.db.fetchall("SELECT rater_id FROM ratings WHERE contract_id = ?", (contract.id,))
+    assert [r["rater_id"] for r in rows] == [CLIENT]
 
 
 @pytest.mark.parametrize("stars", [0, 6, -1])
@@ -202,12 +241,15 @@ async def test_figures_from_a_scripted_history(services: Services, guild: Guild,
     c1 = await deliver(services, c1)  # on time
     clock.set(t0 + timedelta(days=1, hours=6))
     await services.deliveries.approve(GUILD_ID, c1.id, actor_id=CLIENT)  # reviewed after 6h
+    # rated within the rating window (a rating after the reveal would be refused)
+    await services.reputation.rate(GUILD_ID, c1.id, rater_id=WORKER, stars=5)
+    await services.reputation.rate(GUILD_ID, c1.id, rater_id=CLIENT, stars=4)
 
     clock.set(t0 + timedelta(days=8))
     c2 = await deliver(services, c2)  # late
     c5 = await deliver(services, c5)  # late
     clock.set(t0 + timedelta(days=8, hours=2))
-    await services.deliveries.request_revision(GUILD_ID, c2.id, actor_id=CLIENT, reason="Darker.")  # 2h
+    await revised(services, c2, "Darker.")  # 2h
     clock.set(t0 + timedelta(days=8, hours=3))
     c2 = await deliver(services, c2)  # the second delivery does not change the on-time figure
     clock.set(t0 + timedelta(days=8, hours=7))
@@ -220,8 +262,6 @@ async def test_figures_from_a_scripted_history(services: Services, guild: Guild,
     await services.cases.report(GUILD_ID, reporter_id=WORKER2, user_id=CLIENT, reason="Rude.")
 
     clock.set(t0 + timedelta(days=8, hours=8))
-    await services.reputation.rate(GUILD_ID, c1.id, rater_id=WORKER, stars=5)
-    await services.reputation.rate(GUILD_ID, c1.id, rater_id=CLIENT, stars=4)
     await services.reputation.rate(GUILD_ID, c2.id, rater_id=WORKER2, stars=2)  # the client has not rated c2
     await services.reputation.rate(GUILD_ID, c5.id, rater_id=OUTSIDER, stars=2)  # nor the worker c5
 

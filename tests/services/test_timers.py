@@ -761,11 +761,11 @@ async def test_an_extra_revision_reminds_the_worker_and_holds_the_auto_approval(
     asked = t0 + HOUR
     changes = await Changes.start(services, contract.id)
     await assert_quiet(services, changes, asked + DAY - SECOND)
-    assert await step(services, changes, asked + DAY) == {("remind.extra_revision", WORKER): 1}
+    assert await step(services, changes, asked + DAY) == {("remind.scope_revision", WORKER): 1}
     rid = outcome.request.id
-    assert changes.rows[0]["buttons"] == [f"revision:{rid}:accept", f"revision:{rid}:decline"]
+    assert changes.rows[0]["buttons"] == [f"revision:{rid}:accept", f"revision:{rid}:scope"]
     for day in (2, 3, 4, 5, 6, 7, 8):
-        assert await step(services, changes, asked + day * DAY) == {("remind.extra_revision", WORKER): 1}
+        assert await step(services, changes, asked + day * DAY) == {("remind.scope_revision", WORKER): 1}
     assert (await reload(services, contract.id)).status == "delivered"  # no auto-approval meanwhile
     assert ("remind.review", CLIENT) not in await outbox_totals(services, contract.id)
 

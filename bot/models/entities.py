@@ -73,6 +73,7 @@ class Profile:
     portfolio_url: str | None
     created_at: datetime
     updated_at: datetime
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,10 @@ class Contract:
     status_before_dispute: str | None
     thread_id: int | None
     terms_message_id: int | None
+    # the delivery deadline and review clock are stopped since (a case is open / a reply awaited)
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    resumed_at: datetime | None = None
 
     def party_role(self, user_id: int) -> str | None:
         if user_id == self.client_id:
@@ -185,6 +190,21 @@ class Amendment:
     deadline_date: str | None
     reason: str
     reverts_to: int | None
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: int | None
+    new_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRequest:
+    id: int
+    contract_id: int
+    requested_by: int
+    base_version: int
+    days: int
+    reason: str
     status: str
     created_at: datetime
     decided_at: datetime | None
@@ -272,6 +292,7 @@ class Case:
     resolved_at: datetime | None
     mod_message_id: int | None
     created_at: datetime
+    acted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

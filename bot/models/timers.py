@@ -159,8 +159,17 @@ REVEAL = TimerKind(
     final=FinalAction.REVEAL_RATINGS, final_notice=Notice("notify.ratings_revealed", Recipient.PARTIES),
 )
 
+# an open case on the contract no moderator acted on: the mod channel is pinged again
+# (anchored at the case's opening or its last moderator action)
+CASE = TimerKind(
+    "case", "case_reminder_after", None,
+    reminders=(Notice("remind.case_open", Recipient.MODERATORS),),
+    targeted=True,
+)
+
 TIMER_KINDS: Mapping[str, TimerKind] = MappingProxyType(
-    {kind.name: kind for kind in (OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL)}
+    {kind.name: kind for kind in (OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL,
+                                  CASE)}
 )
 
 

@@ -38,6 +38,7 @@ from bot.services.steps import (
     load_contract,
     notify,
     post_thread,
+    resume_clock,
     retire,
     role_of,
     withdraw_open_offers,
@@ -191,6 +192,8 @@ class ContractService:
                 await repo.stop_awaiting_reply(conn, contract.id)
                 await settle_cases(conn, contract, at, why="replied", actor_id=author_id,
                                    reason_kinds=frozenset({"reply_silent"}))
+                # the worker's delivery clock, stopped while the client was silent, runs again
+                await resume_clock(conn, contract.id, at, reason="reply")
 
     # -- offer and answer --------------------------------------------------------
 

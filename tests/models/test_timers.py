@@ -51,7 +51,8 @@ CONTRACT = Contract(
 
 
 def test_the_table_lists_every_kind_once_under_its_name() -> None:
-    assert list(TIMER_KINDS) == ["offer", "escrow", "review", "revision", "deadline", "reply", "deposit", "reveal"]
+    assert list(TIMER_KINDS) == ["offer", "escrow", "review", "revision", "deadline", "reply", "deposit", "reveal",
+                                 "case"]
     assert [TIMER_KINDS[k] for k in TIMER_KINDS] == [OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL]
 
 

@@ -29,3 +29,8 @@ ALTER TABLE cases ADD COLUMN acted_at TEXT;
 
 -- The time zone a typed deadline date is read in (IANA name; NULL: the guild's default).
 ALTER TABLE profiles ADD COLUMN timezone TEXT;
+
+-- The zone a deadline typed as a date was meant in (its end of day there); NULL: UTC.
+ALTER TABLE jobs ADD COLUMN deadline_tz TEXT;
+ALTER TABLE contract_terms ADD COLUMN deadline_tz TEXT;
+ALTER TABLE amendments ADD COLUMN deadline_tz TEXT;

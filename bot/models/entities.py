@@ -96,10 +96,11 @@ class Job:
     closed_by: int | None
     board_channel_id: int | None
     board_message_id: int | None
+    deadline_tz: str | None = None
 
     @property
     def deadline(self) -> Deadline:
-        return Deadline.from_columns(self.deadline_days, self.deadline_date)
+        return Deadline.from_columns(self.deadline_days, self.deadline_date, self.deadline_tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +173,11 @@ class Terms:
     created_by: int
     reason: str | None
     created_at: datetime
+    deadline_tz: str | None = None
 
     @property
     def deadline(self) -> Deadline:
-        return Deadline.from_columns(self.deadline_days, self.deadline_date)
+        return Deadline.from_columns(self.deadline_days, self.deadline_date, self.deadline_tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,7 @@ class Amendment:
     decided_at: datetime | None
     decided_by: int | None
     new_version: int | None
+    deadline_tz: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

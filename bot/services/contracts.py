@@ -24,7 +24,7 @@ from bot.models.states import (
     Role,
 )
 from bot.models.terms import DEFAULT_REVISIONS, MAX_DEADLINE_DAYS, MAX_REVISIONS, Deadline, normalize_scope
-from bot.models.timeutil import to_iso
+from bot.models.timeutil import local_today, to_iso
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
 from bot.repositories.audit import record_event
@@ -41,6 +41,7 @@ from bot.services.steps import (
     resume_clock,
     retire,
     role_of,
+    user_zone,
     withdraw_open_offers,
 )
 
@@ -236,11 +237,12 @@ class ContractService:
                 if price is not None
                 else application.price
             )
+            zone = await user_zone(conn, guild_id, client_id)
             terms_deadline = (
-                parse_deadline(deadline, now.date()) if deadline is not None
+                parse_deadline(deadline, local_today(now, zone), zone) if deadline is not None
                 else Deadline(days=application.days) if application.days else job.deadline
             )
-            if terms_deadline.on is not None and terms_deadline.on <= now.date():
+            if terms_deadline.on is not None and terms_deadline.on <= local_today(now, terms_deadline.tz or "UTC"):
                 raise InvalidInput("error.deadline.invalid", value=terms_deadline.text())
             scope_text = clean_text("scope", scope if scope is not None else f"{job.title}\n\n{job.description}")
             assert scope_text is not None
@@ -255,7 +257,8 @@ class ContractService:
             days, on = terms_deadline.columns()
             terms = await repo.insert_terms(
                 conn, contract_id=contract_id, version=1, scope=scope_text, price=amount, deadline_days=days,
-                deadline_date=on, revisions_included=DEFAULT_REVISIONS if revisions is None else revisions,
+                deadline_date=on, deadline_tz=terms_deadline.tz,
+                revisions_included=DEFAULT_REVISIONS if revisions is None else revisions,
                 fee_percent=policies.integer("fee_percent"), created_by=client_id, created_at=to_iso(now),
             )
             offered = ContractView(contract=contract, terms=terms, job_title=job.title)
@@ -439,7 +442,8 @@ class ContractService:
                 parse_amount("price", price, contract.currency, max_major=policies.integer("max_budget"))
                 if price is not None else None
             )
-            new_deadline = parse_deadline(deadline, now.date()) if deadline is not None else None
+            zone = await user_zone(conn, guild_id, actor_id)
+            new_deadline = parse_deadline(deadline, local_today(now, zone), zone) if deadline is not None else None
             if (scope_text is None or scope_text == current.scope) and amount in (None, current.price) and (
                 new_deadline is None or new_deadline == current.deadline
             ):
@@ -448,7 +452,8 @@ class ContractService:
             days, on = new_deadline.columns() if new_deadline else (None, None)
             amendment_id = await repo.insert_amendment(
                 conn, contract_id=contract.id, proposed_by=actor_id, base_version=contract.terms_version,
-                scope=scope_text, price=amount, deadline_days=days, deadline_date=on, reason=reason_text,
+                scope=scope_text, price=amount, deadline_days=days, deadline_date=on,
+                deadline_tz=new_deadline.tz if new_deadline else None, reason=reason_text,
                 reverts_to=reverts_to, status="proposed", created_at=to_iso(now),
             )
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="amendment.proposed",
@@ -519,7 +524,7 @@ class ContractService:
         current = await repo.terms(conn, contract.id, contract.terms_version)
         version = current.version + 1
         deadline = (
-            Deadline.from_columns(amendment.deadline_days, amendment.deadline_date)
+            Deadline.from_columns(amendment.deadline_days, amendment.deadline_date, amendment.deadline_tz)
             if amendment.deadline_days is not None or amendment.deadline_date is not None
             else current.deadline
         )
@@ -527,13 +532,15 @@ class ContractService:
         price = amendment.price if amendment.price is not None else current.price
         await repo.insert_terms(
             conn, contract_id=contract.id, version=version, scope=amendment.scope or current.scope, price=price,
-            deadline_days=days, deadline_date=on, revisions_included=current.revisions_included,
+            deadline_days=days, deadline_date=on, deadline_tz=deadline.tz,
+            revisions_included=current.revisions_included,
             fee_percent=current.fee_percent, reverts_to=amendment.reverts_to, created_by=amendment.proposed_by,
             reason=amendment.reason, created_at=to_iso(now),
         )
         due_at: datetime | None = None
         if contract.funded_at is not None and contract.accepted_at is not None and deadline != current.deadline:
-            due_at = deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at)
+            # a date agreed on a funded contract is taken as given: no funding delay to make up
+            due_at = deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at, shift=False)
         topup = 0
         topup_due: int | None = None
         if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES} and price > current.price:
@@ -654,12 +661,13 @@ class ContractService:
             deadline = Deadline(days=old.days + extension.days)
         else:
             assert old.on is not None
-            deadline = Deadline(on=old.on + later)
+            deadline = Deadline(on=old.on + later, tz=old.tz)
         days, on = deadline.columns()
         version = current.version + 1
         await repo.insert_terms(
             conn, contract_id=contract.id, version=version, scope=current.scope, price=current.price,
-            deadline_days=days, deadline_date=on, revisions_included=current.revisions_included,
+            deadline_days=days, deadline_date=on, deadline_tz=deadline.tz,
+            revisions_included=current.revisions_included,
             fee_percent=current.fee_percent, created_by=extension.requested_by, reason=extension.reason,
             created_at=to_iso(now),
         )

@@ -26,9 +26,12 @@ from bot.models.states import (
     JobStatus,
     Role,
 )
+from bot.models.timeutil import default_zone
 from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
+from bot.repositories import guilds as guilds_repo
 from bot.repositories import jobs as jobs_repo
+from bot.repositories import profiles as profiles_repo
 from bot.repositories.audit import record_event
 from bot.repositories.outbox import enqueue, retire_buttons
 from bot.services.common import transition
@@ -47,6 +50,16 @@ def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> 
     if user_id == contract.worker_id:
         return Role.WORKER
     return Role.MODERATOR if is_moderator else Role.OUTSIDER
+
+
+async def user_zone(conn: Conn, guild_id: int, user_id: int) -> str:
+    """The time zone a date the user types as a deadline is meant in: their profile's, else
+    the guild's default (from its language)."""
+    profile = await profiles_repo.get_profile(conn, guild_id, user_id)
+    if profile is not None and profile.timezone:
+        return profile.timezone
+    guild = await guilds_repo.get_guild(conn, guild_id)
+    return default_zone(guild.locale if guild else None)
 
 
 async def load_contract(conn: Conn, guild_id: int, contract_id: int) -> Contract:

@@ -14,6 +14,7 @@ from bot.models.entities import Contract
 from bot.models.policies import POLICY_SPECS, Policies, PolicyKind
 from bot.models.states import ContractStatus
 from bot.models.timers import (
+    CASE,
     DEADLINE,
     DEPOSIT,
     ESCROW,
@@ -53,7 +54,8 @@ CONTRACT = Contract(
 def test_the_table_lists_every_kind_once_under_its_name() -> None:
     assert list(TIMER_KINDS) == ["offer", "escrow", "review", "revision", "deadline", "reply", "deposit", "reveal",
                                  "case"]
-    assert [TIMER_KINDS[k] for k in TIMER_KINDS] == [OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL]
+    assert [TIMER_KINDS[k] for k in TIMER_KINDS] == [OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL,
+                                                     CASE]
 
 
 @pytest.mark.parametrize(

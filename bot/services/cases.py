@@ -128,7 +128,9 @@ class CaseService:
                       buttons=[f"case:{case_id}:{action}" for action in available_actions(case, contract)])
         if contract is not None and kind != "report":
             # the worker cannot act while the moderators decide: the deadline and review clock stop
-            await pause_clock(conn, contract, now, "case")
+            # (an unpaid top-up is escalated when the review clock has run out: nothing is left to stop)
+            if reason_kind != "topup_unpaid":
+                await pause_clock(conn, contract, now, "case")
             await notify(conn, contract, "notify.case_opened", now, to=(contract.client_id, contract.worker_id),
                          case_id=case_id)
         return case

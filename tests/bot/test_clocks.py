@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.i18n import t
 from bot.ui.format import format_time
 from tests.bot.conftest import Market
-from tests.bot.helpers import active_contract, decide_case, field, reload
+from tests.bot.helpers import active_contract, contract_thread, decide_case, field, reload
 
 DAY = timedelta(days=1)
 
@@ -60,3 +60,31 @@ async def test_an_open_case_re_pings_the_moderators(setup_market: Market) -> Non
     await market.dispatch()
     [ping] = market.mod.history()[posted:]
     assert t("ja", "remind.case_open", contract_id=contract.id, target_id=case.id, repeat=1) in ping.content
+
+
+async def test_a_silent_client_pauses_the_deadline_until_they_reply(setup_market: Market) -> None:
+    market = setup_market
+    contract = await active_contract(market)
+    t0, due = contract.funded_at, contract.due_at
+    assert t0 is not None and due is not None
+    thread = await contract_thread(market, contract)
+    market.clock.set(t0 + DAY)
+    await market.worker.send(thread, "Which colours do you want?")
+    await market.settle()
+    market.clock.set(t0 + 2 * DAY)
+    await market.sweep()  # reply_reminder_after (1d) has passed: the deadline stops
+
+    market.set_locale(market.worker, "ja")
+    shown = await market.worker.slash(market.general, "contract view", contract=contract.id)
+    [card] = shown.response.embeds
+    assert field(card, t("ja", "ui.contract.field_paused")) == t(
+        "ja", "ui.contract.paused_reply", since=format_time(t0 + 2 * DAY))
+
+    market.clock.set(t0 + 3 * DAY)
+    await market.client.send(thread, "Red and white.")
+    await market.settle()
+    after = await reload(market, contract.id)
+    assert (after.paused_at, after.due_at) == (None, due + DAY)
+    shown = await market.worker.slash(market.general, "contract view", contract=contract.id)
+    [card] = shown.response.embeds
+    assert t("ja", "ui.contract.field_paused") not in [f.name for f in card.fields]

@@ -198,3 +198,16 @@ async def test_an_open_case_re_pings_the_mod_channel_until_a_moderator_acts(serv
     await changes.take()
     added = await step(services, changes, t0 + 10 * DAY)
     assert ("remind.case_open", None) not in added
+
+
+async def test_the_case_reminder_repeats_every_case_reminder_after_and_zero_turns_it_off(
+        services: Services) -> None:
+    await services.guilds.set_policy(GUILD_ID, "case_reminder_after", "12h", actor_id=MODERATOR)
+    contract = await funded_contract(services)
+    case = await services.cases.dispute(GUILD_ID, contract.id, actor_id=WORKER, reason="Help.")
+    t0 = case.created_at
+    changes = await Changes.start(services, contract.id)
+    assert await step(services, changes, t0 + 12 * HOUR) == {("remind.case_open", None): 1}
+    assert await step(services, changes, t0 + DAY) == {("remind.case_open", None): 1}
+    await services.guilds.set_policy(GUILD_ID, "case_reminder_after", "0s", actor_id=MODERATOR)
+    assert await step(services, changes, t0 + 3 * DAY) == {}

@@ -26,6 +26,9 @@ CREATE UNIQUE INDEX extension_requests_one_open ON extension_requests (contract_
 
 -- The last moderator action on an open case (a nudge): the case reminder waits from there.
 ALTER TABLE cases ADD COLUMN acted_at TEXT;
+-- A report that names a contract: it pauses that contract's clocks while it is open.
+ALTER TABLE cases ADD COLUMN linked_contract_id INTEGER REFERENCES contracts(id);
+CREATE INDEX cases_linked_contract ON cases (linked_contract_id, status) WHERE linked_contract_id IS NOT NULL;
 
 -- The time zone a typed deadline date is read in (IANA name; NULL: the guild's default).
 ALTER TABLE profiles ADD COLUMN timezone TEXT;

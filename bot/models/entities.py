@@ -296,6 +296,7 @@ class Case:
     mod_message_id: int | None
     created_at: datetime
     acted_at: datetime | None = None
+    linked_contract_id: int | None = None  # a report's contract (reports have no contract_id)
 
 
 @dataclass(frozen=True, slots=True)

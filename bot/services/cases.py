@@ -195,6 +195,10 @@ class CaseService:
                                            reason_kind="report", opened_by=reporter_id, subject_id=user_id,
                                            reason=text, now=now)
             assert case_id is not None
+            if contract is not None:
+                # a report about a contract stops its clocks like any other case on it
+                await repo.set_field(conn, case_id, linked_contract_id=contract.id)
+                await pause_clock(conn, contract, now, "case")
             case = await repo.get_case(conn, case_id)
             assert case is not None
             await record_event(conn, guild_id=guild_id, case_id=case_id, kind="case.opened.report", now=now,
@@ -291,8 +295,9 @@ class CaseService:
                     raise WrongState("error.case.closed", case_id=case_id)
                 await retire_buttons(conn, guild_id=guild_id, now=now, contract_id=case.contract_id, case_id=case.id,
                      specs=["*"] if action in MONEY_ACTIONS else [f"case:{case.id}:*"])
-                if case.contract_id is not None:
-                    await resume_after_cases(conn, case.contract_id, now)
+                paused = case.contract_id if case.contract_id is not None else case.linked_contract_id
+                if paused is not None:
+                    await resume_after_cases(conn, paused, now)
                 await record_event(conn, guild_id=guild_id, contract_id=case.contract_id, case_id=case.id,
                                    kind=f"case.{action}", now=now, actor_id=moderator_id, reason=note, **detail)
                 if contract is not None:

@@ -181,5 +181,6 @@ async def resume_clock(conn: Conn, contract_id: int, now: datetime, *, reason: s
 async def resume_after_cases(conn: Conn, contract_id: int, now: datetime) -> None:
     """A case on the contract closed: once none is open, its case pause ends (a client still
     silent in the thread pauses the clock again from now, see the sweep)."""
-    if not await cases_repo.open_cases_for_contract(conn, contract_id):
+    if not (await cases_repo.open_cases_for_contract(conn, contract_id)
+            or await cases_repo.open_linked_reports(conn, contract_id)):
         await resume_clock(conn, contract_id, now, reason="case")

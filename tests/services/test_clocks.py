@@ -211,3 +211,18 @@ async def test_the_case_reminder_repeats_every_case_reminder_after_and_zero_turn
     assert await step(services, changes, t0 + DAY) == {("remind.case_open", None): 1}
     await services.guilds.set_policy(GUILD_ID, "case_reminder_after", "0s", actor_id=MODERATOR)
     assert await step(services, changes, t0 + 3 * DAY) == {}
+
+
+async def test_a_report_naming_the_contract_pauses_it_until_closed(services: Services) -> None:
+    contract = await funded_contract(services)
+    t0 = contract.funded_at
+    assert t0 is not None and contract.due_at is not None
+    fake_clock(services).set(t0 + DAY)
+    report = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT,
+                                         reason="Threatens to leave a bad rating.", contract_id=contract.id)
+    assert report.linked_contract_id == contract.id and report.contract_id is None
+    assert (await reload(services, contract.id)).paused_at == t0 + DAY
+    fake_clock(services).set(t0 + 3 * DAY)
+    await services.cases.act(GUILD_ID, report.id, moderator_id=MODERATOR, action="close", reason="Warned.")
+    after = await reload(services, contract.id)
+    assert (after.paused_at, after.due_at) == (None, contract.due_at + 2 * DAY)

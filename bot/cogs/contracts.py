@@ -1,4 +1,4 @@
-"""``/contract``: offer, accept, decline, view, list, history, amend, cancel.
+"""``/contract``: offer, accept, decline, view, list, history, amend, cancel, extend.
 
 The contract thread, the offer DM's look and the pinned terms card's updates are the outbox
 dispatcher's business (bot/notifications/).
@@ -17,7 +17,13 @@ from bot.checks import autocomplete_moderator, member_is_moderator
 from bot.i18n import t
 from bot.models.terms import MAX_REVISIONS
 from bot.services.common import LIMITS
-from bot.ui.contract_buttons import AmendModal, accepted_text, amendment_proposed_text, declined_text
+from bot.ui.contract_buttons import (
+    AmendModal,
+    accepted_text,
+    amendment_proposed_text,
+    declined_text,
+    extension_requested_text,
+)
 from bot.ui.contract_views import (
     NO_MENTIONS,
     clip,
@@ -219,6 +225,23 @@ class ContractsCog(
             text = t(interaction.locale, "ui.contract.cancel_case", contract_id=contract, case_id=outcome.case.id)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
+    @app_commands.command(name="extend", description="Ask the client for more time (the worker)")
+    @app_commands.describe(
+        contract="The contract",
+        days="How many extra days (1-365)",
+        reason="Why you need more time (the client sees it)",
+    )
+    async def contract_extend(
+        self, interaction: Interaction, contract: ContractId, days: app_commands.Range[int, 1, 365], reason: Reason
+    ) -> None:
+        assert interaction.guild_id is not None
+        extension = await self.bot.services.contracts.request_extension(
+            interaction.guild_id, contract, actor_id=interaction.user.id, days=days, reason=reason
+        )
+        await interaction.response.send_message(
+            extension_requested_text(extension, interaction.locale), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
     # -- autocomplete ------------------------------------------------------------------
 
     @contract_offer.autocomplete("job")
@@ -261,6 +284,10 @@ class ContractsCog(
     @contract_cancel.autocomplete("contract")
     async def cancel_contract(self, interaction: Interaction, current: str) -> Choices:
         return await self._contracts(interaction, current, "cancel")
+
+    @contract_extend.autocomplete("contract")
+    async def extend_contract(self, interaction: Interaction, current: str) -> Choices:
+        return await self._contracts(interaction, current, "extend")
 
 
 async def setup(bot: MarketBot) -> None:

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.i18n import t
 from bot.models.entities import Profile
+from bot.models.timeutil import known_zones
 from bot.services.common import LIMITS
 from bot.services.profiles import PROFILE_FIELDS
 from bot.services.reputation import Figures, Review
@@ -57,10 +58,24 @@ class ProfileCog(commands.GroupCog, group_name="profile", group_description="You
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="edit", description="Edit your public profile")
-    async def profile_edit(self, interaction: Interaction) -> None:
+    @app_commands.describe(timezone="Your time zone for deadline dates, e.g. Asia/Tokyo (set it alone, no form)")
+    async def profile_edit(
+        self, interaction: Interaction, timezone: app_commands.Range[str, 1, 64] | None = None
+    ) -> None:
         assert interaction.guild_id is not None
+        if timezone is not None:
+            zone = await self.bot.services.profiles.set_timezone(interaction.guild_id, interaction.user.id, timezone)
+            text = t(interaction.locale, "ui.profile.timezone_set", zone=zone)
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         profile = await self.bot.services.profiles.get(interaction.guild_id, interaction.user.id)
         await interaction.response.send_modal(ProfileModal(interaction.guild_id, profile, interaction.locale))
+
+    @profile_edit.autocomplete("timezone")
+    async def timezone_names(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        wanted = current.strip().casefold()
+        found = [zone for zone in known_zones() if wanted in zone.casefold()][:25]
+        return [app_commands.Choice(name=zone, value=zone) for zone in found]
 
     @app_commands.command(name="payout", description="Set your private payout details")
     async def profile_payout(self, interaction: Interaction) -> None:

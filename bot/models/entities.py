@@ -73,6 +73,7 @@ class Profile:
     portfolio_url: str | None
     created_at: datetime
     updated_at: datetime
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +96,11 @@ class Job:
     closed_by: int | None
     board_channel_id: int | None
     board_message_id: int | None
+    deadline_tz: str | None = None
 
     @property
     def deadline(self) -> Deadline:
-        return Deadline.from_columns(self.deadline_days, self.deadline_date)
+        return Deadline.from_columns(self.deadline_days, self.deadline_date, self.deadline_tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,10 @@ class Contract:
     status_before_dispute: str | None
     thread_id: int | None
     terms_message_id: int | None
+    # the delivery deadline and review clock are stopped since (a case is open / a reply awaited)
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    resumed_at: datetime | None = None
 
     def party_role(self, user_id: int) -> str | None:
         if user_id == self.client_id:
@@ -169,10 +175,11 @@ class Terms:
     created_at: datetime
     # the revision request whose text this scope returns to (A -> B -> A), if not a version
     reverts_to_revision: int | None = None
+    deadline_tz: str | None = None
 
     @property
     def deadline(self) -> Deadline:
-        return Deadline.from_columns(self.deadline_days, self.deadline_date)
+        return Deadline.from_columns(self.deadline_days, self.deadline_date, self.deadline_tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +200,22 @@ class Amendment:
     decided_by: int | None
     new_version: int | None
     reverts_to_revision: int | None = None
+    deadline_tz: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRequest:
+    id: int
+    contract_id: int
+    requested_by: int
+    base_version: int
+    days: int
+    reason: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: int | None
+    new_version: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +301,8 @@ class Case:
     resolved_at: datetime | None
     mod_message_id: int | None
     created_at: datetime
+    acted_at: datetime | None = None
+    linked_contract_id: int | None = None  # a report's contract (reports have no contract_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,17 +24,19 @@ class DeadlineError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """Either ``days`` counted from funding, or a calendar ``on`` date (moved by the funding delay)."""
+    """Either ``days`` counted from funding, or a calendar ``on`` date (moved by the funding
+    delay) meaning the end of that day in the time zone ``tz`` (IANA name; None: UTC)."""
 
     days: int | None = None
     on: date | None = None
+    tz: str | None = None
 
     def __post_init__(self) -> None:
         if (self.days is None) == (self.on is None):
             raise DeadlineError("exactly one of days / on")
 
     @classmethod
-    def parse(cls, text: str, *, today: date) -> Deadline:
+    def parse(cls, text: str, *, today: date, tz: str | None = None) -> Deadline:
         value = text.strip().lower()
         match = _DAYS.match(value) or _WEEKS.match(value)
         if match:
@@ -48,11 +50,11 @@ class Deadline:
             raise DeadlineError(text) from None
         if on <= today or (on - today).days > MAX_DEADLINE_DAYS:
             raise DeadlineError(text)
-        return cls(on=on)
+        return cls(on=on, tz=tz)
 
     @classmethod
-    def from_columns(cls, days: int | None, on: str | None) -> Deadline:
-        return cls(days=days, on=date.fromisoformat(on) if on else None)
+    def from_columns(cls, days: int | None, on: str | None, tz: str | None = None) -> Deadline:
+        return cls(days=days, on=date.fromisoformat(on) if on else None, tz=tz if on else None)
 
     def columns(self) -> tuple[int | None, str | None]:
         return self.days, self.on.isoformat() if self.on else None
@@ -60,13 +62,14 @@ class Deadline:
     def text(self) -> str:
         return f"{self.days}d" if self.days is not None else self.on.isoformat()  # type: ignore[union-attr]
 
-    def due_at(self, *, accepted_at: datetime, funded_at: datetime) -> datetime:
-        """The delivery clock starts at funding: a date moves by the funding delay."""
+    def due_at(self, *, accepted_at: datetime, funded_at: datetime, shift: bool = True) -> datetime:
+        """The delivery clock starts at funding: a date moves by the funding delay (``shift``;
+        not for a date agreed once the contract was funded, which is taken as given)."""
         if self.days is not None:
             return funded_at + timedelta(days=self.days)
         assert self.on is not None
-        delay = max(funded_at - accepted_at, timedelta(0))
-        return end_of_day(self.on) + delay
+        delay = max(funded_at - accepted_at, timedelta(0)) if shift else timedelta(0)
+        return end_of_day(self.on, self.tz) + delay
 
 
 def normalize_scope(text: str) -> str:

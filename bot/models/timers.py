@@ -102,6 +102,8 @@ class TimerKind:
     targeted: bool = False
     before: Before | None = None
     final_notice: Notice | None = None
+    # policy: how often an unanswered reminder repeats
+    repeat_every: str = REPEAT_POLICY
 
     def __post_init__(self) -> None:
         assert self.name.isalpha(), self.name  # TimerKey.parse splits a target id off the end
@@ -160,8 +162,17 @@ REVEAL = TimerKind(
     final=FinalAction.REVEAL_RATINGS, final_notice=Notice("notify.ratings_revealed", Recipient.PARTIES),
 )
 
+# an open case on the contract no moderator acted on: the mod channel is pinged again
+# (anchored at the case's opening or its last moderator action)
+CASE = TimerKind(
+    "case", "case_reminder_after", None,
+    reminders=(Notice("remind.case_open", Recipient.MODERATORS),),
+    targeted=True, repeat_every="case_reminder_after",
+)
+
 TIMER_KINDS: Mapping[str, TimerKind] = MappingProxyType(
-    {kind.name: kind for kind in (OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL)}
+    {kind.name: kind for kind in (OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL,
+                                  CASE)}
 )
 
 
@@ -280,6 +291,9 @@ def plan_timer(plan: Plan, contract_id: int, timer: TimerKey, anchor: datetime, 
     """Plan one running timer from its kind's row in the table and the guild's policies."""
     kind = timer.kind
     stored = timer.format()
+    repeat = policies.duration(kind.repeat_every)
+    if not repeat:  # a repeat policy of zero turns the kind off (reminder_repeat_every is never zero)
+        return
     if kind.before is not None:
         before = policies.duration(kind.before.policy)
         if before:
@@ -292,6 +306,6 @@ def plan_timer(plan: Plan, contract_id: int, timer: TimerKey, anchor: datetime, 
     if kind.reminders:
         remind_after = policies.duration(kind.remind_after) if kind.remind_after else timedelta(0)
     plan_waiting(plan, contract_id, stored, anchor, now, remind_after=remind_after,
-                 repeat=policies.duration(REPEAT_POLICY),
+                 repeat=repeat,
                  final_after=policies.duration(kind.final_after) if kind.final_after else None,
                  remind_with_final=kind.remind_with_final)

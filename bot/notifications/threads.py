@@ -20,6 +20,7 @@ import discord
 from bot.i18n import t
 from bot.models.entities import Contract, OutboxItem
 from bot.notifications.dispatcher import ThreadUnavailable
+from bot.ui.buttons import build_view
 from bot.ui.contract_views import CONTENT, NO_MENTIONS, clip, terms_embed
 
 if TYPE_CHECKING:
@@ -177,7 +178,9 @@ class ContractThreads:
         language = await self._language(contract.guild_id)
         view = await services.contracts.view(contract.guild_id, contract.id, viewer_id=contract.client_id)
         try:
-            card = await thread.send(embed=terms_embed(view, language), allowed_mentions=NO_MENTIONS)
+            # the worker's "Ask for more time" sits on the card, always at hand in the thread
+            buttons = build_view([f"contract:{contract.id}:extend"], language) or discord.ui.View()
+            card = await thread.send(embed=terms_embed(view, language), view=buttons, allowed_mentions=NO_MENTIONS)
             await services.contracts.set_terms_message(contract.id, card.id)
             await card.pin()
         except discord.HTTPException as error:

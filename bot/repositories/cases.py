@@ -57,6 +57,16 @@ async def open_cases_for_contract(conn: Conn, contract_id: int) -> list[Case]:
     ]
 
 
+async def open_linked_reports(conn: Conn, contract_id: int) -> list[Case]:
+    """Open reports that name this contract."""
+    return [
+        from_row(Case, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM cases WHERE linked_contract_id = ? AND status = 'open'", (contract_id,)
+        )
+    ]
+
+
 async def list_cases(conn: Conn, guild_id: int, status: str | None, limit: int = 25) -> list[Case]:
     where = "guild_id = ?"
     params: list[Any] = [guild_id]

@@ -13,6 +13,7 @@ from bot.models.entities import (
     Delivery,
     DeliveryFile,
     Deposit,
+    ExtensionRequest,
     RevisionRequest,
     Terms,
     from_row,
@@ -535,6 +536,7 @@ _GUILD_OF = {
     "amendment": "SELECT c.guild_id FROM amendments a JOIN contracts c ON c.id = a.contract_id WHERE a.id = ?",
     "revision": "SELECT c.guild_id FROM revision_requests r JOIN contracts c ON c.id = r.contract_id WHERE r.id = ?",
     "case": "SELECT guild_id FROM cases WHERE id = ?",
+    "extension": "SELECT c.guild_id FROM extension_requests e JOIN contracts c ON c.id = e.contract_id WHERE e.id = ?",
     "job": "SELECT guild_id FROM jobs WHERE id = ?",
 }
 
@@ -559,3 +561,72 @@ async def open_contracts_of(conn: Conn, guild_id: int, user_id: int, limit: int)
         (guild_id, user_id, guild_id, user_id, limit),
     )
     return [from_row(Contract, r) for r in rows]
+
+
+# -- paused clocks and extension requests -------------------------------------------------
+
+
+async def pause_clock(conn: Conn, contract_id: int, since: datetime, reason: str) -> None:
+    """Stop the delivery deadline and review clock from ``since``. A pause that already exists
+    is not restarted; a case takes over the reason of a reply pause (the case outlasts it)."""
+    await conn.execute(
+        "UPDATE contracts SET paused_at = COALESCE(paused_at, ?),"
+        " pause_reason = CASE WHEN pause_reason IS NULL OR ? = 'case' THEN ? ELSE pause_reason END,"
+        " timer_due_at = ? WHERE id = ?",
+        (to_iso(since), reason, reason, TIMER_NOW, contract_id),
+    )
+
+
+async def resume_clock(conn: Conn, contract_id: int, paused_at: datetime, now: datetime, *,
+                       due_at: datetime | None, clock_at: datetime) -> bool:
+    """End the pause that began at ``paused_at`` with the clocks moved forward. Guarded on that
+    pause, so a second resume changes nothing."""
+    cur = await conn.execute(
+        "UPDATE contracts SET paused_at = NULL, pause_reason = NULL, resumed_at = ?, due_at = ?, clock_at = ?,"
+        " timer_due_at = ? WHERE id = ? AND paused_at = ?",
+        (to_iso(now), to_iso(due_at) if due_at else None, to_iso(clock_at), TIMER_NOW, contract_id,
+         to_iso(paused_at)),
+    )
+    return cur.rowcount == 1
+
+
+async def insert_extension(conn: Conn, **values: Any) -> ExtensionRequest | None:
+    """None if the contract already has an open extension request (the unique index)."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    row = await fetch_one(
+        conn,
+        f"INSERT INTO extension_requests ({columns}) VALUES ({marks})"
+        " ON CONFLICT (contract_id) WHERE status = 'proposed' DO NOTHING RETURNING *",
+        values.values(),
+    )
+    return from_row(ExtensionRequest, row) if row else None
+
+
+async def get_extension(conn: Conn, extension_id: int) -> ExtensionRequest | None:
+    row = await fetch_one(conn, "SELECT * FROM extension_requests WHERE id = ?", (extension_id,))
+    return from_row(ExtensionRequest, row) if row else None
+
+
+async def open_extension(conn: Conn, contract_id: int) -> ExtensionRequest | None:
+    row = await fetch_one(conn, "SELECT * FROM extension_requests WHERE contract_id = ? AND status = 'proposed'",
+                          (contract_id,))
+    return from_row(ExtensionRequest, row) if row else None
+
+
+async def extensions(conn: Conn, contract_id: int) -> list[ExtensionRequest]:
+    return [
+        from_row(ExtensionRequest, r)
+        for r in await conn.execute_fetchall(
+            "SELECT * FROM extension_requests WHERE contract_id = ? ORDER BY id", (contract_id,)
+        )
+    ]
+
+
+async def set_extension_status(conn: Conn, extension_id: int, old: str, new: str, **sets: Any) -> bool:
+    extra = "".join(f", {name} = ?" for name in sets)
+    cur = await conn.execute(
+        f"UPDATE extension_requests SET status = ?{extra} WHERE id = ? AND status = ?",
+        (new, *sets.values(), extension_id, old),
+    )
+    return cur.rowcount == 1

@@ -47,3 +47,12 @@ async def delete_personal_data(conn: Conn, guild_id: int, user_id: int) -> bool:
         "DELETE FROM payout_details WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
     return bool(a.rowcount or b.rowcount)
+
+
+async def save_timezone(conn: Conn, guild_id: int, user_id: int, zone: str, now: str) -> None:
+    """Create the profile or set its time zone (the public fields stay as they are)."""
+    await conn.execute(
+        "INSERT INTO profiles (guild_id, user_id, timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (guild_id, user_id) DO UPDATE SET timezone = excluded.timezone, updated_at = excluded.updated_at",
+        (guild_id, user_id, zone, now, now),
+    )

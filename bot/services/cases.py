@@ -19,6 +19,7 @@ from bot.models.states import (
     ContractStatus,
     Role,
 )
+from bot.models.timeutil import to_iso
 from bot.repositories import cases as repo
 from bot.repositories import contracts as contracts_repo
 from bot.repositories.audit import record_event
@@ -26,7 +27,16 @@ from bot.repositories.outbox import enqueue, retire_buttons
 from bot.services import settlement
 from bot.services.common import check_cooldown, clean_text, transition
 from bot.services.guilds import GuildService
-from bot.services.steps import free_position, load_contract, notify, post_thread, role_of
+from bot.services.steps import (
+    free_position,
+    load_contract,
+    notify,
+    pause_clock,
+    post_thread,
+    resume_after_cases,
+    resume_clock,
+    role_of,
+)
 
 if TYPE_CHECKING:  # contracts.py imports settle_cases from here
     from bot.services.contracts import ContractService
@@ -69,6 +79,7 @@ async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: st
         await enqueue(conn, guild_id=contract.guild_id, target="mod", case_id=case.id, contract_id=contract.id,
                       message_key=f"mod.case_settled.{why}", now=now,
                       args={"case_id": case.id, "contract_id": contract.id})
+    await resume_after_cases(conn, contract.id, now)
 
 
 def available_actions(case: Case, contract: Contract | None) -> list[str]:
@@ -78,7 +89,7 @@ def available_actions(case: Case, contract: Contract | None) -> list[str]:
     if contract is None:
         return ["close"]
     actions = ["nudge"]
-    if contract.status in {*UNFUNDED_STATES, _CS.ACTIVE, _CS.DELIVERED}:
+    if contract.status in {*UNFUNDED_STATES, _CS.ACTIVE, _CS.DELIVERED, _CS.DISPUTED}:
         actions.append("extend")
     if contract.status in UNFUNDED_STATES:
         actions.append("cancel")
@@ -116,6 +127,10 @@ class CaseService:
                             "subject_id": subject_id or "-", "reason": reason or "-"},
                       buttons=[f"case:{case_id}:{action}" for action in available_actions(case, contract)])
         if contract is not None and kind != "report":
+            # the worker cannot act while the moderators decide: the deadline and review clock stop
+            # (an unpaid top-up is escalated when the review clock has run out: nothing is left to stop)
+            if reason_kind != "topup_unpaid":
+                await pause_clock(conn, contract, now, "case")
             await notify(conn, contract, "notify.case_opened", now, to=(contract.client_id, contract.worker_id),
                          case_id=case_id)
         return case
@@ -186,6 +201,10 @@ class CaseService:
                                            reason_kind="report", opened_by=reporter_id, subject_id=user_id,
                                            reason=text, now=now)
             assert case_id is not None
+            if contract is not None:
+                # a report about a contract stops its clocks like any other case on it
+                await repo.set_field(conn, case_id, linked_contract_id=contract.id)
+                await pause_clock(conn, contract, now, "case")
             case = await repo.get_case(conn, case_id)
             assert case is not None
             await record_event(conn, guild_id=guild_id, case_id=case_id, kind="case.opened.report", now=now,
@@ -285,6 +304,9 @@ class CaseService:
                     raise WrongState("error.case.closed", case_id=case_id)
                 await retire_buttons(conn, guild_id=guild_id, now=now, contract_id=case.contract_id, case_id=case.id,
                      specs=["*"] if action in MONEY_ACTIONS else [f"case:{case.id}:*"])
+                paused = case.contract_id if case.contract_id is not None else case.linked_contract_id
+                if paused is not None:
+                    await resume_after_cases(conn, paused, now)
                 await record_event(conn, guild_id=guild_id, contract_id=case.contract_id, case_id=case.id,
                                    kind=f"case.{action}", now=now, actor_id=moderator_id, reason=note, **detail)
                 if contract is not None:
@@ -300,6 +322,7 @@ class CaseService:
     async def _nudge(self, conn: Conn, case: Case, contract: Contract | None, moderator_id: int, note: str | None,
                      now: datetime) -> None:
         assert contract is not None
+        await repo.set_field(conn, case.id, acted_at=to_iso(now))  # the case reminder waits from here
         subject = case.subject_id or contract.client_id
         await record_event(conn, guild_id=case.guild_id, contract_id=contract.id, case_id=case.id, kind="case.nudge",
                            now=now, actor_id=moderator_id, reason=note, subject_id=subject)
@@ -357,6 +380,15 @@ class CaseService:
             raise InvalidInput("error.case.extend", value=extend) from None
         if not timedelta(0) < delta <= MAX_EXTEND:
             raise InvalidInput("error.case.extend", value=extend)
+        if contract.status == _CS.DISPUTED and contract.status_before_dispute:
+            # a dispute extended: the contract goes back to work (or review) with more time
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status,
+                                f"resume_{contract.status_before_dispute}", Role.MODERATOR)
+            await self._move(conn, contract, target, now, closed=False)
+        if not [c for c in await repo.open_cases_for_contract(conn, contract.id) if c.id != case.id]:
+            # the time left resumes first; the extension comes on top of it
+            await resume_clock(conn, contract.id, now)
+        contract = await load_contract(conn, contract.guild_id, contract.id)
         # more time for the wait the case is about, and only that one: extending a silent
         # client's reply must not also delay the auto-approval of a delivery
         timer_round = contract.timer_round + 1

@@ -74,10 +74,11 @@ def parse_amount(field: str, amount: Amount, code: str, *, max_major: int) -> in
     return minor
 
 
-def parse_deadline(text: str, today: date) -> Deadline:
-    """``7d`` (days counted from funding) or a future ``YYYY-MM-DD``."""
+def parse_deadline(text: str, today: date, tz: str | None = None) -> Deadline:
+    """``7d`` (days counted from funding) or a future ``YYYY-MM-DD`` (``today`` and the end of
+    that day in the typist's zone ``tz``)."""
     try:
-        return Deadline.parse(text, today=today)
+        return Deadline.parse(text, today=today, tz=tz)
     except DeadlineError:
         raise InvalidInput("error.deadline.invalid", value=text) from None
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from bot.models.entities import Amendment, Contract, Job, Terms
+from bot.models.entities import Amendment, Contract, ExtensionRequest, Job, Terms
 from bot.models.money import fee_split
 from bot.models.states import (
     APPLICATION_TRANSITIONS,
@@ -23,8 +23,15 @@ from bot.models.states import (
     JobStatus,
     Role,
 )
-from bot.models.terms import DEFAULT_REVISIONS, MAX_REVISIONS, Deadline, Requirement, find_revert
-from bot.models.timeutil import to_iso
+from bot.models.terms import (
+    DEFAULT_REVISIONS,
+    MAX_DEADLINE_DAYS,
+    MAX_REVISIONS,
+    Deadline,
+    Requirement,
+    find_revert,
+)
+from bot.models.timeutil import local_today, to_iso
 from bot.repositories import contracts as repo
 from bot.repositories import jobs as jobs_repo
 from bot.repositories.audit import record_event
@@ -40,9 +47,11 @@ from bot.services.steps import (
     notify,
     post_thread,
     requirement_timeline,
+    resume_clock,
     retire,
     revert_flag,
     role_of,
+    user_zone,
     withdraw_open_offers,
 )
 
@@ -79,6 +88,8 @@ _PURPOSE_STATES: dict[str, frozenset[ContractStatus]] = {
 
 def _suits(contract: Contract, user_id: int, purpose: str) -> bool:
     role = role_of(contract, user_id)
+    if purpose == "extend":  # only the worker asks for more time, while working
+        return role is Role.WORKER and contract.status == ContractStatus.ACTIVE
     if purpose in _PURPOSE_STATES:
         return role in {Role.CLIENT, Role.WORKER} and contract.status in _PURPOSE_STATES[purpose]
     allowed = CONTRACT_TRANSITIONS.get((contract.status, purpose))
@@ -194,6 +205,8 @@ class ContractService:
                 await repo.stop_awaiting_reply(conn, contract.id)
                 await settle_cases(conn, contract, at, why="replied", actor_id=author_id,
                                    reason_kinds=frozenset({"reply_silent"}))
+                # the worker's delivery clock, stopped while the client was silent, runs again
+                await resume_clock(conn, contract.id, at, reason="reply")
 
     # -- offer and answer --------------------------------------------------------
 
@@ -234,11 +247,12 @@ class ContractService:
                 if price is not None
                 else application.price
             )
+            zone = await user_zone(conn, guild_id, client_id)
             terms_deadline = (
-                parse_deadline(deadline, now.date()) if deadline is not None
+                parse_deadline(deadline, local_today(now, zone), zone) if deadline is not None
                 else Deadline(days=application.days) if application.days else job.deadline
             )
-            if terms_deadline.on is not None and terms_deadline.on <= now.date():
+            if terms_deadline.on is not None and terms_deadline.on <= local_today(now, terms_deadline.tz or "UTC"):
                 raise InvalidInput("error.deadline.invalid", value=terms_deadline.text())
             scope_text = clean_text("scope", scope if scope is not None else f"{job.title}\n\n{job.description}")
             assert scope_text is not None
@@ -253,7 +267,8 @@ class ContractService:
             days, on = terms_deadline.columns()
             terms = await repo.insert_terms(
                 conn, contract_id=contract_id, version=1, scope=scope_text, price=amount, deadline_days=days,
-                deadline_date=on, revisions_included=DEFAULT_REVISIONS if revisions is None else revisions,
+                deadline_date=on, deadline_tz=terms_deadline.tz,
+                revisions_included=DEFAULT_REVISIONS if revisions is None else revisions,
                 fee_percent=policies.integer("fee_percent"), created_by=client_id, created_at=to_iso(now),
             )
             offered = ContractView(contract=contract, terms=terms, job_title=job.title)
@@ -441,7 +456,8 @@ class ContractService:
                 parse_amount("price", price, contract.currency, max_major=policies.integer("max_budget"))
                 if price is not None else None
             )
-            new_deadline = parse_deadline(deadline, now.date()) if deadline is not None else None
+            zone = await user_zone(conn, guild_id, actor_id)
+            new_deadline = parse_deadline(deadline, local_today(now, zone), zone) if deadline is not None else None
             if (scope_text is None or scope_text == current.scope) and amount in (None, current.price) and (
                 new_deadline is None or new_deadline == current.deadline
             ):
@@ -451,7 +467,8 @@ class ContractService:
             days, on = new_deadline.columns() if new_deadline else (None, None)
             amendment_id = await repo.insert_amendment(
                 conn, contract_id=contract.id, proposed_by=actor_id, base_version=contract.terms_version,
-                scope=scope_text, price=amount, deadline_days=days, deadline_date=on, reason=reason_text,
+                scope=scope_text, price=amount, deadline_days=days, deadline_date=on,
+                deadline_tz=new_deadline.tz if new_deadline else None, reason=reason_text,
                 reverts_to=reverts_to, status="proposed", created_at=to_iso(now),
                 reverts_to_revision=reverts.revision_id if reverts else None,
             )
@@ -537,7 +554,7 @@ class ContractService:
         current = await repo.terms(conn, contract.id, contract.terms_version)
         version = current.version + 1
         deadline = (
-            Deadline.from_columns(amendment.deadline_days, amendment.deadline_date)
+            Deadline.from_columns(amendment.deadline_days, amendment.deadline_date, amendment.deadline_tz)
             if amendment.deadline_days is not None or amendment.deadline_date is not None
             else current.deadline
         )
@@ -545,13 +562,15 @@ class ContractService:
         price = amendment.price if amendment.price is not None else current.price
         await repo.insert_terms(
             conn, contract_id=contract.id, version=version, scope=amendment.scope or current.scope, price=price,
-            deadline_days=days, deadline_date=on, revisions_included=current.revisions_included,
+            deadline_days=days, deadline_date=on, deadline_tz=deadline.tz,
+            revisions_included=current.revisions_included,
             fee_percent=current.fee_percent, reverts_to=amendment.reverts_to, created_by=amendment.proposed_by,
             reason=amendment.reason, created_at=to_iso(now), reverts_to_revision=amendment.reverts_to_revision,
         )
         due_at: datetime | None = None
         if contract.funded_at is not None and contract.accepted_at is not None and deadline != current.deadline:
-            due_at = deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at)
+            # a date agreed on a funded contract is taken as given: no funding delay to make up
+            due_at = deadline.due_at(accepted_at=contract.accepted_at, funded_at=contract.funded_at, shift=False)
         topup = 0
         topup_due: int | None = None
         if contract.status in {_CS.FUNDING_SUBMITTED, *FUNDED_STATES} and price > current.price:
@@ -577,6 +596,126 @@ class ContractService:
         if topup:
             await notify(conn, contract, "notify.topup_needed", now, to=(contract.client_id,),
                          buttons=(f"escrow:{contract.id}:deposit",), topup_amount=topup, currency=contract.currency)
+        await post_thread(conn, contract, "thread.terms_changed", now, version=version)
+
+    # -- deadline extensions -------------------------------------------------------
+
+    async def check_extension(self, guild_id: int, contract_id: int, *, actor_id: int) -> None:
+        """Refuse early (before the worker fills the form) what :meth:`request_extension` would."""
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            self._extension_allowed(contract, actor_id)
+            pending = await repo.open_extension(conn, contract.id)
+        if pending is not None:
+            raise WrongState("error.extension.pending", extension_id=pending.id)
+
+    def _extension_allowed(self, contract: Contract, actor_id: int) -> None:
+        role = role_of(contract, actor_id)
+        self._require_party(contract, role)
+        if role is not Role.WORKER:
+            raise NotAllowed("error.extension.worker_only", contract_id=contract.id)
+        if contract.status != _CS.ACTIVE or contract.due_at is None:
+            raise WrongState("error.extension.state", status=contract.status)
+
+    async def request_extension(self, guild_id: int, contract_id: int, *, actor_id: int, days: int,
+                                reason: str) -> ExtensionRequest:
+        """The worker asks for more time; the client answers with buttons (DM, thread fallback).
+        One open request per contract, on a contract being worked on."""
+        if not 1 <= days <= MAX_DEADLINE_DAYS:
+            raise InvalidInput("error.extension.days", maximum=MAX_DEADLINE_DAYS)
+        text = clean_text("reason", reason)
+        assert text is not None
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            self._extension_allowed(contract, actor_id)
+            assert contract.due_at is not None
+            extension = await repo.insert_extension(
+                conn, contract_id=contract.id, requested_by=actor_id, base_version=contract.terms_version, days=days,
+                reason=text, status="proposed", created_at=to_iso(now),
+            )
+            if extension is None:
+                pending = await repo.open_extension(conn, contract.id)
+                raise WrongState("error.extension.pending", extension_id=pending.id if pending else "-")
+            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="extension.requested", now=now,
+                               actor_id=actor_id, extension_id=extension.id, days=days, reason=text)
+            await notify(conn, contract, "notify.extension_requested", now, to=(contract.client_id,),
+                         buttons=(f"extension:{extension.id}:accept", f"extension:{extension.id}:decline"),
+                         extension_id=extension.id, days=days, reason=text, worker_id=actor_id,
+                         due_at=to_iso(contract.due_at), new_due_at=to_iso(contract.due_at + timedelta(days=days)))
+        log.info("guild %s contract %s: extension %s of %s days asked", guild_id, contract_id, extension.id, days)
+        return extension
+
+    async def answer_extension(self, guild_id: int, extension_id: int, *, actor_id: int,
+                               accept: bool) -> ExtensionRequest:
+        """The client accepts (a new terms version with the later deadline) or declines."""
+        now = self.clock.now()
+        stale: str | None = None
+        async with self.db.transaction() as conn:
+            extension = await repo.get_extension(conn, extension_id)
+            if extension is None:
+                raise NotFound("error.extension.not_found", extension_id=extension_id)
+            contract = await load_contract(conn, guild_id, extension.contract_id)
+            role = role_of(contract, actor_id)
+            self._require_party(contract, role)
+            if role is not Role.CLIENT:
+                raise NotAllowed("error.extension.client_only")
+            if extension.status != "proposed":
+                raise WrongState("error.extension.answered", status=f"extension_{extension.status}")
+            if not accept:
+                await repo.set_extension_status(conn, extension.id, "proposed", "declined", decided_at=to_iso(now),
+                                                decided_by=actor_id)
+                await retire(conn, contract, now, f"extension:{extension.id}:*")
+                await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="extension.declined",
+                                   now=now, actor_id=actor_id, extension_id=extension.id)
+                await notify(conn, contract, "notify.extension_declined", now, to=(contract.worker_id,),
+                             extension_id=extension.id)
+            elif contract.status != _CS.ACTIVE or contract.due_at is None:
+                # the lapse is committed (raising here would roll it back), then refused below
+                stale = contract.status
+                await repo.set_extension_status(conn, extension.id, "proposed", "lapsed", decided_at=to_iso(now))
+                await retire(conn, contract, now, f"extension:{extension.id}:*")
+                await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="extension.lapsed",
+                                   now=now, actor_id=actor_id, extension_id=extension.id)
+            else:
+                await self._apply_extension(conn, contract, extension, actor_id, now)
+            updated = await repo.get_extension(conn, extension.id)
+        assert updated is not None
+        if stale is not None:
+            raise WrongState("error.extension.stale", status=stale)
+        return updated
+
+    async def _apply_extension(self, conn: Conn, contract: Contract, extension: ExtensionRequest, actor_id: int,
+                               now: datetime) -> None:
+        """Terms version n+1, the same as n with the deadline ``days`` later; the due time moves too."""
+        assert contract.due_at is not None
+        current = await repo.terms(conn, contract.id, contract.terms_version)
+        later = timedelta(days=extension.days)
+        old = current.deadline
+        if old.days is not None:
+            deadline = Deadline(days=old.days + extension.days)
+        else:
+            assert old.on is not None
+            deadline = Deadline(on=old.on + later, tz=old.tz)
+        days, on = deadline.columns()
+        version = current.version + 1
+        await repo.insert_terms(
+            conn, contract_id=contract.id, version=version, scope=current.scope, price=current.price,
+            deadline_days=days, deadline_date=on, deadline_tz=deadline.tz,
+            revisions_included=current.revisions_included,
+            fee_percent=current.fee_percent, created_by=extension.requested_by, reason=extension.reason,
+            created_at=to_iso(now),
+        )
+        due_at = contract.due_at + later
+        await repo.change_terms(conn, contract.id, contract.status, version, due_at=due_at, topup_due=None)
+        await repo.set_extension_status(conn, extension.id, "proposed", "accepted", decided_at=to_iso(now),
+                                        decided_by=actor_id, new_version=version)
+        await retire(conn, contract, now, f"extension:{extension.id}:*")
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="extension.accepted",
+                           now=now, actor_id=actor_id, extension_id=extension.id, version=version,
+                           days=extension.days, deadline=deadline.text(), due_at=to_iso(due_at))
+        await notify(conn, contract, "notify.extension_accepted", now, to=(contract.client_id, contract.worker_id),
+                     extension_id=extension.id, version=version, due_at=to_iso(due_at))
         await post_thread(conn, contract, "thread.terms_changed", now, version=version)
 
     # -- helpers --------------------------------------------------------------------

@@ -18,13 +18,13 @@ from bot.models.states import (
     JobStatus,
     Role,
 )
-from bot.models.timeutil import to_iso
+from bot.models.timeutil import local_today, to_iso
 from bot.repositories import jobs as repo
 from bot.repositories.audit import record_event
 from bot.repositories.outbox import enqueue
 from bot.services.common import Amount, check_cooldown, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
-from bot.services.steps import withdraw_open_offers
+from bot.services.steps import user_zone, withdraw_open_offers
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,9 @@ class JobService:
             guild_id, clean_text("category", category, required=False)
         )
         amount = parse_amount("budget", budget, guild.currency, max_major=policies.integer("max_budget"))
-        wanted = parse_deadline(deadline, now.date())
+        async with self.db.read() as conn:
+            zone = await user_zone(conn, guild_id, client_id)
+        wanted = parse_deadline(deadline, local_today(now, zone), zone)
         if not 1 <= positions <= MAX_POSITIONS:
             raise InvalidInput("error.job.positions", maximum=MAX_POSITIONS)
         days, on = wanted.columns()
@@ -100,6 +102,7 @@ class JobService:
                 currency=guild.currency,
                 deadline_days=days,
                 deadline_date=on,
+                deadline_tz=wanted.tz,
                 positions=positions,
                 status=JobStatus.OPEN.value,
                 created_at=to_iso(now),

@@ -8,7 +8,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.errors import InvalidInput, NotAllowed
 from bot.models.entities import Profile
-from bot.models.timeutil import to_iso
+from bot.models.timeutil import canonical_zone, to_iso
 from bot.repositories import profiles as repo
 from bot.repositories import thread_messages
 from bot.repositories.audit import record_event
@@ -49,6 +49,19 @@ class ProfileService:
         profile = await self.get(guild_id, user_id)
         assert profile is not None
         return profile
+
+    async def set_timezone(self, guild_id: int, user_id: int, name: str) -> str:
+        """The zone the user's typed deadline dates are meant in (``YYYY-MM-DD``: the end of that
+        day there). An IANA name such as ``Asia/Tokyo``; returns it as zoneinfo spells it."""
+        await self.guilds.require(guild_id)
+        zone = canonical_zone(name)
+        if zone is None:
+            raise InvalidInput("error.profile.timezone", value=name)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await repo.save_timezone(conn, guild_id, user_id, zone, to_iso(now))
+            await record_event(conn, guild_id=guild_id, kind="profile.timezone", now=now, actor_id=user_id, zone=zone)
+        return zone
 
     async def set_payout(self, guild_id: int, user_id: int, details: str) -> None:
         """Store private payout details; never shown to other users."""

@@ -12,7 +12,7 @@ stay in that service's module; the settling of cases lives with the cases
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db import Conn
@@ -27,8 +27,12 @@ from bot.models.states import (
     Role,
 )
 from bot.models.terms import Requirement
+from bot.models.timeutil import default_zone
+from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
+from bot.repositories import guilds as guilds_repo
 from bot.repositories import jobs as jobs_repo
+from bot.repositories import profiles as profiles_repo
 from bot.repositories.audit import record_event
 from bot.repositories.outbox import enqueue, retire_buttons
 from bot.services.common import transition
@@ -37,6 +41,8 @@ _CS = ContractStatus
 # the states in which a worker waiting for the client's reply in the thread counts (the
 # thread tracking in contracts.py and the sweep in timers.py): those in which terms may be amended
 REPLY_STATES = frozenset({_CS.AWAITING_FUNDING, _CS.FUNDING_SUBMITTED, _CS.ACTIVE, _CS.DELIVERED})
+# the states whose clock (the delivery deadline, the review clock) a case or a silent client pauses
+PAUSABLE_STATES = frozenset({_CS.ACTIVE, _CS.DELIVERED, _CS.DISPUTED})
 
 
 def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> Role:
@@ -45,6 +51,16 @@ def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> 
     if user_id == contract.worker_id:
         return Role.WORKER
     return Role.MODERATOR if is_moderator else Role.OUTSIDER
+
+
+async def user_zone(conn: Conn, guild_id: int, user_id: int) -> str:
+    """The time zone a date the user types as a deadline is meant in: their profile's, else
+    the guild's default (from its language)."""
+    profile = await profiles_repo.get_profile(conn, guild_id, user_id)
+    if profile is not None and profile.timezone:
+        return profile.timezone
+    guild = await guilds_repo.get_guild(conn, guild_id)
+    return default_zone(guild.locale if guild else None)
 
 
 async def load_contract(conn: Conn, guild_id: int, contract_id: int) -> Contract:
@@ -140,3 +156,54 @@ async def withdraw_open_offers(conn: Conn, job: Job, now: datetime, *, reason: s
                            kind="contract.withdrawn", now=now, reason=reason)
         await notify(conn, contract, f"notify.offer_withdrawn_{reason}", now, to=(contract.worker_id,),
                      title=job.title, job_id=job.id)
+
+
+# -- clocks that stop while the worker cannot act ---------------------------------------------
+
+
+async def pause_clock(conn: Conn, contract: Contract, since: datetime, reason: str) -> None:
+    """Stop the delivery deadline and the review clock from ``since`` (``reason``: ``case`` or
+    ``reply``). The worker's time must not run while they wait for the moderators or for the
+    client; a pause already running is kept, not restarted. Contracts without such a clock
+    (not funded yet, settled) are left alone."""
+    if contract.status not in PAUSABLE_STATES:
+        return
+    await repo.pause_clock(conn, contract.id, since, reason)
+    if contract.paused_at is None:
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="clock.paused",
+                           now=since, reason=reason)
+
+
+def resumed_clocks(contract: Contract, now: datetime) -> tuple[datetime | None, datetime]:
+    """The due time and the review anchor after the pause, moved by the paused time: the time
+    that was left when the pause began is left again. A clock already past at the pause (an
+    overdue deadline) or started during it (a delivery made meanwhile) does not move."""
+    assert contract.paused_at is not None
+    paused = max(now - contract.paused_at, timedelta(0))
+    due_at = contract.due_at
+    if due_at is not None and due_at > contract.paused_at:
+        due_at += paused
+    clock_at = contract.clock_at + paused if contract.clock_at <= contract.paused_at else contract.clock_at
+    return due_at, clock_at
+
+
+async def resume_clock(conn: Conn, contract_id: int, now: datetime, *, reason: str | None = None) -> bool:
+    """End the contract's pause (only one of ``reason``, if given). False if none ended."""
+    contract = await repo.get_contract(conn, contract_id)
+    if contract is None or contract.paused_at is None or (reason is not None and contract.pause_reason != reason):
+        return False
+    due_at, clock_at = resumed_clocks(contract, now)
+    if not await repo.resume_clock(conn, contract.id, contract.paused_at, now, due_at=due_at, clock_at=clock_at):
+        return False
+    await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="clock.resumed", now=now,
+                       paused_since=contract.paused_at.isoformat(),
+                       due_at=due_at.isoformat() if due_at else None)
+    return True
+
+
+async def resume_after_cases(conn: Conn, contract_id: int, now: datetime) -> None:
+    """A case on the contract closed: once none is open, its case pause ends (a client still
+    silent in the thread pauses the clock again from now, see the sweep)."""
+    if not (await cases_repo.open_cases_for_contract(conn, contract_id)
+            or await cases_repo.open_linked_reports(conn, contract_id)):
+        await resume_clock(conn, contract_id, now, reason="case")

@@ -22,6 +22,7 @@ from bot.models.entities import Contract
 from bot.models.policies import Policies
 from bot.models.states import SETTLED_STATES, ContractStatus
 from bot.models.timers import (
+    CASE,
     DEADLINE,
     DEPOSIT,
     ESCROW,
@@ -41,13 +42,14 @@ from bot.models.timers import (
     plan_timer,
 )
 from bot.models.timeutil import to_iso
+from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
 from bot.repositories.outbox import enqueue
 from bot.services.cases import CaseService
 from bot.services.contracts import ContractService
 from bot.services.deliveries import DeliveryService
 from bot.services.guilds import GuildService
-from bot.services.steps import REPLY_STATES, notify
+from bot.services.steps import REPLY_STATES, notify, pause_clock, resume_clock
 
 log = logging.getLogger(__name__)
 _CS = ContractStatus
@@ -117,6 +119,7 @@ class TimerService:
                 return
             if contract.guild_id not in cache:
                 cache[contract.guild_id] = await self.guilds.policies(contract.guild_id)
+            contract = await self._reply_pause(conn, contract, cache[contract.guild_id], now)
             plan = await self._plan(conn, contract, cache[contract.guild_id], now, has_declared=has_declared)
             report.contracts += 1
             for due in plan.reminders:
@@ -131,6 +134,7 @@ class TimerService:
                                               contract_id=contract.id, kind=due.kind, now=to_iso(now)):
                         await self._escalate(conn, contract, escalation, now)
                         report.escalations += 1
+                        plan.later(now)  # the case just opened runs its own reminder: plan it next tick
                 else:
                     finals.append(due)
             if finals:
@@ -145,6 +149,29 @@ class TimerService:
                 report.auto_approved += 1
             elif action is FinalAction.REVEAL_RATINGS:
                 await self._reveal(contract_id, due, now)
+
+    @staticmethod
+    async def _reply_pause(conn: Conn, contract: Contract, p: Policies, now: datetime) -> Contract:
+        """The worker asked in the thread and the client has not answered past
+        ``reply_reminder_after``: the delivery clock stops from that moment until the client
+        replies (never from before the last resume, so no time counts twice). A reply pause
+        whose wait is over (the client replied, the work was delivered) ends here."""
+        since = contract.awaiting_reply_since
+        if contract.pause_reason == "reply" and (contract.status != _CS.ACTIVE or since is None):
+            await resume_clock(conn, contract.id, now, reason="reply")
+        elif (contract.paused_at is None and contract.status == _CS.ACTIVE and since is not None
+              and contract.due_at is not None):
+            start = since + p.duration("reply_reminder_after")
+            if contract.resumed_at is not None and contract.resumed_at > start:
+                start = contract.resumed_at
+            if start > now or contract.due_at <= start:  # not yet, or the work was already late
+                return contract
+            await pause_clock(conn, contract, start, "reply")
+        else:
+            return contract
+        reloaded = await repo.get_contract(conn, contract.id)
+        assert reloaded is not None
+        return reloaded
 
     async def _plan(self, conn: Conn, contract: Contract, p: Policies, now: datetime, *,
                     has_declared: bool = True) -> Plan:
@@ -163,6 +190,8 @@ class TimerService:
         or for the deadline the due moment). What each one does is in the ``TimerKind`` table."""
         running: list[tuple[TimerKey, datetime]] = []
         status = contract.status
+        # a paused clock (a case open, the client silent) neither reminds, escalates nor auto-approves
+        paused = contract.paused_at is not None
         if status == _CS.OFFERED:
             running.append((TimerKey(OFFER), contract.clock_at))
         elif status == _CS.AWAITING_FUNDING:
@@ -173,15 +202,17 @@ class TimerService:
                 # the client asked for a revision beyond the included ones: the worker decides,
                 # and the client's review clock waits (it starts again if the worker declines)
                 running.append((TimerKey(REVISION, extra.id), extra.created_at))
-            else:
+            elif not paused:
                 running.append((TimerKey(REVIEW), contract.clock_at))
-        elif status == _CS.ACTIVE and contract.due_at is not None:
+        elif status == _CS.ACTIVE and contract.due_at is not None and not paused:
             running.append((TimerKey(DEADLINE), contract.due_at))
         if status in REPLY_STATES and contract.awaiting_reply_since is not None:
             running.append((TimerKey(REPLY), contract.awaiting_reply_since))
         for deposit in await repo.deposits(conn, contract.id) if has_declared else ():
             if deposit.status == "declared":
                 running.append((TimerKey(DEPOSIT, deposit.id), deposit.declared_at))
+        for case in await cases_repo.open_cases_for_contract(conn, contract.id):
+            running.append((TimerKey(CASE, case.id), case.acted_at or case.created_at))
         if (status in SETTLED_STATES and contract.closed_at is not None
                 and await repo.count_ratings(conn, contract.id) == 1):
             running.append((TimerKey(REVEAL), contract.closed_at))
@@ -196,7 +227,8 @@ class TimerService:
             buttons = notice.buttons_for(contract.id, timer.target_id)
             if notice.recipient is Recipient.MODERATORS:
                 await enqueue(conn, guild_id=contract.guild_id, target="mod", contract_id=contract.id,
-                              message_key=notice.message_key, now=now, args={"contract_id": contract.id, **args},
+                              message_key=notice.message_key, now=now,
+                              args={"contract_id": contract.id, "target_id": timer.target_id or "-", **args},
                               buttons=buttons)
             else:
                 await notify(conn, contract, notice.message_key, now, to=party(notice.recipient, contract),

@@ -4,7 +4,9 @@
   in a modal);
 - ``amendment:<id>:accept`` / ``amendment:<id>:reject`` (the amendment DM);
 - ``escrow:<id>:deposit`` (the client's DMs; a modal takes the optional reference);
-- ``escrow:<id>:confirm`` (the mod channel; moderators only).
+- ``escrow:<id>:confirm`` (the mod channel; moderators only);
+- ``contract:<id>:extend`` (the thread's pinned terms card: the worker asks for more time in a
+  modal) and ``extension:<id>:accept`` / ``extension:<id>:decline`` (the client's DM).
 
 Each calls the same service method as the matching command and answers ephemerally; when
 the action succeeded, the clicked message's buttons are disabled. A click in a DM carries no
@@ -13,6 +15,7 @@ guild: the target's guild is looked up.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,12 +25,12 @@ from bot.i18n import t
 from bot.services.common import LIMITS
 from bot.ui.buttons import MarketButton, disable_buttons, register_button
 from bot.ui.contract_views import NO_MENTIONS
-from bot.ui.format import format_money
+from bot.ui.format import format_money, format_time
 from bot.ui.modals import MarketModal
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
-    from bot.models.entities import Amendment, Contract, Deposit
+    from bot.models.entities import Amendment, Contract, Deposit, ExtensionRequest
     from bot.services.contracts import ContractView
 
     Interaction = discord.Interaction[MarketBot]
@@ -284,3 +287,94 @@ class ConfirmDepositButton(MarketButton):
         currency = contract.currency if contract else ""
         await answer(interaction, confirmed_text(deposit, currency, interaction.locale))
         await disable_buttons(interaction.message)
+
+
+# -- deadline extensions -------------------------------------------------------------------
+
+
+def extension_requested_text(extension: ExtensionRequest, locale: object) -> str:
+    return t(locale, "ui.contract.extension_requested", extension_id=extension.id,
+             contract_id=extension.contract_id, days=extension.days)
+
+
+def extension_answer_text(extension: ExtensionRequest, due_at: datetime | None, locale: object) -> str:
+    if extension.status == "accepted":
+        return t(locale, "ui.contract.extension_accepted", extension_id=extension.id,
+                 contract_id=extension.contract_id, version=extension.new_version,
+                 due_at=format_time(due_at) if due_at else "-")
+    return t(locale, "ui.contract.extension_declined", extension_id=extension.id, contract_id=extension.contract_id)
+
+
+class ExtendModal(MarketModal):
+    """The "Ask for more time" button: how many days and why, in a form."""
+
+    def __init__(self, contract_id: int, guild_id: int, locale: object) -> None:
+        super().__init__(
+            title=t(locale, "ui.contract.extend_modal_title", contract_id=contract_id)[:45],
+            custom_id=f"cw:extend_modal:{contract_id}",
+        )
+        self.contract_id = contract_id
+        self.guild_id = guild_id
+        self.days: discord.ui.TextInput[ExtendModal] = discord.ui.TextInput(
+            label=t(locale, "ui.contract.extend_days_label")[:45], max_length=3, custom_id="days",
+        )
+        self.reason: discord.ui.TextInput[ExtendModal] = discord.ui.TextInput(
+            label=t(locale, "ui.contract.extend_reason_label")[:45],
+            style=discord.TextStyle.paragraph,
+            max_length=REASON_LIMIT,
+            custom_id="reason",
+        )
+        self.add_item(self.days)
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        text = self.days.value.strip()
+        days = int(text) if text.isdigit() else 0  # not a whole number: refused as out of range
+        extension = await interaction.client.services.contracts.request_extension(
+            self.guild_id, self.contract_id, actor_id=interaction.user.id, days=days, reason=self.reason.value
+        )
+        await answer(interaction, extension_requested_text(extension, interaction.locale))
+
+
+@register_button("contract", "extend")
+class AskExtensionButton(MarketButton):
+    """On the contract thread's pinned terms card: the worker asks for more time."""
+
+    label_key = "button.contract.extend"
+    style = discord.ButtonStyle.secondary
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await guild_for(interaction, "contract", self.target_id)
+        await interaction.client.services.contracts.check_extension(
+            guild_id, self.target_id, actor_id=interaction.user.id
+        )
+        await interaction.response.send_modal(ExtendModal(self.target_id, guild_id, interaction.locale))
+
+
+class _ExtensionButton(MarketButton):
+    accept = True
+
+    async def run(self, interaction: Interaction) -> None:
+        guild_id = await guild_for(interaction, "extension", self.target_id)
+        services = interaction.client.services
+        extension = await services.contracts.answer_extension(
+            guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept
+        )
+        contract = await services.contracts.get(extension.contract_id)
+        await answer(interaction, extension_answer_text(extension, contract.due_at if contract else None,
+                                                        interaction.locale))
+        await disable_buttons(interaction.message)
+
+
+@register_button("extension", "accept")
+class AcceptExtensionButton(_ExtensionButton):
+    label_key = "button.extension.accept"
+    style = discord.ButtonStyle.success
+    accept = True
+
+
+@register_button("extension", "decline")
+class DeclineExtensionButton(_ExtensionButton):
+    label_key = "button.extension.decline"
+    style = discord.ButtonStyle.danger
+    accept = False

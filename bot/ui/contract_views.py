@@ -116,6 +116,10 @@ def terms_embed(view: ContractView, language: object, *, with_status: bool = Fal
         embed.add_field(name=t(language, "ui.contract.field_status"), value=status_word(contract.status, language))
         if contract.due_at is not None:
             embed.add_field(name=t(language, "ui.contract.field_due"), value=format_time(contract.due_at))
+        if contract.paused_at is not None:
+            embed.add_field(name=t(language, "ui.contract.field_paused"), inline=False,
+                            value=t(language, f"ui.contract.paused_{contract.pause_reason or 'case'}",
+                                    since=format_time(contract.paused_at)))
         if contract.topup_due:
             embed.add_field(
                 name=t(language, "ui.contract.field_topup"), value=money(contract.topup_due, code, language)

@@ -348,3 +348,17 @@ async def copy_of_buttons(market: Market, member: simcord.MemberActor, buttons: 
         )
     await market.settle()
     return market.dms(member)[-1]
+def case_card(market: Market, case_id: int) -> discord.Message:
+    """The latest message in the mod channel with buttons of case ``case_id`` (its card)."""
+    for message in reversed(market.mod.history()):
+        if any(cid.startswith(f"cw:case:{case_id}:") for cid in custom_ids(message)):
+            return message
+    raise AssertionError(f"no card for case {case_id}")
+
+
+async def decide_case(market: Market, member: simcord.MemberActor, case_id: int, action: str,
+                      values: dict[str, Any]) -> simcord.InteractionResult:
+    """Click ``action`` on the case card and submit its modal with ``values``."""
+    shown = await member.click(case_card(market, case_id), custom_id=f"cw:case:{case_id}:{action}")
+    assert shown.modal is not None, shown
+    return await member.submit_modal(shown, values)

@@ -141,7 +141,7 @@ async def test_dispute_opens_a_case_and_tells_both_parties(setup_market: Market)
         )
     posted = card(market)
     assert custom_ids(posted) == [
-        f"cw:case:{case.id}:{a}" for a in ("nudge", "release", "refund", "split", "close", "join")
+        f"cw:case:{case.id}:{a}" for a in ("nudge", "extend", "release", "refund", "split", "close", "join")
     ]
 
 

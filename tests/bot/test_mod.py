@@ -125,7 +125,7 @@ async def test_a_card_in_a_japanese_server(setup_market: Market) -> None:
     assert card.embeds[0].title == t("ja", "ui.case.title", case_id=case.id, kind=t("ja", "ui.case.kind.dispute"))
     assert card_field(card, t("ja", "ui.case.reason")) == "The client stopped answering."
     assert [c.label for row in card.components for c in getattr(row, "children", [])] == [
-        t("ja", f"button.case.{a}") for a in ("nudge", "release", "refund", "split", "close", "join")
+        t("ja", f"button.case.{a}") for a in ("nudge", "extend", "release", "refund", "split", "close", "join")
     ]
 
     # The decision is written into the card in the server's language, whoever clicks.

@@ -14,10 +14,12 @@ from bot.models.entities import Contract
 from bot.models.policies import POLICY_SPECS, Policies, PolicyKind
 from bot.models.states import ContractStatus
 from bot.models.timers import (
+    CASE,
     DEADLINE,
     DEPOSIT,
     ESCROW,
     OFFER,
+    REPEAT_POLICY,
     REPLY,
     REVEAL,
     REVIEW,
@@ -51,8 +53,10 @@ CONTRACT = Contract(
 
 
 def test_the_table_lists_every_kind_once_under_its_name() -> None:
-    assert list(TIMER_KINDS) == ["offer", "escrow", "review", "revision", "deadline", "reply", "deposit", "reveal"]
-    assert [TIMER_KINDS[k] for k in TIMER_KINDS] == [OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL]
+    assert list(TIMER_KINDS) == ["offer", "escrow", "review", "revision", "deadline", "reply", "deposit", "reveal",
+                                 "case"]
+    assert [TIMER_KINDS[k] for k in TIMER_KINDS] == [OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL,
+                                                     CASE]
 
 
 @pytest.mark.parametrize(
@@ -66,13 +70,14 @@ def test_the_table_lists_every_kind_once_under_its_name() -> None:
         (REPLY, "reply_reminder_after", "reply_escalate_after", FinalAction.ESCALATE, True),
         (DEPOSIT, "deposit_confirm_reminder_after", None, FinalAction.NONE, True),
         (REVEAL, None, "rating_reveal_after", FinalAction.REVEAL_RATINGS, True),
+        (CASE, "case_reminder_after", None, FinalAction.NONE, True),
     ],
 )
 def test_each_kind_is_timed_by_its_policies(kind: TimerKind, remind_after: str | None, final_after: str | None,
                                              final: FinalAction, remind_with_final: bool) -> None:
     assert (kind.remind_after, kind.final_after, kind.final, kind.remind_with_final) == (
         remind_after, final_after, final, remind_with_final)
-    for name in (remind_after, final_after, kind.before.policy if kind.before else None):
+    for name in (remind_after, final_after, kind.before.policy if kind.before else None, kind.repeat_every):
         assert name is None or POLICY_SPECS[name].kind is PolicyKind.DURATION
 
 
@@ -88,6 +93,7 @@ def test_each_kind_is_timed_by_its_policies(kind: TimerKind, remind_after: str |
         (REPLY, None, [("remind.reply", Recipient.CLIENT, ())]),
         (DEPOSIT, 3, [("remind.deposit_confirm", Recipient.MODERATORS, ("escrow:7:confirm",))]),
         (REVEAL, None, []),
+        (CASE, 5, [("remind.case_open", Recipient.MODERATORS, ())]),
     ],
 )
 def test_each_kind_reminds_whom_with_which_buttons(kind: TimerKind, target_id: int | None,
@@ -109,6 +115,7 @@ def test_each_kind_reminds_whom_with_which_buttons(kind: TimerKind, target_id: i
         (REVEAL, 0, None),
         (REVISION, 0, None),
         (DEPOSIT, 0, None),
+        (CASE, 0, None),
     ],
 )
 def test_which_final_moments_open_a_case(kind: TimerKind, topup_due: int, escalation: Escalation | None) -> None:
@@ -240,3 +247,8 @@ def test_targeted_kinds_key_their_reminders_by_target() -> None:
     plan = _planned(TimerKey(DEPOSIT, 3), A + DAY)
     assert plan.reminders == [Due("7:deposit3:2026-03-01T12:00:00+00:00:remind:0", "deposit3", "remind", 0)]
     assert plan.finals == [] and plan.next_at == A + 2 * DAY
+
+
+def test_a_case_reminder_repeats_on_its_own_policy() -> None:
+    assert CASE.repeat_every == "case_reminder_after"
+    assert {kind.repeat_every for kind in TIMER_KINDS.values() if kind is not CASE} == {REPEAT_POLICY}

@@ -60,7 +60,8 @@ async def test_dispute_on_an_active_contract(services: Services, guild: Guild, c
     card = [r for r in await case_outbox(services, case.id) if r["target"] == "mod"]
     assert len(card) == 1
     assert card[0]["message_key"] == "case.card.dispute"
-    assert card[0]["buttons"] == [f"case:{case.id}:{a}" for a in ("nudge", "release", "refund", "split", "close")]
+    assert card[0]["buttons"] == [f"case:{case.id}:{a}"
+                                  for a in ("nudge", "extend", "release", "refund", "split", "close")]
     assert card[0]["args"]["reason"] == "Scope keeps growing."
     assert await outcome_dms(services, contract.id, "opened") == [CLIENT, WORKER]
     assert len(await contract_outbox(services, contract.id, target="thread", message_key="thread.disputed")) == 1
@@ -424,11 +425,15 @@ async def test_bad_extend_is_refused(services: Services, guild: Guild, value: st
     assert await snapshot(services) == before
 
 
-async def test_extend_is_not_offered_on_a_dispute(services: Services, guild: Guild) -> None:
-    _, case = await disputed_contract(services)
-    with pytest.raises(WrongState) as refused:
-        await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="extend", extend="1d")
-    assert refused.value.key == "error.case.action_state"
+async def test_extend_on_a_dispute_returns_to_work_with_more_time(services: Services, guild: Guild,
+                                                                   clock: FakeClock) -> None:
+    contract, case = await disputed_contract(services)
+    assert contract.due_at is not None
+    clock.advance(timedelta(days=3))  # three days with the moderators: paused, then two more days given
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="extend", extend="2d")
+    after = await reload(services, contract.id)
+    assert (after.status, after.paused_at) == (ContractStatus.ACTIVE, None)
+    assert after.due_at == contract.due_at + timedelta(days=5)
 
 
 @pytest.mark.parametrize("delivered", [False, True])

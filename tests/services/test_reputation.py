@@ -384,9 +384,11 @@ async def test_a_worker_who_never_delivered_by_the_deadline_is_not_on_time(
     on_time = await completed_contract(services)
     assert on_time.status == "completed"
     for _ in range(2):
-        never, case = await disputed_contract(services, deadline="7d", by="client", reason="nothing arrived")
+        never = await funded_contract(services, deadline="7d")
         assert never.due_at is not None
+        # disputed once the deadline had passed (a case opened before it pauses the deadline)
         clock.set(never.due_at + timedelta(days=1))
+        case = await services.cases.dispute(GUILD_ID, never.id, actor_id=CLIENT, reason="nothing arrived")
         await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="refund", reason="no delivery")
     figures = await services.reputation.worker_figures(GUILD_ID, WORKER)
     assert figures.on_time_rate == pytest.approx(1 / 3)

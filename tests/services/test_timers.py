@@ -57,9 +57,12 @@ def opened_case(card: str) -> dict[tuple[str, int | None], int]:
 
 
 async def assert_quiet(services: Services, changes: Changes, *moments: datetime) -> None:
-    """Sweeps at each moment add no outbox row and no case for the contract."""
+    """Sweeps at each moment add no outbox row and no case for the contract, besides the
+    moderators' reminder of a case still open (its own tests are in test_clocks.py)."""
     for when in moments:
-        assert await step(services, changes, when) == {}, f"something fired at {to_iso(when)}"
+        added = await step(services, changes, when)
+        added.pop(("remind.case_open", None), None)
+        assert added == {}, f"something fired at {to_iso(when)}"
         assert await changes.take_cases() == [], f"a case opened at {to_iso(when)}"
 
 
@@ -209,7 +212,7 @@ async def test_escrow_funding_reminds_the_client_repeats_then_escalates(services
     assert len(await cases_of(services, contract.id)) == 1
     after = await reload(services, contract.id)
     assert after.status == "awaiting_funding"
-    assert after.timer_due_at is None  # nothing left to wait for
+    assert after.timer_due_at == t0 + 31 * DAY  # only the moderators' next reminder of the open case
 
 
 async def test_escrow_reminders_stop_once_the_deposit_is_declared(services: Services) -> None:
@@ -478,7 +481,8 @@ async def test_three_days_down_then_restart_sends_one_reminder_and_one_escalatio
         assert reminder["args"]["repeat"] == 2  # the latest missed repeat, alone
         assert len(await changes.take_cases()) == 1
         await assert_quiet(fresh, changes, back, back + MINUTE, back + DAY)
-        assert len(await fires_of(fresh, contract.id)) == 2
+        fired = [key for key in await fires_of(fresh, contract.id) if ":case" not in key]
+        assert len(fired) == 2
 
 
 async def test_crash_after_the_sweep_committed_sends_once(services: Services) -> None:

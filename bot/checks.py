@@ -48,6 +48,14 @@ async def member_is_moderator(interaction: discord.Interaction[MarketBot]) -> bo
     return member.get_role(guild.moderator_role_id) is not None
 
 
+async def is_moderator_member(bot: MarketBot, member: discord.Member | discord.User) -> bool:
+    """Whether ``member`` (not the one interacting) is one of its guild's moderators."""
+    if not isinstance(member, discord.Member):
+        return False
+    guild = await bot.services.guilds.require(member.guild.id)
+    return member.guild_permissions.manage_guild or member.get_role(guild.moderator_role_id) is not None
+
+
 async def autocomplete_moderator(interaction: discord.Interaction[MarketBot]) -> bool:
     """For autocomplete, which discord.py runs without the command's checks: whether the member
     is a moderator; False outside a guild and before /setup (where the check would raise)."""

@@ -17,7 +17,7 @@ from bot.models.entities import (
     Terms,
     from_row,
 )
-from bot.models.timeutil import to_iso
+from bot.models.timeutil import from_iso, to_iso
 
 
 async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> Row:
@@ -264,6 +264,12 @@ async def contract_for_sweep(conn: Conn, contract_id: int) -> tuple[Contract, bo
 
 async def has_fired(conn: Conn, key: str) -> bool:
     return await fetch_one(conn, "SELECT 1 FROM timer_fires WHERE key = ?", (key,)) is not None
+
+
+async def fired_at(conn: Conn, key: str) -> datetime | None:
+    """When the reminder or final action recorded under ``key`` fired (None: not yet)."""
+    row = await fetch_one(conn, "SELECT fired_at FROM timer_fires WHERE key = ?", (key,))
+    return from_iso(row[0]) if row else None
 
 
 async def pending_extra_revision(conn: Conn, contract_id: int) -> RevisionRequest | None:
@@ -521,6 +527,7 @@ _GUILD_OF = {
     "revision": "SELECT c.guild_id FROM revision_requests r JOIN contracts c ON c.id = r.contract_id WHERE r.id = ?",
     "case": "SELECT guild_id FROM cases WHERE id = ?",
     "job": "SELECT guild_id FROM jobs WHERE id = ?",
+    "application": "SELECT guild_id FROM applications WHERE id = ?",
 }
 
 

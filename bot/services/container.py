@@ -18,6 +18,7 @@ from bot.services.jobs import JobService
 from bot.services.outbox import OutboxService
 from bot.services.profiles import ProfileService
 from bot.services.reputation import ReputationService
+from bot.services.suspensions import SuspensionService
 from bot.services.timers import TimerService
 
 
@@ -38,6 +39,7 @@ class Services:
     cases: CaseService
     history: HistoryService
     timers: TimerService
+    suspensions: SuspensionService
 
     @classmethod
     def build(cls, db: Database, clock: Clock, settings: Settings,
@@ -63,4 +65,5 @@ class Services:
             cases=cases,
             history=HistoryService(db, clock),
             timers=TimerService(db, clock, guilds, contracts, deliveries, cases),
+            suspensions=SuspensionService(db, clock, guilds),
         )

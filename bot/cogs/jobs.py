@@ -180,8 +180,8 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
     async def _entry(self, job: Job, application: Application, language: object) -> str:
         figures = await self.bot.services.reputation.worker_figures(job.guild_id, application.worker_id)
         entry = application_entry(job, application, worker_line(figures, language), language)
-        # the number names the entry's Reject button
-        return f"`#{application.id}` {entry}\n"
+        # the number names the entry's Reject button; a blank line sets the entries apart
+        return f"\n`#{application.id}` {entry}"
 
     @app_commands.command(name="close", description="Close your job to new applications")
     @app_commands.describe(job="One of your jobs")

@@ -222,11 +222,11 @@ async def guilds_with_open_jobs(conn: Conn) -> list[int]:
 
 
 async def open_jobs_since(conn: Conn, guild_id: int, before: datetime, limit: int) -> list[int]:
-    """The guild's open jobs posted before ``before``, oldest first (index jobs_open_since)."""
+    """The guild's open jobs posted at or before ``before``, oldest first (index jobs_open_since)."""
     return [
         int(r[0])
         for r in await conn.execute_fetchall(
-            "SELECT id FROM jobs WHERE guild_id = ? AND status = 'open' AND created_at < ? ORDER BY created_at LIMIT ?",
+            "SELECT id FROM jobs WHERE guild_id = ? AND status = 'open' AND created_at <= ? ORDER BY created_at LIMIT ?",
             (guild_id, to_iso(before), limit),
         )
     ]

@@ -226,7 +226,8 @@ async def open_jobs_since(conn: Conn, guild_id: int, before: datetime, limit: in
     return [
         int(r[0])
         for r in await conn.execute_fetchall(
-            "SELECT id FROM jobs WHERE guild_id = ? AND status = 'open' AND created_at <= ? ORDER BY created_at LIMIT ?",
+            "SELECT id FROM jobs WHERE guild_id = ? AND status = 'open' AND created_at <= ?"
+            " ORDER BY created_at LIMIT ?",
             (guild_id, to_iso(before), limit),
         )
     ]

@@ -13,6 +13,7 @@ from bot.i18n import t
 from bot.models.entities import Case
 from bot.models.states import ApplicationStatus, JobStatus
 from bot.ui.format import format_time
+from bot.ui.job_board import client_line
 from tests.bot.conftest import Market
 from tests.bot.helpers import (
     JOB,
@@ -283,14 +284,14 @@ async def test_an_upheld_report_counts_in_the_figures(setup_market: Market) -> N
     await market.settle()
     last_dm(market, market.worker, t("en", "notify.report_uphold", case_id=case.id,
                                      subject_id=market.client.mention))
-    # the reported user's figures say so; the contract's history does not
+    # the reported user's figures say so, on the profile and on the figure lines of posts and cards
     profile = await market.worker.slash(market.general, "profile view", user=market.client)
     assert profile.response is not None
-    assert t("en", "ui.figures.reports_upheld_detail", count=1) in str(
-        [f.value for e in profile.response.message.embeds for f in e.fields])
-    job = await market.services.jobs.get(market.guild.id, contract.job_id)
-    figures = await market.services.reputation.client_figures(market.guild.id, market.client.id)
-    assert figures.reports_upheld == 1 and job.client_id == market.client.id
+    shown = "\n".join(str(f.value) for e in profile.response.message.embeds for f in e.fields)
+    assert t("en", "ui.figures.reports_upheld_detail", count=1) in shown
+    figures = await market.services.reputation.figures(market.guild.id, market.client.id)
+    assert client_line(figures, "en").endswith(" · reports upheld 1")
+    assert client_line(figures, "ja").endswith(" · " + t("ja", "ui.figures.reports_upheld", count=1))
 
 
 # -- things that end by themselves ---------------------------------------------------------------

@@ -206,6 +206,22 @@ async def test_a_report_closes_as_upheld_or_dismissed_with_a_reason(services: Se
         await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="dismiss", reason="again")
 
 
+async def test_a_report_naming_a_contract_offers_its_actions(services: Services, guild: Guild) -> None:
+    contract = await hired_contract(services)
+    case = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="Will not pay",
+                                       contract_id=contract.id)
+    [card] = await case_outbox(services, case.id)
+    assert card["buttons"] == [f"case:{case.id}:{action}" for action in ("nudge", "extend", "cancel", "uphold",
+                                                                          "dismiss")]
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="nudge", reason="Please fund it")
+    [nudge] = await contract_outbox(services, contract.id, target="dm", message_key="notify.nudge.report")
+    assert (nudge["recipient_id"], nudge["args"]["reason"]) == (CLIENT, "Please fund it")
+    # a moderator's cancel from the report card ends the contract and resolves the report
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="cancel", reason="Never funded")
+    assert (await reload(services, contract.id)).status == ContractStatus.CANCELLED
+    assert (await get_case(services, case.id)).resolution == "cancel"
+
+
 async def test_upheld_reports_count_in_the_reported_users_figures(services: Services, guild: Guild,
                                                                  clock: FakeClock) -> None:
     upheld = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="rude")

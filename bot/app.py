@@ -262,7 +262,8 @@ class MarketBot(commands.Bot):
     # -- periodic work ------------------------------------------------------------
 
     async def run_sweep(self) -> None:
-        """One scheduler tick: the timers' sweep (reminders, escalations), then the outbox.
+        """One scheduler tick: the timers' sweep (reminders, escalations), the jobs open too long,
+        then the outbox.
 
         A plain coroutine: tests move the clock and call it. Never raises; does nothing once
         the bot is closing, and a sweep cancelled by the shutdown (past its grace period) ends
@@ -279,8 +280,8 @@ class MarketBot(commands.Bot):
                 report = await self.services.timers.sweep(self.clock.now())
                 self.heartbeat.swept()
                 self.metrics.swept(time.perf_counter() - started, report.contracts, report.failed)
-                await self._scheduled_outbox()
             except asyncio.CancelledError:
+                self._sweep_task = None
                 if not self._closing:
                     raise
                 log.info("sweep cancelled by the shutdown; it runs again after the restart")
@@ -288,6 +289,16 @@ class MarketBot(commands.Bot):
             except Exception:
                 log.exception("timer sweep failed; it runs again next tick")
                 self.metrics.swept(time.perf_counter() - started, 0, 1)
+            try:
+                await self.services.jobs.expire_due(self.clock.now())
+                await self._scheduled_outbox()
+            except asyncio.CancelledError:
+                if not self._closing:
+                    raise
+                log.info("sweep cancelled by the shutdown; it runs again after the restart")
+                return
+            except Exception:
+                log.exception("job expiry failed; it runs again next tick")
                 await self._scheduled_outbox()
             finally:
                 self._sweep_task = None

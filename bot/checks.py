@@ -85,6 +85,12 @@ async def require_case_moderator(interaction: discord.Interaction[MarketBot], gu
             raise NotModerator("the server owner only")
         return
     await require_moderator(interaction)
+async def is_moderator_member(bot: MarketBot, member: discord.Member | discord.User) -> bool:
+    """Whether ``member`` (not the one interacting) is one of its guild's moderators."""
+    if not isinstance(member, discord.Member):
+        return False
+    guild = await bot.services.guilds.require(member.guild.id)
+    return member.guild_permissions.manage_guild or member.get_role(guild.moderator_role_id) is not None
 
 
 async def autocomplete_moderator(interaction: discord.Interaction[MarketBot]) -> bool:

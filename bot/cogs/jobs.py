@@ -1,4 +1,4 @@
-"""``/job post | list | view | apply | applications | close``, and the job board.
+"""``/job post | list | view | apply | withdraw | applications | close``, and the job board.
 
 The board (posting and updating each job's post) is the ``board`` outbox target, handled
 by :class:`bot.ui.job_board.JobBoard` (wired in bot/notifications/registry.py).
@@ -15,11 +15,13 @@ from discord.ext import commands
 from bot.checks import autocomplete_moderator, member_is_moderator
 from bot.i18n import t
 from bot.models.entities import Application, Job
+from bot.models.states import ApplicationStatus
 from bot.services.common import LIMITS
 from bot.services.jobs import MAX_POSITIONS, JobPage
 from bot.ui.format import format_money
 from bot.ui.job_board import apply_view, board_url, clip, job_embed, worker_line
-from bot.ui.job_buttons import JobListView, applied_text, list_embed
+from bot.ui.job_buttons import JobListView, applied_text, applied_view, list_embed
+from bot.ui.paginator import Paginator, pages_of_lines
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -27,8 +29,8 @@ if TYPE_CHECKING:
 Interaction = discord.Interaction["MarketBot"]
 
 NO_MENTIONS = discord.AllowedMentions.none()
-MESSAGE_LIMIT = 2000
 PROPOSAL_PREVIEW = 300
+PROPOSALS_PER_PAGE = 5
 TITLE_MAX = LIMITS["title"]
 DESCRIPTION_MAX = LIMITS["description"]
 CATEGORY_MAX = LIMITS["category"]
@@ -157,6 +159,17 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
         )
         found = await services.jobs.get(interaction.guild_id, job)
         text = applied_text(interaction.locale, found, application.price)
+        await interaction.response.send_message(text, view=applied_view(application.id, interaction.locale),
+                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="withdraw", description="Withdraw your pending application to a job")
+    @app_commands.describe(job="A job you applied to")
+    async def job_withdraw(self, interaction: Interaction, job: int) -> None:
+        assert interaction.guild_id is not None
+        services = self.bot.services
+        await services.jobs.withdraw_application(interaction.guild_id, job, interaction.user.id)
+        found = await services.jobs.get(interaction.guild_id, job)
+        text = t(interaction.locale, "ui.application.withdrawn", job_id=found.id, title=found.title)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="applications", description="See the proposals on your job")
@@ -170,13 +183,22 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
             interaction.guild_id, job, actor_id=interaction.user.id, is_moderator=moderator
         )
         found = await services.jobs.get(interaction.guild_id, job)
-        entries = [await self._entry(found, application, interaction.locale) for application in applications]
-        for chunk in proposal_messages(found, entries, interaction.locale):
-            await interaction.followup.send(chunk, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        locale = interaction.locale
+        entries = [await self._entry(found, application, locale) for application in applications]
+        # the client turns a pending proposal down from the list: one Reject button per entry
+        rejectable = interaction.user.id == found.client_id
+        buttons = [[f"application:{a.id}:reject"] if rejectable and a.status == ApplicationStatus.PENDING else []
+                   for a in applications]
+        header = t(locale, "ui.job.applications_header", job_id=found.id, title=found.title, count=len(entries))
+        pages = pages_of_lines(header, entries, buttons=buttons, per_page=PROPOSALS_PER_PAGE,
+                               empty=t(locale, "ui.job.applications_empty", job_id=found.id, title=found.title))
+        await Paginator(interaction.user.id, pages, locale).send(interaction)
 
     async def _entry(self, job: Job, application: Application, language: object) -> str:
         figures = await self.bot.services.reputation.worker_figures(job.guild_id, application.worker_id)
-        return application_entry(job, application, worker_line(figures, language), language)
+        entry = application_entry(job, application, worker_line(figures, language), language)
+        # the number names the entry's Reject button; a blank line sets the entries apart
+        return f"\n`#{application.id}` {entry}"
 
     @app_commands.command(name="close", description="Close your job to new applications")
     @app_commands.describe(job="One of your jobs")
@@ -208,6 +230,10 @@ class JobsCog(commands.GroupCog, group_name="job", group_description="Post, find
     @job_apply.autocomplete("job")
     async def job_apply_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
         return await self._suggest(interaction, current, "apply")
+
+    @job_withdraw.autocomplete("job")
+    async def job_withdraw_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return await self._suggest(interaction, current, "withdraw")
 
     @job_applications.autocomplete("job")
     async def job_applications_job(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
@@ -255,19 +281,6 @@ def application_entry(job: Job, application: Application, figures: str, language
         figures=figures,
         proposal=proposal,
     )
-
-
-def proposal_messages(job: Job, entries: list[str], language: object) -> list[str]:
-    """The header and the entries, in messages of at most 2000 characters."""
-    if not entries:
-        return [t(language, "ui.job.applications_empty", job_id=job.id, title=job.title)]
-    chunks = [t(language, "ui.job.applications_header", job_id=job.id, title=job.title, count=len(entries))]
-    for entry in entries:
-        if len(chunks[-1]) + 2 + len(entry) <= MESSAGE_LIMIT:
-            chunks[-1] = f"{chunks[-1]}\n\n{entry}"
-        else:
-            chunks.append(clip(entry, MESSAGE_LIMIT))
-    return chunks
 
 
 async def setup(bot: MarketBot) -> None:

@@ -1,5 +1,6 @@
-"""``/mod cases [status]``, ``/mod payout user amount reference``, ``/mod balance [user]``
-(moderators). Case cards and their buttons live in bot/ui/case_cards.py."""
+"""``/mod cases [status]``, ``/mod payout user amount reference``, ``/mod balance [user]``,
+``/mod suspend user duration reason``, ``/mod unsuspend user`` (moderators). Case cards and
+their buttons live in bot/ui/case_cards.py."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import is_moderator
+from bot.checks import is_moderator, is_moderator_member
 from bot.i18n import has, t
 from bot.models.entities import Case
+from bot.services.suspensions import Target
 from bot.ui.case_cards import card_link, kind_word
-from bot.ui.format import format_money, format_relative
+from bot.ui.format import format_money, format_relative, format_time
 from bot.ui.paginator import Paginator, pages_of_lines
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ Interaction = discord.Interaction["MarketBot"]
 
 MAX_LENGTH = 2000
 REFERENCE_LIMIT = 200
+SUSPEND_REASON_LIMIT = 500
 
 # Choice values are unique words (the catalogue keys them as choice.<value>).
 CASE_STATUS_CHOICES = [
@@ -140,6 +143,40 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
                 refund=money(balance.refund),
                 fees=money(balance.fees),
             )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @app_commands.command(name="suspend", description="Stop a user posting jobs and applying for a time")
+    @app_commands.describe(
+        user="The user to suspend",
+        duration="For how long, e.g. 12h, 3d or 1w",
+        reason="Why: the user is shown it",
+    )
+    @is_moderator()
+    async def mod_suspend(
+        self,
+        interaction: Interaction,
+        user: discord.User,
+        duration: app_commands.Range[str, 1, 16],
+        reason: app_commands.Range[str, 1, SUSPEND_REASON_LIMIT],
+    ) -> None:
+        assert interaction.guild_id is not None
+        target = Target(user.id, is_bot=user.bot, is_moderator=await is_moderator_member(self.bot, user))
+        suspension = await self.bot.services.suspensions.suspend(
+            interaction.guild_id, moderator_id=interaction.user.id, target=target, duration=duration, reason=reason
+        )
+        text = t(interaction.locale, "ui.mod.suspension.done", user=user.mention,
+                 ends_at=format_time(suspension.ends_at))  # fmt: skip
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @app_commands.command(name="unsuspend", description="End a user's suspension now")
+    @app_commands.describe(user="The suspended user")
+    @is_moderator()
+    async def mod_unsuspend(self, interaction: Interaction, user: discord.User) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.services.suspensions.unsuspend(
+            interaction.guild_id, moderator_id=interaction.user.id, user_id=user.id
+        )
+        text = t(interaction.locale, "ui.mod.suspension.lifted", user=user.mention)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 

@@ -306,6 +306,21 @@ class Case:
 
 
 @dataclass(frozen=True, slots=True)
+class Suspension:
+    """A moderator stopped ``user_id`` posting jobs and applying until ``ends_at``."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    suspended_by: int
+    reason: str
+    created_at: datetime
+    ends_at: datetime
+    lifted_by: int | None
+    lifted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     id: int
     guild_id: int

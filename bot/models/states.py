@@ -70,6 +70,8 @@ JOB_TRANSITIONS: dict[tuple[JobStatus, str], Transition] = {
     (JobStatus.OPEN, "fill"): _t(JobStatus.FILLED, S),
     (JobStatus.OPEN, "close"): _t(JobStatus.CLOSED, C, M),
     (JobStatus.FILLED, "close"): _t(JobStatus.CLOSED, C, M),
+    # open for ``job_expires_after`` without being filled: the sweep closes it
+    (JobStatus.OPEN, "expire"): _t(JobStatus.CLOSED, S),
     # A hire cancelled before funding frees its position again.
     (JobStatus.FILLED, "reopen"): _t(JobStatus.OPEN, S),
 }
@@ -91,6 +93,8 @@ CONTRACT_TRANSITIONS: dict[tuple[ContractStatus, str], Transition] = {
     (_CS.AWAITING_FUNDING, "cancel"): _t(_CS.CANCELLED, C, W),
     (_CS.AWAITING_FUNDING, "deposit"): _t(_CS.FUNDING_SUBMITTED, C),
     (_CS.AWAITING_FUNDING, "mod_cancel"): _t(_CS.CANCELLED, M),
+    # never funded: ``unfunded_expires_after`` past the escrow escalation, the sweep cancels it
+    (_CS.AWAITING_FUNDING, "expire_unfunded"): _t(_CS.CANCELLED, S),
     (_CS.FUNDING_SUBMITTED, "confirm"): _t(_CS.ACTIVE, M),
     (_CS.FUNDING_SUBMITTED, "mod_cancel"): _t(_CS.CANCELLED, M),
     (_CS.ACTIVE, "deliver"): _t(_CS.DELIVERED, W),

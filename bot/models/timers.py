@@ -53,6 +53,7 @@ class FinalAction(StrEnum):
     EXPIRE_OFFER = "expire_offer"
     AUTO_APPROVE = "auto_approve"  # release the delivery, unless a top-up is unpaid: then escalate
     REVEAL_RATINGS = "reveal_ratings"  # the kind's ``final_notice`` to both parties
+    CANCEL_UNFUNDED = "cancel_unfunded"  # cancel a contract never funded, tell both parties
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +171,15 @@ CASE = TimerKind(
     targeted=True, repeat_every="case_reminder_after",
 )
 
+# anchored at the escrow escalation (the ESCROW kind's final moment): still unfunded this long
+# after it, the contract is cancelled and its position on the job freed
+UNFUNDED = TimerKind(
+    "unfunded", None, "unfunded_expires_after", final=FinalAction.CANCEL_UNFUNDED,
+)
+
 TIMER_KINDS: Mapping[str, TimerKind] = MappingProxyType(
     {kind.name: kind for kind in (OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL,
-                                  CASE)}
+                                  CASE, UNFUNDED)}
 )
 
 

@@ -26,10 +26,34 @@ async def open_case(
     cur = await conn.execute(
         "INSERT INTO cases (guild_id, contract_id, kind, reason_kind, opened_by, subject_id, reason, status,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)"
-        " ON CONFLICT (contract_id, reason_kind) WHERE status = 'open' AND contract_id IS NOT NULL DO NOTHING",
+        " ON CONFLICT (contract_id, reason_kind) WHERE status = 'open' AND contract_id IS NOT NULL AND kind <> 'report'"
+        " DO NOTHING",
         (guild_id, contract_id, kind, reason_kind, opened_by, subject_id, reason, to_iso(now)),
     )
     return cur.lastrowid if cur.rowcount else None
+
+
+async def open_report(conn: Conn, *, guild_id: int, contract_id: int | None, reporter_id: int, subject_id: int,
+                      reason: str, now: datetime) -> int | None:
+    """Insert an open report case; None if this reporter already has an open report on the contract."""
+    cur = await conn.execute(
+        "INSERT INTO cases (guild_id, contract_id, kind, reason_kind, opened_by, subject_id, reason, status,"
+        " created_at) VALUES (?, ?, 'report', 'report', ?, ?, ?, 'open', ?)"
+        " ON CONFLICT (contract_id, opened_by) WHERE status = 'open' AND contract_id IS NOT NULL AND kind = 'report'"
+        " DO NOTHING",
+        (guild_id, contract_id, reporter_id, subject_id, reason, to_iso(now)),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+async def open_report_on(conn: Conn, contract_id: int, reporter_id: int) -> Case | None:
+    """The reporter's open report on this contract, if any."""
+    row = await fetch_one(
+        conn,
+        "SELECT * FROM cases WHERE contract_id = ? AND opened_by = ? AND kind = 'report' AND status = 'open'",
+        (contract_id, reporter_id),
+    )
+    return from_row(Case, row) if row else None
 
 
 async def get_case(conn: Conn, case_id: int) -> Case | None:

@@ -18,7 +18,7 @@ from bot.models.entities import (
     Terms,
     from_row,
 )
-from bot.models.timeutil import to_iso
+from bot.models.timeutil import from_iso, to_iso
 
 
 async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> Row:
@@ -265,6 +265,12 @@ async def contract_for_sweep(conn: Conn, contract_id: int) -> tuple[Contract, bo
 
 async def has_fired(conn: Conn, key: str) -> bool:
     return await fetch_one(conn, "SELECT 1 FROM timer_fires WHERE key = ?", (key,)) is not None
+
+
+async def fired_at(conn: Conn, key: str) -> datetime | None:
+    """When the reminder or final action recorded under ``key`` fired (None: not yet)."""
+    row = await fetch_one(conn, "SELECT fired_at FROM timer_fires WHERE key = ?", (key,))
+    return from_iso(row[0]) if row else None
 
 
 async def pending_extra_revision(conn: Conn, contract_id: int) -> RevisionRequest | None:
@@ -538,6 +544,7 @@ _GUILD_OF = {
     "case": "SELECT guild_id FROM cases WHERE id = ?",
     "extension": "SELECT c.guild_id FROM extension_requests e JOIN contracts c ON c.id = e.contract_id WHERE e.id = ?",
     "job": "SELECT guild_id FROM jobs WHERE id = ?",
+    "application": "SELECT guild_id FROM applications WHERE id = ?",
 }
 
 

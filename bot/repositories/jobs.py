@@ -216,6 +216,7 @@ async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, pu
 
     - ``apply``: open jobs of others the user has not applied to (any application blocks another);
     - ``own``: the user's open or filled jobs;
+    - ``withdraw``: the jobs the user has a pending application to;
     - ``offer``: the user's open jobs with at least one pending application;
     - ``close_any`` (moderators): the user's open or filled jobs, and every open job of the guild;
     - otherwise (``view``): open jobs and the user's own.
@@ -229,6 +230,10 @@ async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, pu
         params: list[Any] = [user_id, user_id]
     elif purpose == "own":
         where, params = "client_id = ? AND status IN ('open', 'filled')", [user_id]
+    elif purpose == "withdraw":
+        where = ("EXISTS (SELECT 1 FROM applications a WHERE a.job_id = jobs.id AND a.worker_id = ?"
+                 " AND a.status = 'pending')")
+        params = [user_id]
     elif purpose == "offer":
         where = ("client_id = ? AND status = 'open'"
                  " AND EXISTS (SELECT 1 FROM applications a WHERE a.job_id = jobs.id AND a.status = 'pending')")
@@ -245,5 +250,22 @@ async def suggest_jobs(conn: Conn, guild_id: int, user_id: int, text: str, *, pu
             f"SELECT * FROM jobs WHERE guild_id = ? AND {where}"
             f" AND (LOWER(title) LIKE ? OR CAST(id AS TEXT) LIKE ?) ORDER BY {order} LIMIT ?",
             (guild_id, *params, like, like, *order_params, limit),
+        )
+    ]
+
+
+async def guilds_with_open_jobs(conn: Conn) -> list[int]:
+    """The guilds that have an open job (the expiry sweep reads each one's policy)."""
+    return [int(r[0]) for r in await conn.execute_fetchall("SELECT DISTINCT guild_id FROM jobs WHERE status = 'open'")]
+
+
+async def open_jobs_since(conn: Conn, guild_id: int, before: datetime, limit: int) -> list[int]:
+    """The guild's open jobs posted at or before ``before``, oldest first (index jobs_open_since)."""
+    return [
+        int(r[0])
+        for r in await conn.execute_fetchall(
+            "SELECT id FROM jobs WHERE guild_id = ? AND status = 'open' AND created_at <= ?"
+            " ORDER BY created_at LIMIT ?",
+            (guild_id, to_iso(before), limit),
         )
     ]

@@ -50,8 +50,11 @@ async def ratings_received(conn: Conn, guild_id: int, user_id: int, role: str) -
 async def client_contract_rows(conn: Conn, guild_id: int, client_id: int) -> list[Row]:
     return list(
         await conn.execute_fetchall(
-            "SELECT id, status, accepted_at, deposit_declared_at, closed_at FROM contracts"
-            " WHERE guild_id = ? AND client_id = ?",
+            "SELECT id, status, accepted_at, deposit_declared_at, closed_at,"
+            # cancelled by the sweep because the client never funded it: the wait counts
+            " EXISTS (SELECT 1 FROM events e WHERE e.contract_id = contracts.id"
+            "         AND e.kind = 'contract.unfunded_expired') AS unfunded_expired"
+            " FROM contracts WHERE guild_id = ? AND client_id = ?",
             (guild_id, client_id),
         )
     )
@@ -80,6 +83,17 @@ async def count_escalations(conn: Conn, guild_id: int, user_id: int) -> int:
         conn,
         "SELECT COUNT(*) FROM cases s JOIN contracts c ON c.id = s.contract_id"
         " WHERE s.guild_id = ? AND s.subject_id = ? AND s.kind = 'escalation' AND c.client_id = s.subject_id",
+        (guild_id, user_id),
+    )
+    return int(row[0]) if row else 0
+
+
+async def count_upheld_reports(conn: Conn, guild_id: int, user_id: int) -> int:
+    """Reports about ``user_id`` that a moderator upheld."""
+    row = await fetch_one(
+        conn,
+        "SELECT COUNT(*) FROM cases WHERE guild_id = ? AND subject_id = ? AND kind = 'report'"
+        " AND resolution = 'uphold'",
         (guild_id, user_id),
     )
     return int(row[0]) if row else 0

@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 _CS = ContractStatus
 
 MONEY_ACTIONS = frozenset({"release", "refund", "split", "cancel"})
-ALL_ACTIONS = ("nudge", "extend", "cancel", "release", "refund", "split", "close")
+# how a moderator closes a report: upheld reports count in the reported user's figures
+REPORT_OUTCOMES = frozenset({"uphold", "dismiss"})
+ALL_ACTIONS = ("nudge", "extend", "cancel", "release", "refund", "split", "close", "uphold", "dismiss")
 MAX_EXTEND = timedelta(days=60)
 
 
@@ -57,7 +59,7 @@ class CancelOutcome:
 
 # Why an open case was settled without a moderator: the wait it was opened for is over.
 SETTLED_BY = frozenset({"funded", "topup_declared", "delivered", "replied", "approved", "auto_approved",
-                        "cancelled"})
+                        "cancelled", "unfunded_expired"})
 
 
 async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: str, actor_id: int | None,
@@ -68,8 +70,8 @@ async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: st
     ``reason_kinds``, only cases of those reasons (an escalation of silence); otherwise all."""
     assert why in SETTLED_BY, why
     for case in await repo.open_cases_for_contract(conn, contract.id):
-        if reason_kinds is not None and case.reason_kind not in reason_kinds:
-            continue
+        if case.kind == "report" or (reason_kinds is not None and case.reason_kind not in reason_kinds):
+            continue  # a report is about a person, not the wait: a moderator decides it
         if not await repo.resolve(conn, case.id, resolution="settled", moderator_id=None, note=why, now=now):
             continue
         await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, case_id=case.id,
@@ -83,11 +85,13 @@ async def settle_cases(conn: Conn, contract: Contract, now: datetime, *, why: st
 
 
 def available_actions(case: Case, contract: Contract | None) -> list[str]:
-    """The case-card buttons that fit the contract's state."""
+    """The case-card buttons that fit the contract's state. A report closes as upheld or
+    dismissed (instead of Close); one naming a contract also has the contract's buttons."""
     if case.status != "open":
         return []
+    closing = ["uphold", "dismiss"] if case.kind == "report" else ["close"]
     if contract is None:
-        return ["close"]
+        return closing
     actions = ["nudge"]
     if contract.status in {*UNFUNDED_STATES, _CS.ACTIVE, _CS.DELIVERED, _CS.DISPUTED}:
         actions.append("extend")
@@ -95,8 +99,7 @@ def available_actions(case: Case, contract: Contract | None) -> list[str]:
         actions.append("cancel")
     if contract.status in FUNDED_STATES:
         actions += ["release", "refund", "split"]
-    actions.append("close")
-    return actions
+    return actions + closing
 
 
 class CaseService:
@@ -185,36 +188,50 @@ class CaseService:
     async def report(self, guild_id: int, *, reporter_id: int, user_id: int, reason: str,
                      contract_id: int | None = None, to_owner: bool = False) -> Case:
         """Report a user to the moderators. The reported user is never told who reported.
-        ``to_owner``: the user is a moderator, who can read the mod channel: the card goes to
-        the server owner's DMs instead (target ``owner``, bot/ui/case_cards.py)."""
+        A report naming a contract (one the reporter and the reported user are the parties of)
+        links it to the case: its card shows the contract and its timeline, with the contract's
+        buttons, and the contract's clocks pause like for any case on it. One open report per
+        reporter and contract: another is refused, naming it. ``to_owner``: the user is a
+        moderator, who can read the mod channel: the card goes to the server owner's DMs
+        instead (target ``owner``, bot/ui/case_cards.py)."""
         await self.guilds.require(guild_id)  # the report goes to the mod channel: there must be one
         policies = await self.guilds.policies(guild_id)
         if reporter_id == user_id:
             raise InvalidInput("error.case.report_self")
         text = clean_text("reason", reason)
+        assert text is not None
         now = self.clock.now()
         async with self.db.transaction() as conn:
             contract = await load_contract(conn, guild_id, contract_id) if contract_id is not None else None
+            if contract is not None:
+                if role_of(contract, reporter_id) not in {Role.CLIENT, Role.WORKER}:
+                    raise NotAllowed("error.contract.not_party", contract_id=contract.id)
+                if contract.other_party(reporter_id) != user_id:
+                    raise InvalidInput("error.report.not_other_party", contract_id=contract.id)
+                existing = await repo.open_report_on(conn, contract.id, reporter_id)
+                if existing is not None:
+                    raise WrongState("error.report.already_open", case_id=existing.id, contract_id=contract.id)
             check_cooldown(await repo.last_report_at(conn, guild_id, reporter_id),
                            policies.duration("report_cooldown"), now)
-            case_id = await repo.open_case(conn, guild_id=guild_id, contract_id=None, kind="report",
-                                           reason_kind="report", opened_by=reporter_id, subject_id=user_id,
-                                           reason=text, now=now)
-            assert case_id is not None
+            case_id = await repo.open_report(conn, guild_id=guild_id, contract_id=contract.id if contract else None,
+                                             reporter_id=reporter_id, subject_id=user_id, reason=text, now=now)
+            if case_id is None:  # a report of the same reporter in a race: the index refused it
+                raise WrongState("error.report.already_open", case_id="?", contract_id=contract_id)
             if contract is not None:
                 # a report about a contract stops its clocks like any other case on it
-                await repo.set_field(conn, case_id, linked_contract_id=contract.id)
                 await pause_clock(conn, contract, now, "case")
             case = await repo.get_case(conn, case_id)
             assert case is not None
+            # not in the contract's history, which the reported party reads
             await record_event(conn, guild_id=guild_id, case_id=case_id, kind="case.opened.report", now=now,
                                actor_id=reporter_id, subject_id=user_id,
                                contract_id_reported=contract.id if contract else None)
+            # the card is the case's row only: a contract's retired buttons must not grey out Uphold / Dismiss
             await enqueue(conn, guild_id=guild_id, target="owner" if to_owner else "mod", case_id=case_id,
                           message_key="case.card.report",
                           now=now, args={"case_id": case_id, "subject_id": user_id, "reporter_id": reporter_id,
                                          "contract_id": contract.id if contract else "-", "reason": text},
-                          buttons=[f"case:{case_id}:close"])
+                          buttons=[f"case:{case_id}:{action}" for action in available_actions(case, contract)])
         log.info("guild %s case %s: report filed", guild_id, case_id)
         return case
 
@@ -290,14 +307,14 @@ class CaseService:
         who, when and why; both parties are told the outcome."""
         if action not in ALL_ACTIONS:
             raise InvalidInput("error.case.bad_action", action=action)
-        note = clean_text("reason", reason, required=action in MONEY_ACTIONS)
+        note = clean_text("reason", reason, required=action in MONEY_ACTIONS or action in REPORT_OUTCOMES)
         now = self.clock.now()
         async with self.db.transaction() as conn:
             case, contract = await self._actionable(conn, guild_id, case_id, moderator_id, action)
             if action == "nudge":
                 await self._nudge(conn, case, contract, moderator_id, note, now)
             else:
-                assert contract is not None or action == "close"
+                assert contract is not None or action == "close" or action in REPORT_OUTCOMES
                 detail = await self._decide(conn, case, contract, action, moderator_id, note, percent, extend, now)
                 if not await repo.resolve(conn, case.id, resolution=action, moderator_id=moderator_id, note=note,
                                           now=now):
@@ -307,9 +324,12 @@ class CaseService:
                 paused = case.contract_id if case.contract_id is not None else case.linked_contract_id
                 if paused is not None:
                     await resume_after_cases(conn, paused, now)
-                await record_event(conn, guild_id=guild_id, contract_id=case.contract_id, case_id=case.id,
+                await record_event(conn, guild_id=guild_id, case_id=case.id,
+                                   contract_id=None if action in REPORT_OUTCOMES else case.contract_id,
                                    kind=f"case.{action}", now=now, actor_id=moderator_id, reason=note, **detail)
-                if contract is not None:
+                if action in REPORT_OUTCOMES:
+                    await self._report_outcome(conn, case, action, now)
+                elif contract is not None:
                     await notify(conn, contract, f"notify.case_{action}", now,
                                  to=(contract.client_id, contract.worker_id), case_id=case.id, reason=note or "-",
                                  **{k: v for k, v in detail.items() if k.endswith(("_amount", "percent", "extend"))},
@@ -318,6 +338,14 @@ class CaseService:
         assert updated is not None
         log.info("guild %s case %s: %s by moderator %s", guild_id, case_id, action, moderator_id)
         return updated
+
+    @staticmethod
+    async def _report_outcome(conn: Conn, case: Case, action: str, now: datetime) -> None:
+        """Only the reporter hears how a report ended; the reported user is not told of it."""
+        if case.opened_by is not None:
+            await enqueue(conn, guild_id=case.guild_id, target="dm", recipient_id=case.opened_by, case_id=case.id,
+                          message_key=f"notify.report_{action}", now=now,
+                          args={"case_id": case.id, "subject_id": case.subject_id or "-"})
 
     async def _nudge(self, conn: Conn, case: Case, contract: Contract | None, moderator_id: int, note: str | None,
                      now: datetime) -> None:
@@ -332,7 +360,7 @@ class CaseService:
     async def _decide(self, conn: Conn, case: Case, contract: Contract | None, action: str, moderator_id: int,
                       note: str | None, percent: int | None, extend: str | None,
                       now: datetime) -> dict[str, Any]:
-        if contract is None:  # a report: closing is the only decision
+        if contract is None or action in REPORT_OUTCOMES:  # a report's outcome leaves the contract as it is
             return {}
         terms = await contracts_repo.terms(conn, contract.id, contract.terms_version)
         if action == "close":
@@ -412,6 +440,6 @@ class CaseService:
     async def _resolve_others(self, conn: Conn, contract: Contract, decided: Case, now: datetime,
                               moderator_id: int) -> None:
         for other in await repo.open_cases_for_contract(conn, contract.id):
-            if other.id != decided.id:
+            if other.id != decided.id and other.kind != "report":
                 await repo.resolve(conn, other.id, resolution="settled", moderator_id=moderator_id,
                                    note=f"case {decided.id}", now=now)

@@ -20,6 +20,7 @@ from bot.services.outbox import OutboxService
 from bot.services.profiles import ProfileService
 from bot.services.reputation import ReputationService
 from bot.services.stats import StatsService
+from bot.services.suspensions import SuspensionService
 from bot.services.timers import TimerService
 
 
@@ -42,6 +43,7 @@ class Services:
     evidence: EvidenceService
     timers: TimerService
     stats: StatsService
+    suspensions: SuspensionService
 
     @classmethod
     def build(cls, db: Database, clock: Clock, settings: Settings,
@@ -70,4 +72,5 @@ class Services:
                                      max_file_bytes=settings.max_file_bytes),
             timers=TimerService(db, clock, guilds, contracts, deliveries, cases),
             stats=StatsService(db, clock),
+            suspensions=SuspensionService(db, clock, guilds),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bot.clock import Clock
@@ -25,6 +26,7 @@ from bot.repositories.outbox import enqueue
 from bot.services.common import Amount, check_cooldown, clean_text, parse_amount, parse_deadline, transition
 from bot.services.guilds import GuildService
 from bot.services.steps import user_zone, withdraw_open_offers
+from bot.services.suspensions import check_not_suspended
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,10 @@ def budget_bound(amount: Amount, code: str, rounding: str) -> int:
     bound rounded down (12.505 dollars keeps budgets from 12.51 / up to 12.50)."""
     value = Decimal(str(amount)).scaleb(currency(code).decimals).to_integral_value(rounding=rounding)
     return min(max(int(value), 0), BUDGET_CEILING)
+
+
 MAX_POSITIONS = 50
+EXPIRY_BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ class JobService:
             raise InvalidInput("error.job.positions", maximum=MAX_POSITIONS)
         days, on = wanted.columns()
         async with self.db.transaction() as conn:
+            await check_not_suspended(conn, guild_id, client_id, now)
             last_posted, open_jobs = await repo.client_posting(conn, guild_id, client_id)
             check_cooldown(last_posted, policies.duration("post_cooldown"), now)
             limit = policies.integer("max_open_jobs")
@@ -172,21 +178,59 @@ class JobService:
             if role is Role.OUTSIDER:
                 raise NotAllowed("error.job.not_client", job_id=job_id)
             target = transition(JOB_TRANSITIONS, "job", job.status, "close", role)
-            if not await repo.set_job_status(conn, job_id, job.status, target, now, actor_id):
-                raise NotFound("error.job.not_found", job_id=job_id)
-            for application in await repo.applications_for_job(conn, job_id):
-                if application.status == ApplicationStatus.PENDING:
-                    await repo.set_application_status(conn, application.id, application.status,
-                                                      ApplicationStatus.REJECTED, now)
-                    await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=application.worker_id,
-                                  job_id=job_id, message_key="notify.job_closed_applicant", now=now,
-                                  args={"job_id": job_id, "title": job.title})
-            await withdraw_open_offers(conn, job, now, reason="job_closed")
-            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="job.closed", now=now,
-                               actor_id=actor_id, by=role.value)
-            await enqueue(conn, guild_id=guild_id, target="board", job_id=job_id, message_key="board.job", now=now)
+            await self._close(conn, job, target, now, actor_id=actor_id, by=role.value)
         log.info("guild %s job %s closed by %s", guild_id, job_id, actor_id)
         return await self.get(guild_id, job_id)
+
+    async def _close(self, conn: Conn, job: Job, target: str, now: datetime, *, actor_id: int | None,
+                     by: str) -> None:
+        """Close ``job``: its pending applications are rejected (each worker told), offers still
+        out are withdrawn, and its board post shows it closed."""
+        if not await repo.set_job_status(conn, job.id, job.status, target, now, actor_id):
+            raise NotFound("error.job.not_found", job_id=job.id)
+        for application in await repo.applications_for_job(conn, job.id):
+            if application.status == ApplicationStatus.PENDING:
+                await repo.set_application_status(conn, application.id, application.status,
+                                                  ApplicationStatus.REJECTED, now)
+                await enqueue(conn, guild_id=job.guild_id, target="dm", recipient_id=application.worker_id,
+                              job_id=job.id, message_key="notify.job_closed_applicant", now=now,
+                              args={"job_id": job.id, "title": job.title})
+        await withdraw_open_offers(conn, job, now, reason="job_closed")
+        await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="job.closed", now=now,
+                           actor_id=actor_id, by=by)
+        await enqueue(conn, guild_id=job.guild_id, target="board", job_id=job.id, message_key="board.job", now=now)
+
+    async def expire_due(self, now: datetime | None = None) -> int:
+        """Close every open job older than its guild's ``job_expires_after`` (``0s``: never),
+        telling the client. Run by the scheduler's sweep; safe to run at any time, repeatedly."""
+        when = now or self.clock.now()
+        async with self.db.read() as conn:
+            guild_ids = await repo.guilds_with_open_jobs(conn)
+        closed = 0
+        for guild_id in guild_ids:
+            after = (await self.guilds.policies(guild_id)).duration("job_expires_after")
+            if not after:
+                continue
+            async with self.db.read() as conn:
+                due = await repo.open_jobs_since(conn, guild_id, when - after, EXPIRY_BATCH)
+            for job_id in due:
+                if await self._expire(job_id, when):
+                    closed += 1
+        if closed:
+            log.info("job expiry at %s: %s jobs closed", to_iso(when), closed)
+        return closed
+
+    async def _expire(self, job_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            job = await repo.get_job(conn, job_id)
+            if job is None or job.status != JobStatus.OPEN:
+                return False  # filled or closed meanwhile
+            target = transition(JOB_TRANSITIONS, "job", job.status, "expire", Role.SYSTEM)
+            await self._close(conn, job, target, now, actor_id=None, by="expiry")
+            await enqueue(conn, guild_id=job.guild_id, target="dm", recipient_id=job.client_id, job_id=job.id,
+                          message_key="notify.job_expired", now=now, args={"job_id": job.id, "title": job.title})
+        log.info("guild %s job %s closed by expiry", job.guild_id, job_id)
+        return True
 
     async def set_board_message(self, job_id: int, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
@@ -213,6 +257,7 @@ class JobService:
             job = await self._job(conn, guild_id, job_id)
             if job.client_id == worker_id:
                 raise NotAllowed("error.application.own_job", job_id=job_id)
+            await check_not_suspended(conn, guild_id, worker_id, now)
             if job.status != JobStatus.OPEN:
                 raise InvalidInput("error.application.job_not_open", job_id=job_id, status=job.status)
             amount = parse_amount("price", price, job.currency, max_major=policies.integer("max_budget"))
@@ -246,6 +291,7 @@ class JobService:
             job = await self._job(conn, guild_id, job_id)
             if job.client_id == worker_id:
                 raise NotAllowed("error.application.own_job", job_id=job_id)
+            await check_not_suspended(conn, guild_id, worker_id, self.clock.now())
             if job.status != JobStatus.OPEN:
                 raise InvalidInput("error.application.job_not_open", job_id=job_id, status=job.status)
             if await repo.application_of(conn, job_id, worker_id) is not None:
@@ -253,21 +299,37 @@ class JobService:
         return job
 
     async def withdraw_application(self, guild_id: int, job_id: int, worker_id: int) -> Application:
-        now = self.clock.now()
+        """``/job withdraw``: the worker takes back a pending application (its slot is free again)."""
         async with self.db.transaction() as conn:
-            job = await self._job(conn, guild_id, job_id)
+            await self._job(conn, guild_id, job_id)
             application = await repo.application_of(conn, job_id, worker_id)
             if application is None:
                 raise NotFound("error.application.not_found", job_id=job_id)
-            target = transition(APPLICATION_TRANSITIONS, "application", application.status, "withdraw", Role.WORKER)
-            await repo.set_application_status(conn, application.id, application.status, target, now)
-            await record_event(conn, guild_id=guild_id, job_id=job_id, kind="application.withdrawn", now=now,
-                               actor_id=worker_id, application_id=application.id)
-            await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=job.client_id, job_id=job_id,
-                          message_key="notify.application_withdrawn", now=now,
-                          args={"job_id": job_id, "title": job.title, "worker_id": worker_id})
-            updated = await repo.get_application(conn, application.id)
+            return await self._withdraw(conn, application, worker_id)
+
+    async def withdraw_application_by_id(self, guild_id: int, application_id: int, worker_id: int) -> Application:
+        """The Withdraw button on the apply confirmation."""
+        async with self.db.transaction() as conn:
+            application = await repo.get_application(conn, application_id)
+            if application is None or application.guild_id != guild_id:
+                raise NotFound("error.application.not_found", job_id=0)
+            if application.worker_id != worker_id:
+                raise NotAllowed("error.application.not_yours")
+            return await self._withdraw(conn, application, worker_id)
+
+    async def _withdraw(self, conn: Conn, application: Application, worker_id: int) -> Application:
+        now = self.clock.now()
+        job = await self._job(conn, application.guild_id, application.job_id)
+        target = transition(APPLICATION_TRANSITIONS, "application", application.status, "withdraw", Role.WORKER)
+        await repo.set_application_status(conn, application.id, application.status, target, now)
+        await record_event(conn, guild_id=job.guild_id, job_id=job.id, kind="application.withdrawn", now=now,
+                           actor_id=worker_id, application_id=application.id)
+        await enqueue(conn, guild_id=job.guild_id, target="dm", recipient_id=job.client_id, job_id=job.id,
+                      message_key="notify.application_withdrawn", now=now,
+                      args={"job_id": job.id, "title": job.title, "worker_id": worker_id})
+        updated = await repo.get_application(conn, application.id)
         assert updated is not None
+        log.info("guild %s application %s withdrawn", job.guild_id, application.id)
         return updated
 
     async def reject_application(self, guild_id: int, application_id: int, *, actor_id: int) -> Application:
@@ -312,7 +374,7 @@ class JobService:
         """Jobs this user may act on: ``apply`` (open, not theirs, not yet applied to), ``own``
         (theirs, open or filled), ``offer`` (theirs, open, with a pending application), ``close``
         (theirs, open or filled; for a moderator also every open job of the guild, theirs first),
-        ``view`` (open ones and theirs)."""
+        ``withdraw`` (those with a pending application of theirs), ``view`` (open ones and theirs)."""
         if purpose == "close":
             purpose = "close_any" if is_moderator else "own"
         async with self.db.read() as conn:

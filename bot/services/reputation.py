@@ -36,6 +36,8 @@ class ClientFigures:
     ratings: int
     # amendments and revision requests that took the scope back to an earlier version
     reverts: int = 0
+    # reports about the user that a moderator upheld
+    reports_upheld: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class WorkerFigures:
     on_time_rate: float | None
     average_rating: float | None
     ratings: int
+    reports_upheld: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ class ReputationService:
             jobs = await repo.count_jobs(conn, guild_id, user_id)
             escalations = await repo.count_escalations(conn, guild_id, user_id)
             reverts = await repo.count_reverts(conn, guild_id, user_id)
+            upheld = await repo.count_upheld_reports(conn, guild_id, user_id)
             ratings = await repo.ratings_received(conn, guild_id, user_id, "client")
         fund_times: list[timedelta] = []
         for row in contracts:
@@ -164,8 +168,11 @@ class ReputationService:
                 fund_times.append(declared - accepted)
             elif row["status"] == "awaiting_funding":
                 # a client still silent counts with the time waited so far; a contract ended
-                # before any deposit is not a funding time (the cancelled count shows it)
+                # before any deposit is not a funding time (the cancelled count shows it)...
                 fund_times.append(now - accepted)
+            elif row["unfunded_expired"] and row["closed_at"]:
+                # ...unless it ended because the client never funded it: the worker waited that long
+                fund_times.append(from_iso(row["closed_at"]) - accepted)
         review_times = [
             (opt_from_iso(row["reviewed_at"]) or now) - from_iso(row["created_at"]) for row in reviews
         ]
@@ -180,6 +187,7 @@ class ReputationService:
             average_rating=statistics.fmean(stars) if stars else None,
             ratings=len(stars),
             reverts=reverts,
+            reports_upheld=upheld,
         )
 
     async def worker_figures(self, guild_id: int, user_id: int) -> WorkerFigures:
@@ -188,6 +196,7 @@ class ReputationService:
         async with self.db.read() as conn:
             rows = await repo.worker_first_deliveries(conn, guild_id, user_id)
             ratings = await repo.ratings_received(conn, guild_id, user_id, "worker")
+            upheld = await repo.count_upheld_reports(conn, guild_id, user_id)
         delivered = [json.loads(r["first_delivery"]) for r in rows if r["first_delivery"]]
         on_time = sum(1 for d in delivered if d.get("on_time"))
         # settled without any delivery after the deadline had passed: late, never delivered
@@ -200,6 +209,7 @@ class ReputationService:
             on_time_rate=on_time / counted if counted else None,
             average_rating=statistics.fmean(stars) if stars else None,
             ratings=len(stars),
+            reports_upheld=upheld,
         )
 
     @staticmethod

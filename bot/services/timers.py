@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.db import Conn, Database
 from bot.models.entities import Contract
 from bot.models.policies import Policies
-from bot.models.states import SETTLED_STATES, ContractStatus
+from bot.models.states import CONTRACT_TRANSITIONS, SETTLED_STATES, ContractStatus, Role
 from bot.models.timers import (
     CASE,
     DEADLINE,
@@ -31,6 +31,7 @@ from bot.models.timers import (
     REVEAL,
     REVIEW,
     REVISION,
+    UNFUNDED,
     Due,
     Escalation,
     FinalAction,
@@ -38,18 +39,21 @@ from bot.models.timers import (
     Recipient,
     TimerKey,
     escalation_at_final,
+    fire_key,
     party,
     plan_timer,
 )
 from bot.models.timeutil import to_iso
 from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
+from bot.repositories.audit import record_event
 from bot.repositories.outbox import enqueue
-from bot.services.cases import CaseService
+from bot.services.cases import CaseService, settle_cases
+from bot.services.common import transition
 from bot.services.contracts import ContractService
 from bot.services.deliveries import DeliveryService
 from bot.services.guilds import GuildService
-from bot.services.steps import REPLY_STATES, notify, pause_clock, resume_clock
+from bot.services.steps import REPLY_STATES, free_position, notify, pause_clock, post_thread, resume_clock, retire
 
 log = logging.getLogger(__name__)
 _CS = ContractStatus
@@ -67,6 +71,7 @@ class SweepReport:
     escalations: int = 0
     auto_approved: int = 0
     expired: int = 0
+    cancelled_unfunded: int = 0
     failed: int = 0
 
 
@@ -134,7 +139,8 @@ class TimerService:
                                               contract_id=contract.id, kind=due.kind, now=to_iso(now)):
                         await self._escalate(conn, contract, escalation, now)
                         report.escalations += 1
-                        plan.later(now)  # the case just opened runs its own reminder: plan it next tick
+                        # a wait that starts at the escalation (the case's reminder, UNFUNDED) is planned next
+                        plan.later(now)
                 else:
                     finals.append(due)
             if finals:
@@ -149,6 +155,8 @@ class TimerService:
                 report.auto_approved += 1
             elif action is FinalAction.REVEAL_RATINGS:
                 await self._reveal(contract_id, due, now)
+            elif action is FinalAction.CANCEL_UNFUNDED and await self._cancel_unfunded(contract_id, due, now):
+                report.cancelled_unfunded += 1
 
     @staticmethod
     async def _reply_pause(conn: Conn, contract: Contract, p: Policies, now: datetime) -> Contract:
@@ -196,6 +204,10 @@ class TimerService:
             running.append((TimerKey(OFFER), contract.clock_at))
         elif status == _CS.AWAITING_FUNDING:
             running.append((TimerKey(ESCROW), contract.clock_at))
+            # once the escrow escalation has fired, the contract expires if it stays unfunded
+            escalated = await repo.fired_at(conn, fire_key(contract.id, ESCROW.name, contract.clock_at, "final", 0))
+            if escalated is not None:
+                running.append((TimerKey(UNFUNDED), escalated))
         elif status == _CS.DELIVERED:
             extra = await repo.pending_extra_revision(conn, contract.id)
             if extra is not None:
@@ -212,6 +224,8 @@ class TimerService:
             if deposit.status == "declared":
                 running.append((TimerKey(DEPOSIT, deposit.id), deposit.declared_at))
         for case in await cases_repo.open_cases_for_contract(conn, contract.id):
+            if case.kind == "report":  # about a person, possibly a moderator: never re-pinged in the mod channel
+                continue
             running.append((TimerKey(CASE, case.id), case.acted_at or case.created_at))
         if (status in SETTLED_STATES and contract.closed_at is not None
                 and await repo.count_ratings(conn, contract.id) == 1):
@@ -238,6 +252,30 @@ class TimerService:
         (subject,) = party(escalation.subject, contract)
         await self.cases.open_escalation(conn, contract, reason_kind=escalation.reason_kind, subject_id=subject,
                                          now=now)
+
+    async def _cancel_unfunded(self, contract_id: int, due: Due, now: datetime) -> bool:
+        """Cancel a contract still unfunded ``unfunded_expires_after`` past its escrow escalation:
+        both parties are told, the escalation is settled with a note to the moderators, and the
+        position on the job is free again. The event marks the cancellation as the client's
+        (the time-to-fund figure counts the wait)."""
+        async with self.db.transaction() as conn:
+            contract = await repo.get_contract(conn, contract_id)
+            if contract is None or contract.status != _CS.AWAITING_FUNDING:
+                return False
+            if not await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
+                                          kind=due.kind, now=to_iso(now)):
+                return False
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "expire_unfunded", Role.SYSTEM)
+            await repo.close(conn, contract.id, contract.status, target, now)
+            await free_position(conn, contract, now)
+            await settle_cases(conn, contract, now, why="unfunded_expired", actor_id=None)
+            await retire(conn, contract, now, "*")
+            await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, job_id=contract.job_id,
+                               kind="contract.unfunded_expired", now=now)
+            await notify(conn, contract, "notify.unfunded_expired", now, to=(contract.client_id, contract.worker_id))
+            await post_thread(conn, contract, "thread.unfunded_expired", now)
+        log.info("guild %s contract %s cancelled: never funded", contract.guild_id, contract_id)
+        return True
 
     async def _reveal(self, contract_id: int, due: Due, now: datetime) -> None:
         notice = due.timer.kind.final_notice

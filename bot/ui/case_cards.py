@@ -7,10 +7,11 @@ the service chose for the contract's state (``cw:case:<id>:<action>``). Once sen
 card's message id is stored on the case so a decision can be found from ``/mod cases``.
 
 Every button checks the moderator role, then opens a modal: money decisions (release,
-refund, split, cancel) ask why (split also the worker's percentage, extend a duration);
-nudge and close take an optional note. The decision goes to ``services.cases.act``, which
-refuses a moderator who is a party and tells both parties the outcome. The card then
-shows who decided what, when; a decision that resolves the case disables its buttons.
+refund, split, cancel) and a report's outcome (uphold, dismiss) ask why (split also the
+worker's percentage, extend a duration); nudge and close take an optional note. The
+decision goes to ``services.cases.act``, which refuses a moderator who is a party and
+tells both parties the outcome. The card then shows who decided what, when; a decision
+that resolves the case disables its buttons.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ DESCRIPTION_LIMIT = 4096
 FIELD_NAME_LIMIT = 256
 REASON_LIMIT = 1000
 MONEY_ACTIONS = ("release", "refund", "split", "cancel")
+REPORT_OUTCOMES = ("uphold", "dismiss")  # a report's Close: both ask why
+WHY_ACTIONS = MONEY_ACTIONS + REPORT_OUTCOMES
 COLOUR_OPEN = discord.Colour.orange()
 COLOUR_DECIDED = discord.Colour.green()
 
@@ -258,10 +261,10 @@ class CaseActionModal(MarketModal):
             )
             self.add_item(self.duration)
         self.reason: discord.ui.TextInput[CaseActionModal] = discord.ui.TextInput(
-            label=t(locale, "ui.case.modal_reason" if action in MONEY_ACTIONS else "ui.case.modal_note")[:45],
+            label=t(locale, "ui.case.modal_reason" if action in WHY_ACTIONS else "ui.case.modal_note")[:45],
             style=discord.TextStyle.paragraph,
             custom_id="reason",
-            required=action in MONEY_ACTIONS,
+            required=action in WHY_ACTIONS,
             max_length=REASON_LIMIT,
         )
         self.add_item(self.reason)
@@ -369,6 +372,20 @@ class SplitButton(_CaseButton):
 @register_button("case", "close")
 class CloseButton(_CaseButton):
     label_key = "button.case.close"
+    style = discord.ButtonStyle.secondary
+
+
+@register_button("case", "uphold")
+class UpholdButton(_CaseButton):
+    """Closes a report as upheld: it counts in the reported user's figures."""
+
+    label_key = "button.case.uphold"
+    style = discord.ButtonStyle.danger
+
+
+@register_button("case", "dismiss")
+class DismissButton(_CaseButton):
+    label_key = "button.case.dismiss"
     style = discord.ButtonStyle.secondary
 
 

@@ -116,18 +116,28 @@ def _worker_args(figures: WorkerFigures, language: object) -> dict[str, object]:
 def client_line(figures: ClientFigures | Figures, language: object) -> str:
     """A client's reputation on one line (job posts, contract offers, case cards)."""
     client = figures.client if isinstance(figures, Figures) else figures
-    return t(language, "ui.figures.client_line", **_client_args(client, language))
+    return t(language, "ui.figures.client_line", **_client_args(client, language)) + _upheld(client, language)
 
 
 def worker_line(figures: WorkerFigures | Figures, language: object) -> str:
     """A worker's reputation on one line (the proposals on a job)."""
     worker = figures.worker if isinstance(figures, Figures) else figures
-    return t(language, "ui.figures.worker_line", **_worker_args(worker, language))
+    return t(language, "ui.figures.worker_line", **_worker_args(worker, language)) + _upheld(worker, language)
+
+
+def _upheld(figures: ClientFigures | WorkerFigures, language: object) -> str:
+    """`` · reports upheld 2``, only when there is one (most people have none)."""
+    if not figures.reports_upheld:
+        return ""
+    return " · " + t(language, "ui.figures.reports_upheld", count=figures.reports_upheld)
 
 
 def client_details(figures: ClientFigures, language: object) -> str:
     """The client figures, one per line (profiles)."""
-    return t(language, "ui.figures.client_details", **_client_args(figures, language))
+    details = t(language, "ui.figures.client_details", **_client_args(figures, language))
+    if figures.reports_upheld:
+        details += "\n" + t(language, "ui.figures.reports_upheld_detail", count=figures.reports_upheld)
+    return details
 
 
 def worker_details(figures: WorkerFigures, language: object) -> str:

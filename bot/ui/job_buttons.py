@@ -1,5 +1,7 @@
 """Job buttons: the persistent Apply button on each job post (``cw:job:<id>:apply``) and
-its modal, and the Previous / Next pages of ``/job list``.
+its modal, the Withdraw button on the apply confirmation and the Reject button on each
+proposal of ``/job applications`` (``cw:application:<id>:withdraw | reject``), and the
+Previous / Next pages of ``/job list``.
 
 The list's paging buttons are a plain ``View`` with a timeout (the list is an ephemeral
 answer to one user; its filters live in the view), not persistent buttons.
@@ -14,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import InvalidInput
-from bot.i18n import t
+from bot.i18n import language_of, t
 from bot.models.entities import Job
 from bot.services.common import LIMITS
 from bot.services.jobs import JobPage
 from bot.tree import report_error
 from bot.ui.amounts import parse_amount
-from bot.ui.buttons import MarketButton, register_button
+from bot.ui.buttons import MarketButton, build_view, register_button
 from bot.ui.format import format_money
 from bot.ui.job_board import clip, list_line
 from bot.ui.modals import MarketModal
@@ -49,6 +51,13 @@ def applied_text(language: object, job: Job, price: int) -> str:
     return t(
         language, "ui.job.applied", job_id=job.id, title=job.title, price=format_money(price, job.currency, language)
     )
+
+
+def applied_view(application_id: int, language: object) -> discord.ui.View:
+    """The apply confirmation's Withdraw button."""
+    view = build_view([f"application:{application_id}:withdraw"], language_of(language))
+    assert view is not None
+    return view
 
 
 class ApplyModal(MarketModal):
@@ -99,6 +108,7 @@ class ApplyModal(MarketModal):
         job = await services.jobs.get(self.guild_id, self.job_id)
         await interaction.response.send_message(
             applied_text(interaction.locale, job, application.price),
+            view=applied_view(application.id, interaction.locale),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
@@ -114,6 +124,45 @@ class ApplyButton(MarketButton):
         guild_id = interaction.guild_id or await services.contracts.guild_of("job", self.target_id)
         job = await services.jobs.check_apply(guild_id, self.target_id, interaction.user.id)
         await interaction.response.send_modal(ApplyModal(guild_id, job, interaction.locale))
+
+
+@register_button("application", "withdraw")
+class WithdrawApplicationButton(MarketButton):
+    """On the apply confirmation: the worker takes the application back."""
+
+    label_key = "button.application.withdraw"
+    style = discord.ButtonStyle.secondary
+
+    async def run(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        guild_id = interaction.guild_id or await services.contracts.guild_of("application", self.target_id)
+        application = await services.jobs.withdraw_application_by_id(guild_id, self.target_id, interaction.user.id)
+        job = await services.jobs.get(guild_id, application.job_id)
+        text = t(interaction.locale, "ui.application.withdrawn", job_id=job.id, title=job.title)
+        await interaction.response.edit_message(content=text, view=None,
+                                                allowed_mentions=discord.AllowedMentions.none())
+
+
+@register_button("application", "reject")
+class RejectApplicationButton(MarketButton):
+    """One per pending proposal on ``/job applications``: the client turns it down (the worker
+    is told by DM). The label names the proposal's number, shown on its entry."""
+
+    label_key = "button.application.reject"
+    style = discord.ButtonStyle.danger
+
+    def __init__(self, target_id: int, *, language: str = "en", label: str | None = None,
+                 row: int | None = None) -> None:
+        super().__init__(target_id, language=language, row=row,
+                         label=label if label is not None else t(language, self.label_key, application_id=target_id))
+
+    async def run(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        guild_id = interaction.guild_id or await services.contracts.guild_of("application", self.target_id)
+        application = await services.jobs.reject_application(guild_id, self.target_id, actor_id=interaction.user.id)
+        text = t(interaction.locale, "ui.application.rejected", application_id=application.id,
+                 worker=f"<@{application.worker_id}>")
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 
 # -- /job list pages ------------------------------------------------------------------

@@ -231,6 +231,12 @@ def custom_ids(message: discord.Message) -> list[str]:
     return [child.custom_id or "" for row in message.components for child in getattr(row, "children", [])]
 
 
+def labels(message: discord.Message) -> list[str]:
+    """The label of every component of the message, row by row."""
+    return [getattr(child, "label", None) or "" for row in message.components
+            for child in getattr(row, "children", [])]
+
+
 def disabled(message: discord.Message) -> list[bool]:
     """Whether each component of the message is disabled, row by row."""
     return [

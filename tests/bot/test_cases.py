@@ -11,7 +11,7 @@ import simcord
 from bot.i18n import t
 from bot.models.timeutil import to_iso
 from tests.bot.conftest import Market
-from tests.bot.helpers import active_contract, custom_ids, delivered_contract, last_dm
+from tests.bot.helpers import active_contract, card_field, custom_ids, delivered_contract, last_dm
 
 
 async def cases(market: Market, status: str | None = None) -> list:  # type: ignore[type-arg]
@@ -55,7 +55,12 @@ async def test_report_goes_privately_to_the_moderators(setup_market: Market) -> 
         contract_id=contract.id,
         reason="Asked me to pay a 'registration fee' outside the bot.",
     )
-    assert custom_ids(posted) == [f"cw:case:{case.id}:close"]
+    # the contract's buttons, as on an escalation; a report closes as upheld or dismissed
+    actions = ("nudge", "extend", "release", "refund", "split", "uphold", "dismiss", "join")
+    assert custom_ids(posted) == [f"cw:case:{case.id}:{action}" for action in actions]
+    # the card shows the contract and its timeline, as an escalation's does
+    assert f"#{contract.id}" in card_field(posted, t("en", "ui.case.contract"))
+    assert t("en", "ui.case.event.escrow.confirmed") in card_field(posted, t("en", "ui.case.timeline"))
     [stored] = await cases(market)
     assert stored.mod_message_id == posted.id
     # The reported user hears nothing, and nobody was pinged.

@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.models.states import ApplicationStatus, JobStatus
 from bot.models.timeutil import to_iso
 from tests.bot.conftest import Market
-from tests.bot.helpers import JOB, buttons, fields, post
+from tests.bot.helpers import JOB, buttons, custom_ids, fields, labels, post
 
 
 async def no_cooldowns(market: Market) -> None:
@@ -379,12 +379,18 @@ async def test_applications_list_each_proposal_with_the_worker_figures(setup_mar
     text = result.response.content
     header = t("en", "ui.job.applications_header", job_id=job_id, title=JOB["title"], count=2)
     figures = "Worker: completed 0 · on time — · no ratings yet"
+    first, second = await market.services.jobs.applications(market.guild.id, job_id, actor_id=market.client.id)
     assert text == "\n\n".join([
         header,
-        f"**{market.worker.mention}** · ¥40,000 · 3-day delivery · pending\n{figures}\n> First line\n> Second line",
-        f"**{market.outsider.mention}** · ¥42,000 · the job's deadline · pending\n{figures}\n"
+        f"`#{first.id}` **{market.worker.mention}** · ¥40,000 · 3-day delivery · pending\n{figures}\n"
+        "> First line\n> Second line",
+        f"`#{second.id}` **{market.outsider.mention}** · ¥42,000 · the job's deadline · pending\n{figures}\n"
         "> I have drawn logos for ten shops.",
     ])  # fmt: skip
+    # one Reject button per pending proposal, named by its number
+    message = result.response.message
+    assert custom_ids(message) == [f"cw:application:{first.id}:reject", f"cw:application:{second.id}:reject"]
+    assert labels(message) == [f"Reject #{first.id}", f"Reject #{second.id}"]
 
 
 async def test_applications_only_for_the_client(setup_market: Market) -> None:

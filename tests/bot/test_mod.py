@@ -287,11 +287,12 @@ async def test_closing_a_report_works_after_a_restart(setup_market: Market) -> N
     await market.settle()
     await market.restart()
 
-    result = await decide(market, market.moderator, case, "close", {})
+    result = await decide(market, market.moderator, case, "dismiss", {"reason": "Talked to both."})
 
-    assert result.followups[-1].content == t("en", "ui.case.done", case_id=case.id, action=t("en", "button.case.close"))
+    assert result.followups[-1].content == t("en", "ui.case.done", case_id=case.id,
+                                             action=t("en", "button.case.dismiss"))
     closed = await reload_case(market, case.id)
-    assert (closed.status, closed.resolution, closed.resolution_note) == ("resolved", "close", None)
+    assert (closed.status, closed.resolution, closed.resolution_note) == ("resolved", "dismiss", "Talked to both.")
     assert all(disabled(card_of(market, case)))
 
 
@@ -354,7 +355,7 @@ async def test_mod_cases_lists_open_cases_with_links(setup_market: Market) -> No
         market.guild.id, reporter_id=market.worker.id, user_id=market.outsider.id, reason="Spam"
     )
     await market.settle()
-    await decide(market, market.moderator, report, "close", {})
+    await decide(market, market.moderator, report, "dismiss", {"reason": "Not spam."})
 
     result = await market.moderator.slash(market.general, "mod cases")
 

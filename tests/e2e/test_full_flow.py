@@ -257,7 +257,8 @@ class Flow:
                        days=self.t("ui.job.days_job"), status=self.status("pending"), figures=figures,
                        proposal=s.proposal)  # fmt: skip
         header = self.t("ui.job.applications_header", job_id=self.job_id, title=s.title, count=1)
-        assert self.reply(result) == f"{header}\n\n{entry}"
+        # each proposal carries its number, which names its Reject button
+        assert self.reply(result) == f"{header}\n\n`#1` {entry}"
 
     async def offer(self) -> None:
         m, s = self.market, self.story

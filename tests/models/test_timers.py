@@ -25,6 +25,7 @@ from bot.models.timers import (
     REVIEW,
     REVISION,
     TIMER_KINDS,
+    UNFUNDED,
     Due,
     Escalation,
     FinalAction,
@@ -54,9 +55,9 @@ CONTRACT = Contract(
 
 def test_the_table_lists_every_kind_once_under_its_name() -> None:
     assert list(TIMER_KINDS) == ["offer", "escrow", "review", "revision", "deadline", "reply", "deposit", "reveal",
-                                 "case"]
+                                 "case", "unfunded"]
     assert [TIMER_KINDS[k] for k in TIMER_KINDS] == [OFFER, ESCROW, REVIEW, REVISION, DEADLINE, REPLY, DEPOSIT, REVEAL,
-                                                     CASE]
+                                                     CASE, UNFUNDED]
 
 
 @pytest.mark.parametrize(
@@ -71,6 +72,7 @@ def test_the_table_lists_every_kind_once_under_its_name() -> None:
         (DEPOSIT, "deposit_confirm_reminder_after", None, FinalAction.NONE, True),
         (REVEAL, None, "rating_reveal_after", FinalAction.REVEAL_RATINGS, True),
         (CASE, "case_reminder_after", None, FinalAction.NONE, True),
+        (UNFUNDED, None, "unfunded_expires_after", FinalAction.CANCEL_UNFUNDED, True),
     ],
 )
 def test_each_kind_is_timed_by_its_policies(kind: TimerKind, remind_after: str | None, final_after: str | None,
@@ -94,6 +96,7 @@ def test_each_kind_is_timed_by_its_policies(kind: TimerKind, remind_after: str |
         (DEPOSIT, 3, [("remind.deposit_confirm", Recipient.MODERATORS, ("escrow:7:confirm",))]),
         (REVEAL, None, []),
         (CASE, 5, [("remind.case_open", Recipient.MODERATORS, ())]),
+        (UNFUNDED, None, []),
     ],
 )
 def test_each_kind_reminds_whom_with_which_buttons(kind: TimerKind, target_id: int | None,
@@ -116,6 +119,7 @@ def test_each_kind_reminds_whom_with_which_buttons(kind: TimerKind, target_id: i
         (REVISION, 0, None),
         (DEPOSIT, 0, None),
         (CASE, 0, None),
+        (UNFUNDED, 0, None),
     ],
 )
 def test_which_final_moments_open_a_case(kind: TimerKind, topup_due: int, escalation: Escalation | None) -> None:
@@ -159,6 +163,7 @@ def test_the_reveal_notice_goes_to_both_parties() -> None:
         (TimerKey(DEPOSIT, 3), "deposit3"),
         (TimerKey(DEPOSIT, 0), "deposit0"),
         (TimerKey(REVEAL), "reveal"),
+        (TimerKey(UNFUNDED), "unfunded"),
     ],
 )
 def test_timer_keys_format_and_parse_back(key: TimerKey, stored: str) -> None:

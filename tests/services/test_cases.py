@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -19,9 +20,12 @@ from tests.services.helpers import (
     case_outbox,
     completed_contract,
     contract_outbox,
+    count,
+    deliver,
     delivered_contract,
     deposited_contract,
     disputed_contract,
+    events,
     funded_contract,
     hired_contract,
     ledger,
@@ -124,14 +128,17 @@ async def test_report_reaches_only_the_moderators(services: Services, guild: Gui
     case = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="Rude in DMs.",
                                        contract_id=contract.id)
 
+    # the contract is linked to the case (its card shows it), not the case to the contract's history
     assert (case.kind, case.reason_kind, case.opened_by, case.subject_id, case.contract_id) == (
-        "report", "report", WORKER, CLIENT, None)
+        "report", "report", WORKER, CLIENT, contract.id)
     new_rows = [r for r in await services.db.fetchall("SELECT * FROM outbox ORDER BY id")
                 if r["id"] not in outbox_before]
     # one mod card; no DM to anyone, no post in the contract thread the reported user can read
     assert [(r["target"], r["message_key"], r["recipient_id"]) for r in new_rows] == [
         ("mod", "case.card.report", None)]
-    assert new_rows[0]["buttons"] == f'["case:{case.id}:close"]'
+    # the contract's buttons, as on an escalation; the report closes as upheld or dismissed
+    assert json.loads(new_rows[0]["buttons"]) == [
+        f"case:{case.id}:{action}" for action in ("nudge", "extend", "release", "refund", "split", "uphold", "dismiss")]
     reported_rows = await services.db.fetchall("SELECT * FROM outbox WHERE recipient_id = ? AND case_id = ?",
                                                (CLIENT, case.id))
     assert reported_rows == []
@@ -175,19 +182,94 @@ async def test_report_cooldown(services: Services, guild: Guild, clock: FakeCloc
     assert len(await services.cases.list(GUILD_ID)) == 3
 
 
-async def test_report_case_can_only_be_closed(services: Services, guild: Guild) -> None:
+async def test_a_report_closes_as_upheld_or_dismissed_with_a_reason(services: Services, guild: Guild) -> None:
     case = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="rude")
-    with pytest.raises(WrongState) as refused:
-        await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="release", reason="no")
-    assert refused.value.key == "error.case.action_state"
+    for action in ("release", "close"):
+        with pytest.raises(WrongState) as refused:
+            await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action=action, reason="no")
+        assert refused.value.key == "error.case.action_state"
     for party in (WORKER, CLIENT):
         with pytest.raises(NotAllowed) as party_refused:
-            await services.cases.act(GUILD_ID, case.id, moderator_id=party, action="close")
+            await services.cases.act(GUILD_ID, case.id, moderator_id=party, action="uphold", reason="x")
         assert party_refused.value.key == "error.mod.party"
-    closed = await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="close", reason="warned")
+    with pytest.raises(InvalidInput) as no_reason:
+        await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="uphold")
+    assert no_reason.value.key == "error.text.required"
+    closed = await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="uphold", reason="warned")
     assert (closed.status, closed.resolution, closed.resolved_by, closed.resolution_note) == (
-        "resolved", "close", MODERATOR, "warned")
-    assert not await services.db.fetchall("SELECT * FROM outbox WHERE target = 'dm'")
+        "resolved", "uphold", MODERATOR, "warned")
+    # only the reporter hears the outcome
+    dms = await services.db.fetchall("SELECT recipient_id, message_key FROM outbox WHERE target = 'dm'")
+    assert [(r["recipient_id"], r["message_key"]) for r in dms] == [(WORKER, "notify.report_uphold")]
+    [event] = await events(services, "case.uphold")
+    assert (event["actor_id"], event["contract_id"]) == (MODERATOR, None)
+    with pytest.raises(WrongState):
+        await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="dismiss", reason="again")
+
+
+async def test_a_report_naming_a_contract_offers_its_actions(services: Services, guild: Guild) -> None:
+    contract = await hired_contract(services)
+    case = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="Will not pay",
+                                       contract_id=contract.id)
+    [card] = await case_outbox(services, case.id)
+    assert card["buttons"] == [f"case:{case.id}:{action}" for action in ("nudge", "extend", "cancel", "uphold",
+                                                                          "dismiss")]
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="nudge", reason="Please fund it")
+    [nudge] = await contract_outbox(services, contract.id, target="dm", message_key="notify.nudge.report")
+    assert (nudge["recipient_id"], nudge["args"]["reason"]) == (CLIENT, "Please fund it")
+    # a moderator's cancel from the report card ends the contract and resolves the report
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="cancel", reason="Never funded")
+    assert (await reload(services, contract.id)).status == ContractStatus.CANCELLED
+    assert (await get_case(services, case.id)).resolution == "cancel"
+
+
+async def test_upheld_reports_count_in_the_reported_users_figures(services: Services, guild: Guild,
+                                                                 clock: FakeClock) -> None:
+    upheld = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="rude")
+    await services.cases.act(GUILD_ID, upheld.id, moderator_id=MODERATOR, action="uphold", reason="seen")
+    clock.advance(hours=1)
+    dismissed = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="again")
+    await services.cases.act(GUILD_ID, dismissed.id, moderator_id=MODERATOR, action="dismiss", reason="no proof")
+    clock.advance(hours=1)
+    await services.cases.report(GUILD_ID, reporter_id=OUTSIDER, user_id=CLIENT, reason="still open")
+
+    figures = await services.reputation.figures(GUILD_ID, CLIENT)
+    assert (figures.client.reports_upheld, figures.worker.reports_upheld) == (1, 1)
+    assert (await services.reputation.figures(GUILD_ID, WORKER)).client.reports_upheld == 0
+
+
+async def test_a_report_naming_a_contract_one_open_per_reporter(services: Services, guild: Guild,
+                                                               clock: FakeClock) -> None:
+    contract = await funded_contract(services)
+    case = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="rude",
+                                       contract_id=contract.id)
+    clock.advance(hours=1)
+    with pytest.raises(WrongState) as again:
+        await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="rude again",
+                                    contract_id=contract.id)
+    assert (again.value.key, again.value.args_map) == (
+        "error.report.already_open", {"case_id": case.id, "contract_id": contract.id})
+    # the other party may report too, and an outsider may not name the contract
+    other = await services.cases.report(GUILD_ID, reporter_id=CLIENT, user_id=WORKER, reason="slow",
+                                        contract_id=contract.id)
+    assert other.contract_id == contract.id
+    with pytest.raises(NotAllowed):
+        await services.cases.report(GUILD_ID, reporter_id=OUTSIDER, user_id=CLIENT, reason="x",
+                                    contract_id=contract.id)
+    # about someone who is not the other party: refused
+    clock.advance(hours=1)
+    with pytest.raises(InvalidInput) as wrong_user:
+        await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=OUTSIDER, reason="x",
+                                    contract_id=contract.id)
+    assert wrong_user.value.key == "error.report.not_other_party"
+    # a decided report frees the slot; the contract's own events never settle a report
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="dismiss", reason="talked")
+    again_ok = await services.cases.report(GUILD_ID, reporter_id=WORKER, user_id=CLIENT, reason="rude, again",
+                                           contract_id=contract.id)
+    assert again_ok.status == "open"
+    await deliver(services, contract)
+    assert (await reload(services, contract.id)).status == ContractStatus.DELIVERED
+    assert await count(services, "cases", "kind = 'report' AND status = 'open'") == 2
 
 
 # -- money decisions --------------------------------------------------------------------------
@@ -505,7 +587,7 @@ async def test_cases_listing(services: Services, guild: Guild) -> None:
     _, case = await disputed_contract(services)
     report = await services.cases.report(GUILD_ID, reporter_id=OUTSIDER, user_id=CLIENT, reason="x")
     assert [c.id for c in await services.cases.list(GUILD_ID)] == [report.id, case.id]
-    await services.cases.act(GUILD_ID, report.id, moderator_id=MODERATOR, action="close")
+    await services.cases.act(GUILD_ID, report.id, moderator_id=MODERATOR, action="dismiss", reason="x")
     assert [c.id for c in await services.cases.list(GUILD_ID, "resolved")] == [report.id]
     assert len(await services.cases.list(GUILD_ID, None)) == 2
     with pytest.raises(InvalidInput):

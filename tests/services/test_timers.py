@@ -205,14 +205,66 @@ async def test_escrow_funding_reminds_the_client_repeats_then_escalates(services
     assert f"case:{case['id']}:cancel" in card["buttons"]
     assert f"case:{case['id']}:nudge" in card["buttons"]
 
-    await assert_quiet(services, changes, t0 + 3 * DAY, t0 + 3 * DAY + HOUR, t0 + 4 * DAY, t0 + 30 * DAY)
+    await assert_quiet(services, changes, t0 + 3 * DAY, t0 + 3 * DAY + HOUR, t0 + 4 * DAY, t0 + 10 * DAY - SECOND)
     totals = await outbox_totals(services, contract.id)
     assert totals[("remind.escrow", CLIENT)] == 2
     assert ("remind.escrow", WORKER) not in totals
     assert len(await cases_of(services, contract.id)) == 1
     after = await reload(services, contract.id)
     assert after.status == "awaiting_funding"
-    assert after.timer_due_at == t0 + 31 * DAY  # only the moderators' next reminder of the open case
+    # what is left to wait for: unfunded_expires_after (7d) past the escalation, then it ends
+    assert after.timer_due_at == t0 + 10 * DAY
+
+
+async def test_a_contract_never_funded_is_cancelled_after_the_escalation(services: Services) -> None:
+    contract = await hired_contract(services)
+    t0 = contract.clock_at
+    changes = await Changes.start(services, contract.id)
+    await sweep_at(services, t0 + 3 * DAY)
+    await changes.take()
+    (case,) = await changes.take_cases()
+    job_before = await services.jobs.get(GUILD_ID, contract.job_id)
+    assert (job_before.status, job_before.filled) == ("filled", 1)
+
+    await assert_quiet(services, changes, t0 + 10 * DAY - SECOND)
+    fired = await step(services, changes, t0 + 10 * DAY)
+    fired.pop(("remind.case_open", None), None)  # the open case's daily reminder falls on the same moment
+    assert fired == {
+        ("notify.unfunded_expired", CLIENT): 1, ("notify.unfunded_expired", WORKER): 1,
+        ("thread.unfunded_expired", None): 1, ("mod.case_settled.unfunded_expired", None): 1}
+
+    after = await reload(services, contract.id)
+    assert (after.status, after.closed_at) == ("cancelled", t0 + 10 * DAY)
+    settled = await services.db.fetchone("SELECT * FROM cases WHERE id = ?", (case["id"],))
+    assert (settled["status"], settled["resolution"], settled["resolution_note"]) == (
+        "resolved", "settled", "unfunded_expired")
+    job = await services.jobs.get(GUILD_ID, contract.job_id)
+    assert (job.status, job.filled) == ("open", 0)  # the position is free again
+    # the worker waited 10 days for a deposit that never came: the client's time to fund says so
+    figures = await services.reputation.client_figures(GUILD_ID, CLIENT)
+    assert (figures.cancelled, figures.median_time_to_fund) == (1, 10 * DAY)
+    # it happens once
+    await assert_quiet(services, changes, t0 + 10 * DAY + HOUR, t0 + 40 * DAY)
+
+
+async def test_an_extension_of_the_escalation_postpones_the_expiry(services: Services) -> None:
+    contract = await hired_contract(services)
+    t0 = contract.clock_at
+    changes = await Changes.start(services, contract.id)
+    await step(services, changes, t0 + 3 * DAY)
+    (case,) = await changes.take_cases()
+    fake_clock(services).set(t0 + 4 * DAY)
+    await services.cases.act(GUILD_ID, case["id"], moderator_id=MODERATOR, action="extend", extend="2d")
+    await changes.take()
+
+    # the funding clock runs again from day 6 (4 + 2): a new escalation at day 9, the expiry 7 days later
+    for moment in (t0 + 9 * DAY, t0 + 10 * DAY, t0 + 16 * DAY - SECOND):
+        await sweep_at(services, moment)
+        assert (await reload(services, contract.id)).status == "awaiting_funding", to_iso(moment)
+    assert len(await cases_of(services, contract.id)) == 2
+    await changes.take()
+    assert ("notify.unfunded_expired", CLIENT) in await step(services, changes, t0 + 16 * DAY)
+    assert (await reload(services, contract.id)).status == "cancelled"
 
 
 async def test_escrow_reminders_stop_once_the_deposit_is_declared(services: Services) -> None:

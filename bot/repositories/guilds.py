@@ -71,3 +71,14 @@ async def set_user_locale(conn: Conn, user_id: int, locale: str, now: str) -> No
 async def user_locale(conn: Conn, user_id: int) -> str | None:
     row = await fetch_one(conn, "SELECT locale FROM user_locales WHERE user_id = ?", (user_id,))
     return str(row["locale"]) if row else None
+
+
+async def claim_payout_digest(conn: Conn, guild_id: int, now: str, last_before: str) -> bool:
+    """Take the guild's daily payout digest: True (once) if none was queued since ``last_before``.
+    A guarded update, so two sweeps (or a sweep after a restart) never both send it."""
+    cur = await conn.execute(
+        "UPDATE guilds SET payout_digest_at = ? WHERE guild_id = ?"
+        " AND (payout_digest_at IS NULL OR payout_digest_at <= ?)",
+        (now, guild_id, last_before),
+    )
+    return cur.rowcount == 1

@@ -301,3 +301,10 @@ class ContractsStub:
         these tests see the fallback, the note in the mod channel (tests/bot/test_threads.py
         has the replacement of a real contract's thread)."""
         return False
+
+
+async def force_currency(market: Market, code: str) -> None:
+    """Set the guild's currency behind /setup's back, as a database from before the currency
+    change was refused with open jobs may hold (a contract in the old currency)."""
+    await market.sql("UPDATE guilds SET currency = ? WHERE guild_id = ?", code, market.guild.id)
+    market.services.guilds._forget(market.guild.id)

@@ -1,0 +1,117 @@
+"""Money seen and paid per currency: /mod payout's currency, /mod balance's list of who is
+owed, /profile balance, the daily payout digest, the currency change in /setup."""
+
+from __future__ import annotations
+
+import simcord
+
+from bot.i18n import t
+from bot.services.deliveries import IncomingFile
+from tests.bot.conftest import Market
+from tests.bot.helpers import LOGO, completed_contract, force_currency, ledger
+
+
+async def owed_yen_in_a_usd_guild(market: Market) -> None:
+    """market.worker is owed 45,000 JPY from a contract made before the guild switched to USD."""
+    await completed_contract(market)
+    await force_currency(market, "USD")
+
+
+async def also_owed_dollars(market: Market) -> None:
+    """... and $90.00 from a $100 job posted after the switch."""
+    services, guild_id = market.services, market.guild.id
+    job = await services.jobs.post(guild_id, market.client.id, title="Banner", description="A web banner.",
+                                   budget="100", deadline="7d")
+    await services.jobs.apply(guild_id, job.id, market.worker.id, proposal="Done many.", price="100")
+    offer = await services.contracts.offer(guild_id, market.client.id, job.id, market.worker.id)
+    contract_id = offer.contract.id
+    await services.contracts.accept(guild_id, contract_id, actor_id=market.worker.id)
+    await services.escrow.deposit(guild_id, contract_id, actor_id=market.client.id)
+    await services.escrow.confirm(guild_id, contract_id, moderator_id=market.moderator.id)
+    await services.deliveries.deliver(guild_id, contract_id, actor_id=market.worker.id,
+                                      files=[IncomingFile(*LOGO, "image/png")], note="Banner.")
+    await services.deliveries.approve(guild_id, contract_id, actor_id=market.client.id)
+    await market.settle()
+
+
+async def test_yen_owed_in_a_dollar_guild_is_shown_and_paid_in_yen(setup_market: Market) -> None:
+    market = setup_market
+    await owed_yen_in_a_usd_guild(market)
+
+    result = await market.moderator.slash(market.general, "mod balance", user=market.worker)
+    usd = t("en", "ui.mod.balance_user", user=market.worker.mention, owed="$0.00", refund="$0.00", total="$0.00")
+    jpy = t("en", "ui.mod.balance_user", user=market.worker.mention, owed="¥45,000", refund="¥0", total="¥45,000")
+    simcord.assert_responded(result, ephemeral=True, content=f"{usd}\n\n{jpy}")
+
+    choices = await market.moderator.autocomplete(market.general, "mod payout", "currency", "",
+                                                  user=market.worker)
+    assert [(c["name"], c["value"]) for c in choices] == [("JPY · ¥45,000", "JPY")]
+
+    result = await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=45000.0,
+                                          reference="TX-9")
+    simcord.assert_responded(
+        result, ephemeral=True,
+        content=t("en", "ui.mod.payout_done", user=market.worker.mention, reference="TX-9", owed="¥0",
+                  details=t("en", "ui.mod.no_payout_details")),
+    )
+    await market.settle()
+    assert await ledger(market, f"owed:{market.worker.id}") == 0
+    assert market.dms(market.worker)[-1].content == t(
+        "en", "notify.payout_recorded", paid_amount="¥45,000", reference="TX-9"
+    )
+
+
+async def test_a_payout_to_someone_owed_in_two_currencies_needs_the_currency(setup_market: Market) -> None:
+    market = setup_market
+    await owed_yen_in_a_usd_guild(market)
+    await also_owed_dollars(market)
+
+    result = await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=90.0,
+                                          reference="TX")
+    market.assert_refused(result, "error.money.payout_currency_ambiguous", balances="$90.00 (USD), ¥45,000 (JPY)")
+    market.set_locale(market.moderator, "ja")
+    result = await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=90.0,
+                                          reference="TX")
+    market.assert_refused(result, "error.money.payout_currency_ambiguous", "ja",
+                          balances="$90.00 (USD), ¥45,000 (JPY)")
+    result = await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=90.0,
+                                          reference="TX", currency="XYZ")
+    market.assert_refused(result, "error.money.payout_currency_unknown", "ja", currency="XYZ",
+                          balances="$90.00 (USD), ¥45,000 (JPY)")
+    assert await ledger(market, f"owed:{market.worker.id}") == 45000 + 9000
+
+    choices = await market.moderator.autocomplete(market.general, "mod payout", "currency", "",
+                                                  user=market.worker)
+    assert [c["value"] for c in choices] == ["USD", "JPY"]
+    assert await market.client.autocomplete(market.general, "mod payout", "currency", "", user=market.worker) == []
+
+    market.set_locale(market.moderator, "en")
+    result = await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=90.0,
+                                          reference="TX-USD", currency="USD")
+    simcord.assert_responded(
+        result, ephemeral=True,
+        content=t("en", "ui.mod.payout_done", user=market.worker.mention, reference="TX-USD", owed="$0.00",
+                  details=t("en", "ui.mod.no_payout_details")),
+    )
+    await market.settle()
+    assert market.dms(market.worker)[-1].content == t(
+        "en", "notify.payout_recorded", paid_amount="$90.00", reference="TX-USD"
+    )
+
+
+async def test_setup_refuses_a_currency_change_with_open_jobs(setup_market: Market) -> None:
+    market = setup_market
+    services, guild_id = market.services, market.guild.id
+    job = await services.jobs.post(guild_id, market.client.id, title="Logo", description="A logo.",
+                                   budget=50000, deadline="7d")
+    application = await services.jobs.apply(guild_id, job.id, market.worker.id, proposal="Me.", price=50000)
+
+    result = await market.run_setup(currency="USD")
+    market.assert_refused(result, "error.money.currency_open_jobs", current="JPY", currency="USD", job_count=1,
+                          job_ids=f"#{job.id}", application_count=1, application_ids=f"#{application.id}")
+    market.set_locale(market.admin, "ja")
+    result = await market.run_setup(currency="USD")
+    market.assert_refused(result, "error.money.currency_open_jobs", "ja", current="JPY", currency="USD",
+                          job_count=1, job_ids=f"#{job.id}", application_count=1,
+                          application_ids=f"#{application.id}")
+    assert (await services.guilds.require(guild_id)).currency == "JPY"

@@ -1,0 +1,106 @@
+"""Money that cannot be stranded: balances and payouts per currency, the currency change
+refused while a job or application could still make a contract in the old one."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import InvalidInput, WrongState
+from bot.models.entities import Guild
+from bot.repositories.ledger import owed_account
+from bot.services.container import Services
+from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER, WORKER2
+from tests.services.helpers import (
+    apply,
+    balance,
+    completed_contract,
+    force_currency,
+    outbox,
+    post_job,
+    setup_guild,
+    snapshot,
+)
+
+OWED = 45000  # the default job (50,000 JPY) less the 10% fee
+
+
+async def test_a_jpy_contract_in_a_usd_guild_is_shown_and_paid_in_yen(services: Services, guild: Guild) -> None:
+    """The stranded 45,000 JPY: a job posted in JPY, the guild switched to USD meanwhile."""
+    job = await post_job(services)
+    await force_currency(services, "USD")  # what /setup allowed before open jobs were checked
+    contract = await completed_contract(services, job=job)
+    assert contract.currency == "JPY"
+
+    mine = await services.escrow.balances(GUILD_ID, WORKER)
+    assert [(b.currency, b.owed) for b in mine] == [("USD", 0), ("JPY", OWED)]
+    everyone = await services.escrow.balances(GUILD_ID)
+    assert [(b.currency, b.owed, b.fees) for b in everyone] == [("USD", 0, 0), ("JPY", OWED, 5000)]
+    [owed] = await services.escrow.owed_list(GUILD_ID)
+    assert (owed.user_id, owed.currency, owed.owed) == (WORKER, "JPY", OWED)
+
+    # owed in one currency only: the payout is in it, typed in its units
+    after = await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=OWED,
+                                                reference="bank 1")
+    assert (after.currency, after.owed) == ("JPY", 0)
+    assert await balance(services, owed_account(WORKER)) == 0
+    [dm] = await outbox(services, message_key="notify.payout_recorded", recipient_id=WORKER)
+    assert dm["args"] == {"paid_amount": OWED, "currency": "JPY", "reference": "bank 1"}
+    # nothing is owed any more: switching back is allowed
+    assert (await setup_guild(services, currency="JPY")).currency == "JPY"
+
+
+async def owed_in_two_currencies(services: Services) -> None:
+    """WORKER is owed 45,000 JPY and $90.00 (a $100 job, 10% fee)."""
+    await completed_contract(services)
+    await force_currency(services, "USD")
+    await completed_contract(services, job=await post_job(services, budget="100"))
+
+
+async def test_a_payout_with_several_currencies_owed_names_the_currency(services: Services, guild: Guild) -> None:
+    await owed_in_two_currencies(services)
+    before = await snapshot(services)
+
+    with pytest.raises(InvalidInput) as refused:
+        await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=90,
+                                            reference="r")
+    assert refused.value.key == "error.money.payout_currency_ambiguous"
+    assert refused.value.args_map["balances"] == "$90.00 (USD), ¥45,000 (JPY)"
+    with pytest.raises(InvalidInput) as unknown:
+        await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=90,
+                                            reference="r", currency="XYZ")
+    assert unknown.value.key == "error.money.payout_currency_unknown"
+    with pytest.raises(InvalidInput) as too_much:  # owed nothing in EUR
+        await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=1,
+                                            reference="r", currency="EUR")
+    assert too_much.value.key == "error.mod.payout_too_much"
+    assert await snapshot(services) == before
+
+    jpy = await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=45000,
+                                              reference="r", currency="jpy")
+    assert (jpy.currency, jpy.owed) == ("JPY", 0)
+    usd = await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount="89.50",
+                                              reference="r2")  # only USD is left: no currency needed
+    assert (usd.currency, usd.owed) == ("USD", 50)
+
+
+async def test_the_currency_cannot_change_with_an_open_job_or_application(services: Services,
+                                                                          guild: Guild) -> None:
+    jobs = [await post_job(services, client_id=CLIENT) for _ in range(6)]
+    await apply(services, jobs[0], WORKER)
+    await apply(services, jobs[0], WORKER2)
+    before = await snapshot(services)
+
+    with pytest.raises(WrongState) as refused:
+        await setup_guild(services, currency="USD")
+
+    assert refused.value.key == "error.money.currency_open_jobs"
+    args = refused.value.args_map
+    assert (args["job_count"], args["application_count"]) == (6, 2)
+    assert args["job_ids"] == ", ".join(f"#{job.id}" for job in jobs[:5]) + ", …"
+    assert args["application_ids"].count("#") == 2
+    assert await snapshot(services) == before
+    assert (await services.guilds.require(GUILD_ID)).currency == "JPY"
+
+    for job in jobs:
+        await services.jobs.close(GUILD_ID, job.id, actor_id=CLIENT)
+    assert (await setup_guild(services, currency="USD")).currency == "USD"

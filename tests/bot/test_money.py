@@ -115,3 +115,50 @@ async def test_setup_refuses_a_currency_change_with_open_jobs(setup_market: Mark
                           job_count=1, job_ids=f"#{job.id}", application_count=1,
                           application_ids=f"#{application.id}")
     assert (await services.guilds.require(guild_id)).currency == "JPY"
+
+
+# -- /profile balance ----------------------------------------------------------------------------
+
+
+async def test_profile_balance_shows_ones_own_money_privately(setup_market: Market) -> None:
+    market = setup_market
+    await completed_contract(market)
+    await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=5000.0, reference="TX-1")
+    paid_at = market.clock.now()
+
+    result = await market.worker.slash(market.general, "profile balance")
+
+    mine = t("en", "ui.money.mine_currency", currency="JPY", owed="¥40,000", refund="¥0", escrow_worker="¥0",
+             escrow_client="¥0", paid="¥5,000")
+    line = t("en", "ui.money.payout_line", at=f"<t:{int(paid_at.timestamp())}:d>", amount="¥5,000",
+             reference="TX-1")
+    simcord.assert_responded(
+        result, ephemeral=True,
+        content=f"{t('en', 'ui.money.mine_header')}\n\n{mine}\n\n{t('en', 'ui.money.payouts_header')}\n{line}",
+    )
+
+
+async def test_profile_balance_of_a_client_in_japanese_pages_long_payout_lists(setup_market: Market) -> None:
+    market = setup_market
+    await completed_contract(market)
+    market.set_locale(market.client, "ja")
+
+    result = await market.client.slash(market.general, "profile balance")
+    mine = t("ja", "ui.money.mine_currency", currency="JPY", owed="0円", refund="0円", escrow_worker="0円",
+             escrow_client="0円", paid="0円")
+    simcord.assert_responded(
+        result, ephemeral=True,
+        content=f"{t('ja', 'ui.money.mine_header')}\n\n{mine}\n\n{t('ja', 'ui.money.no_payouts')}",
+    )
+
+    for number in range(80):  # a long history: paged, not cut off
+        await market.services.escrow.record_payout(market.guild.id, moderator_id=market.moderator.id,
+                                                   user_id=market.worker.id, amount=1, reference=f"TX-{number}")
+    market.set_locale(market.worker, "ja")
+    result = await market.worker.slash(market.general, "profile balance")
+    assert result.response is not None and result.ephemeral
+    content = result.response.content or ""
+    assert "TX-79" in content and not content.endswith("TX-0")  # latest first, the oldest on a later page
+    counter = {c["custom_id"]: c for row in result.response.components for c in row["components"]}[
+        "cw:page:counter"]
+    assert counter["label"].startswith("1 / ") and not counter["label"].endswith(" 1")

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.errors import InvalidInput, WrongState
 from bot.models.entities import Guild
 from bot.repositories.ledger import owed_account
 from bot.services.container import Services
-from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER, WORKER2
+from bot.services.escrow import MoneyLine
+from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
 from tests.services.helpers import (
     apply,
     balance,
     completed_contract,
     force_currency,
+    funded_contract,
     outbox,
     post_job,
     setup_guild,
@@ -104,3 +107,39 @@ async def test_the_currency_cannot_change_with_an_open_job_or_application(servic
     for job in jobs:
         await services.jobs.close(GUILD_ID, job.id, actor_id=CLIENT)
     assert (await setup_guild(services, currency="USD")).currency == "USD"
+
+
+# -- /profile balance ----------------------------------------------------------------------------
+
+
+async def test_my_money_per_currency_with_payouts_latest_first(services: Services, guild: Guild,
+                                                                clock: FakeClock) -> None:
+    await completed_contract(services)  # owed 45,000 JPY to WORKER
+    active = await funded_contract(services)  # 50,000 JPY held: for WORKER, paid in by CLIENT
+    clock.advance(hours=1)
+    await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=5000,
+                                        reference="bank 1")
+    first_at = clock.now()
+    clock.advance(days=1)
+    await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=10000,
+                                        reference="bank 2")
+    await force_currency(services, "USD")
+
+    worker = await services.escrow.my_money(GUILD_ID, WORKER)
+    assert worker.lines == [
+        MoneyLine(currency="USD", owed=0, refund=0, escrow_as_worker=0, escrow_as_client=0, paid_out=0),
+        MoneyLine(currency="JPY", owed=30000, refund=0, escrow_as_worker=50000, escrow_as_client=0,
+                  paid_out=15000),
+    ]
+    assert [(p.reference, p.amount, p.currency) for p in worker.payouts] == [("bank 2", 10000, "JPY"),
+                                                                              ("bank 1", 5000, "JPY")]
+    assert worker.payouts[1].at == first_at
+
+    client = await services.escrow.my_money(GUILD_ID, CLIENT)
+    assert client.lines[1] == MoneyLine(currency="JPY", owed=0, refund=0, escrow_as_worker=0,
+                                        escrow_as_client=50000, paid_out=0)
+    assert client.payouts == []
+    assert (await services.escrow.my_money(GUILD_ID, OUTSIDER)).lines == [
+        MoneyLine(currency="USD", owed=0, refund=0, escrow_as_worker=0, escrow_as_client=0, paid_out=0)
+    ]
+    assert active.status == "active"

@@ -245,7 +245,8 @@ class MarketBot(commands.Bot):
     # -- periodic work ------------------------------------------------------------
 
     async def run_sweep(self) -> None:
-        """One scheduler tick: the timers' sweep (reminders, escalations), then the outbox.
+        """One scheduler tick: the timers' sweep (reminders, escalations), the payout digests,
+        then the outbox.
 
         A plain coroutine: tests move the clock and call it. Never raises.
         """
@@ -256,6 +257,10 @@ class MarketBot(commands.Bot):
                 log.exception("timer sweep failed; it runs again next tick")
             else:
                 self.heartbeat.swept()
+            try:  # the daily digest of money owed too long: due facts in the database, once a day
+                await self.services.escrow.payout_digests(self.clock.now())
+            except Exception:
+                log.exception("payout digests failed; they are tried again next tick")
             await self._scheduled_outbox()
 
     async def _scheduled_outbox(self) -> None:

@@ -162,3 +162,82 @@ async def test_profile_balance_of_a_client_in_japanese_pages_long_payout_lists(s
     counter = {c["custom_id"]: c for row in result.response.components for c in row["components"]}[
         "cw:page:counter"]
     assert counter["label"].startswith("1 / ") and not counter["label"].endswith(" 1")
+
+
+# -- /mod balance's list and the daily digest ----------------------------------------------------
+
+
+async def test_mod_balance_lists_everyone_owed_after_the_totals(setup_market: Market) -> None:
+    market = setup_market
+    await owed_yen_in_a_usd_guild(market)
+    owed_at = market.clock.now()
+    market.clock.advance(hours=3)
+    await also_owed_dollars(market)
+    later = market.clock.now()
+
+    result = await market.moderator.slash(market.general, "mod balance")
+
+    usd = t("en", "ui.mod.balance_guild", escrow="$0.00", owed="$90.00", refund="$0.00", fees="$10.00")
+    jpy = t("en", "ui.mod.balance_guild", escrow="¥0", owed="¥45,000", refund="¥0", fees="¥5,000")
+    lines = [
+        t("en", "ui.money.owed_line", user=market.worker.mention, owed="¥45,000", refund="¥0",
+          since=f"<t:{int(owed_at.timestamp())}:R>"),
+        t("en", "ui.money.owed_line", user=market.worker.mention, owed="$90.00", refund="$0.00",
+          since=f"<t:{int(later.timestamp())}:R>"),
+    ]
+    simcord.assert_responded(
+        result, ephemeral=True,
+        content="\n".join([f"{usd}\n\n{jpy}\n\n{t('en', 'ui.money.owed_header')}", *lines]),
+    )
+
+
+async def test_mod_balance_when_nobody_is_owed(setup_market: Market) -> None:
+    market = setup_market
+    market.set_locale(market.moderator, "ja")
+    result = await market.moderator.slash(market.general, "mod balance")
+    totals = t("ja", "ui.mod.balance_guild", escrow="0円", owed="0円", refund="0円", fees="0円")
+    simcord.assert_responded(result, ephemeral=True, content=f"{totals}\n\n{t('ja', 'ui.money.nobody_owed')}")
+
+
+def digests(market: Market, language: str) -> list[str]:
+    start = t(language, "ui.money.digest", lines="").splitlines()[0]
+    return [m.content for m in market.mod.history() if m.content.startswith(start)]
+
+
+async def test_the_daily_digest_names_money_owed_too_long(setup_market: Market) -> None:
+    market = setup_market
+    await completed_contract(market)
+    owed_at = market.clock.now()
+
+    market.clock.advance(days=1)
+    await market.sweep()
+    assert digests(market, "en") == []  # owed for a day: not yet (payout_reminder_after is 2d)
+
+    market.clock.advance(days=1)
+    await market.sweep()
+    line = t("en", "ui.money.owed_line", user=market.worker.mention, owed="¥45,000", refund="¥0",
+             since=f"<t:{int(owed_at.timestamp())}:R>")
+    assert digests(market, "en") == [t("en", "ui.money.digest", lines=line)]
+
+    market.clock.advance(hours=12)
+    await market.sweep()
+    await market.restart()
+    await market.sweep()
+    assert len(digests(market, "en")) == 1  # once a day, restarts included
+
+    await market.moderator.slash(market.general, "mod payout", user=market.worker, amount=45000.0, reference="TX")
+    market.clock.advance(days=1)
+    await market.sweep()
+    assert len(digests(market, "en")) == 1  # paid: nothing to remind
+
+
+async def test_the_digest_in_japanese(market: Market) -> None:
+    market.guild_locale = "ja"
+    await market.run_setup()
+    await completed_contract(market)
+    owed_at = market.clock.now()
+    market.clock.advance(days=2)
+    await market.sweep()
+    line = t("ja", "ui.money.owed_line", user=market.worker.mention, owed="45,000円", refund="0円",
+             since=f"<t:{int(owed_at.timestamp())}:R>")
+    assert digests(market, "ja") == [t("ja", "ui.money.digest", lines=line)]

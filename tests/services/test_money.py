@@ -3,11 +3,15 @@ refused while a job or application could still make a contract in the old one.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 
 from bot.clock import FakeClock
 from bot.errors import InvalidInput, WrongState
 from bot.models.entities import Guild
+from bot.models.timeutil import to_iso
 from bot.repositories.ledger import owed_account
 from bot.services.container import Services
 from bot.services.escrow import MoneyLine
@@ -16,10 +20,13 @@ from tests.services.helpers import (
     apply,
     balance,
     completed_contract,
+    disputed_contract,
     force_currency,
     funded_contract,
+    no_cooldowns,
     outbox,
     post_job,
+    restarted,
     setup_guild,
     snapshot,
 )
@@ -143,3 +150,81 @@ async def test_my_money_per_currency_with_payouts_latest_first(services: Service
         MoneyLine(currency="USD", owed=0, refund=0, escrow_as_worker=0, escrow_as_client=0, paid_out=0)
     ]
     assert active.status == "active"
+
+
+# -- /mod balance's list and the daily digest ----------------------------------------------------
+
+
+async def test_everyone_owed_is_listed_with_the_age_of_the_oldest_unpaid_credit(services: Services, guild: Guild,
+                                                                                 clock: FakeClock) -> None:
+    await completed_contract(services)
+    first = clock.now()
+    clock.advance(days=1)
+    await completed_contract(services)
+    second = clock.now()
+    clock.advance(days=1)
+    _, case = await disputed_contract(services, worker_id=WORKER2)
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="refund", reason="No delivery")
+    refunded = clock.now()
+
+    owed = await services.escrow.owed_list(GUILD_ID)
+    assert [(o.user_id, o.currency, o.owed, o.refund, o.since) for o in owed] == [
+        (WORKER, "JPY", 2 * OWED, 0, first),
+        (CLIENT, "JPY", 0, 50000, refunded),
+    ]
+
+    # payouts clear the oldest credit first: the debt is then as old as the second one
+    await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=OWED + 1,
+                                        reference="bank 1")
+    [worker, client] = await services.escrow.owed_list(GUILD_ID)
+    assert (worker.user_id, worker.owed, worker.since) == (WORKER, OWED - 1, second)
+    assert client.user_id == CLIENT
+    await services.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=WORKER, amount=OWED - 1,
+                                        reference="bank 2")
+    assert [o.user_id for o in await services.escrow.owed_list(GUILD_ID)] == [CLIENT]
+
+
+async def digests(services: Services) -> list[dict[str, Any]]:
+    return await outbox(services, message_key="mod.payout_digest")
+
+
+async def test_the_digest_lists_money_owed_too_long_once_a_day(services: Services, guild: Guild,
+                                                               clock: FakeClock) -> None:
+    await no_cooldowns(services)
+    await completed_contract(services)
+    owed_at = clock.now()
+    await completed_contract(services, worker_id=WORKER2)  # the same moment: both owed
+
+    assert await services.escrow.payout_digests(owed_at + timedelta(days=2) - timedelta(minutes=1)) == 0
+    assert await digests(services) == []
+
+    due = owed_at + timedelta(days=2)  # payout_reminder_after: 2d by default
+    assert await services.escrow.payout_digests(due) == 1
+    [digest] = await digests(services)
+    assert digest["target"] == "mod"
+    assert digest["args"]["owed"] == [
+        {"user_id": WORKER, "currency": "JPY", "owed_amount": OWED, "refund_amount": 0, "since_at": to_iso(owed_at)},
+        {"user_id": WORKER2, "currency": "JPY", "owed_amount": OWED, "refund_amount": 0,
+         "since_at": to_iso(owed_at)},
+    ]
+
+    # every tick looks, but a day passes between two digests, across a restart too
+    assert await services.escrow.payout_digests(due + timedelta(hours=23)) == 0
+    async with restarted(services, close_old=False) as again:
+        assert await again.escrow.payout_digests(due + timedelta(hours=23, minutes=59)) == 0
+        assert await again.escrow.payout_digests(due + timedelta(days=1)) == 1
+        assert len(await digests(again)) == 2
+
+        # all paid: nothing overdue, no digest
+        for user in (WORKER, WORKER2):
+            await again.escrow.record_payout(GUILD_ID, moderator_id=MODERATOR, user_id=user, amount=OWED,
+                                             reference="bank")
+        assert await again.escrow.payout_digests(due + timedelta(days=5)) == 0
+        assert len(await digests(again)) == 2
+
+
+async def test_the_digest_follows_the_guild_policy(services: Services, guild: Guild, clock: FakeClock) -> None:
+    await completed_contract(services)
+    await services.guilds.set_policy(GUILD_ID, "payout_reminder_after", "1h", actor_id=MODERATOR)
+    assert await services.escrow.payout_digests(clock.now() + timedelta(minutes=59)) == 0
+    assert await services.escrow.payout_digests(clock.now() + timedelta(hours=1)) == 1

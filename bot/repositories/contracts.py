@@ -544,3 +544,13 @@ async def open_contracts_of(conn: Conn, guild_id: int, user_id: int, limit: int)
         (guild_id, user_id, guild_id, user_id, limit),
     )
     return [from_row(Contract, r) for r in rows]
+
+
+async def void_deposit(conn: Conn, deposit_id: int, reason: str) -> None:
+    """A declared deposit that never arrived, voided with why. Guarded like the confirmation."""
+    await write_later(
+        conn,
+        "UPDATE deposits SET status = 'void', void_reason = ? WHERE id = ? AND status = 'declared'",
+        (reason, deposit_id),
+        expect_one=True,
+    )

@@ -308,3 +308,11 @@ async def force_currency(market: Market, code: str) -> None:
     change was refused with open jobs may hold (a contract in the old currency)."""
     await market.sql("UPDATE guilds SET currency = ? WHERE guild_id = ?", code, market.guild.id)
     market.services.guilds._forget(market.guild.id)
+
+
+def case_card(market: Market, case_id: int) -> discord.Message:
+    """The case's card in the mod channel (the latest message with its buttons)."""
+    for message in reversed(market.mod.history()):
+        if any(cid.startswith(f"cw:case:{case_id}:") for cid in custom_ids(message)):
+            return message
+    raise AssertionError(f"no card for case {case_id}")

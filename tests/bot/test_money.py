@@ -3,12 +3,26 @@ owed, /profile balance, the daily payout digest, the currency change in /setup."
 
 from __future__ import annotations
 
+from typing import Any
+
 import simcord
 
 from bot.i18n import t
 from bot.services.deliveries import IncomingFile
 from tests.bot.conftest import Market
-from tests.bot.helpers import LOGO, completed_contract, force_currency, ledger
+from tests.bot.helpers import (
+    LOGO,
+    card_field,
+    case_card,
+    completed_contract,
+    disabled,
+    force_currency,
+    hired,
+    last_dm,
+    ledger,
+    refused,
+    reload,
+)
 
 
 async def owed_yen_in_a_usd_guild(market: Market) -> None:
@@ -241,3 +255,87 @@ async def test_the_digest_in_japanese(market: Market) -> None:
     line = t("ja", "ui.money.owed_line", user=market.worker.mention, owed="45,000円", refund="0円",
              since=f"<t:{int(owed_at.timestamp())}:R>")
     assert digests(market, "ja") == [t("ja", "ui.money.digest", lines=line)]
+
+
+# -- a moderator cancel while a deposit is declared ---------------------------------------------
+
+
+def labels(response: Any) -> list[str]:
+    """The labels of an interaction response's buttons, row by row."""
+    return [c["label"] for row in response.components for c in row["components"]]
+
+
+async def cancel_requested(market: Market) -> tuple[int, int]:
+    """The client declared the deposit (reference "bank 0001"), then asked to cancel: a case."""
+    contract = await hired(market)
+    await market.services.escrow.deposit(market.guild.id, contract.id, actor_id=market.client.id,
+                                         reference="bank 0001")
+    outcome = await market.services.cases.cancel(market.guild.id, contract.id, actor_id=market.client.id,
+                                                 reason="Changed my mind.")
+    await market.settle()
+    assert outcome.case is not None
+    return contract.id, outcome.case.id
+
+
+async def test_cancel_asks_whether_the_money_arrived_and_refunds_it(setup_market: Market) -> None:
+    market = setup_market
+    contract_id, case_id = await cancel_requested(market)
+
+    question = await market.moderator.click(case_card(market, case_id), custom_id=f"cw:case:{case_id}:cancel")
+
+    assert question.modal is None
+    simcord.assert_responded(question, ephemeral=True, content=t(
+        "en", "ui.money.cancel_question", contract_id=contract_id, amount="¥45,000", reference="bank 0001"))
+    assert question.response is not None
+    assert labels(question.response) == [t("en", "button.money.arrived"), t("en", "button.money.nothing")]
+    twice = await market.moderator.click(case_card(market, case_id), custom_id=f"cw:case:{case_id}:cancel")
+    assert twice.response is not None  # a double click on Cancel asks again; one answer only counts
+
+    shown = await market.moderator.click(question.response, custom_id=f"cw:case:{case_id}:cancel_arrived")
+    assert shown.modal is not None
+    answered = await market.moderator.submit_modal(shown, {"reason": "The transfer is in our account."})
+    await market.settle()
+
+    assert answered.response is not None
+    assert answered.response.content == t("en", "ui.money.cancel_refunded", contract_id=contract_id)
+    assert (await reload(market, contract_id)).status == "cancelled"
+    assert await ledger(market, f"refund:{market.client.id}") == 45000
+    assert await ledger(market, f"escrow:{contract_id}") == 0
+    card = case_card(market, case_id)
+    assert all(disabled(card))
+    assert "The transfer is in our account." in card_field(card, t("en", "ui.case.decision"))
+    assert last_dm(market, market.client).content.startswith(
+        t("en", "notify.case_cancel_refunded", contract_id=contract_id, case_id=case_id, client_amount="¥45,000",
+          reason="The transfer is in our account.").split("\n")[0]
+    )
+
+    # the other answer, clicked late on the second question: refused, nothing changes
+    late = await market.moderator.click(twice.response, custom_id=f"cw:case:{case_id}:cancel_nothing")
+    refused(market, late, "error.case.closed", case_id=case_id)
+    assert await ledger(market, f"refund:{market.client.id}") == 45000
+
+
+async def test_nothing_arrived_voids_the_declaration_in_japanese(setup_market: Market) -> None:
+    market = setup_market
+    market.set_locale(market.moderator, "ja")
+    contract_id, case_id = await cancel_requested(market)
+
+    question = await market.moderator.click(case_card(market, case_id), custom_id=f"cw:case:{case_id}:cancel")
+    simcord.assert_responded(question, ephemeral=True, content=t(
+        "ja", "ui.money.cancel_question", contract_id=contract_id, amount="45,000円", reference="bank 0001"))
+    assert question.response is not None
+    assert labels(question.response) == [t("ja", "button.money.arrived"), t("ja", "button.money.nothing")]
+    shown = await market.moderator.click(question.response, custom_id=f"cw:case:{case_id}:cancel_nothing")
+    answered = await market.moderator.submit_modal(shown, {"reason": "入金なし"})
+    await market.settle()
+
+    assert answered.response is not None
+    assert answered.response.content == t("ja", "ui.money.cancel_voided", contract_id=contract_id)
+    assert (await reload(market, contract_id)).status == "cancelled"
+    assert await ledger(market, f"refund:{market.client.id}") == 0
+    [deposit] = (await market.services.escrow.status(market.guild.id, contract_id, viewer_id=market.client.id)
+                 ).deposits
+    assert deposit.status == "void"
+
+    assert all(disabled(case_card(market, case_id)))  # decided: the card's buttons are greyed out
+

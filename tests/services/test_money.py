@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.errors import InvalidInput, WrongState
 from bot.models.entities import Guild
 from bot.models.timeutil import to_iso
-from bot.repositories.ledger import owed_account
+from bot.repositories.ledger import owed_account, refund_account
 from bot.services.container import Services
 from bot.services.escrow import MoneyLine
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, OUTSIDER, WORKER, WORKER2
@@ -20,12 +20,17 @@ from tests.services.helpers import (
     apply,
     balance,
     completed_contract,
+    deposited_contract,
     disputed_contract,
+    events,
     force_currency,
     funded_contract,
+    hired_contract,
+    ledger,
     no_cooldowns,
     outbox,
     post_job,
+    reload,
     restarted,
     setup_guild,
     snapshot,
@@ -228,3 +233,89 @@ async def test_the_digest_follows_the_guild_policy(services: Services, guild: Gu
     await services.guilds.set_policy(GUILD_ID, "payout_reminder_after", "1h", actor_id=MODERATOR)
     assert await services.escrow.payout_digests(clock.now() + timedelta(minutes=59)) == 0
     assert await services.escrow.payout_digests(clock.now() + timedelta(hours=1)) == 1
+
+
+# -- a moderator cancel while a deposit is declared ---------------------------------------------
+
+
+async def cancel_request(services: Services) -> tuple[int, int]:
+    """A deposit declared, not confirmed; the client asks to cancel: (contract id, case id)."""
+    contract = await deposited_contract(services)
+    outcome = await services.cases.cancel(GUILD_ID, contract.id, actor_id=CLIENT, reason="Changed my mind.")
+    assert outcome.case is not None
+    return contract.id, outcome.case.id
+
+
+async def test_a_cancel_asks_whether_the_declared_deposit_arrived(services: Services, guild: Guild) -> None:
+    contract_id, case_id = await cancel_request(services)
+    [declared] = (await services.escrow.status(GUILD_ID, contract_id, viewer_id=CLIENT)).deposits
+    assert await services.cases.check_action(GUILD_ID, case_id, moderator_id=MODERATOR,
+                                             action="cancel") == declared
+    before = await snapshot(services)
+    with pytest.raises(WrongState) as refused:
+        await services.cases.act(GUILD_ID, case_id, moderator_id=MODERATOR, action="cancel", reason="Asked to")
+    assert refused.value.key == "error.money.cancel_ask_deposit"
+    assert await snapshot(services) == before
+
+
+async def test_money_arrived_is_confirmed_and_owed_back_in_one_transaction(services: Services,
+                                                                           guild: Guild) -> None:
+    contract_id, case_id = await cancel_request(services)
+
+    case = await services.cases.act(GUILD_ID, case_id, moderator_id=MODERATOR, action="cancel",
+                                    reason="The client asked; the transfer is in our account.", deposit_arrived=True)
+
+    assert case.status == "resolved"
+    assert (await reload(services, contract_id)).status == "cancelled"
+    [deposit] = (await services.escrow.status(GUILD_ID, contract_id, viewer_id=CLIENT)).deposits
+    assert (deposit.status, deposit.confirmed_by) == ("confirmed", MODERATOR)
+    assert await balance(services, f"escrow:{contract_id}") == 0
+    assert await balance(services, refund_account(CLIENT)) == 50000
+    assert await balance(services, "deposits:external") == -50000
+    assert [o.user_id for o in await services.escrow.owed_list(GUILD_ID)] == [CLIENT]
+    [event] = await events(services, "case.cancel", contract_id=contract_id)
+    assert (event["data"]["deposit"], event["data"]["client_amount"]) == ("arrived", 50000)
+    told = await outbox(services, message_key="notify.case_cancel_refunded")
+    assert sorted(row["recipient_id"] for row in told) == [CLIENT, WORKER]
+
+    # the second click: the case is decided, nothing moves twice
+    before = await snapshot(services)
+    for arrived in (True, False):
+        with pytest.raises(WrongState) as refused:
+            await services.cases.act(GUILD_ID, case_id, moderator_id=MODERATOR, action="cancel", reason="again",
+                                     deposit_arrived=arrived)
+        assert refused.value.key == "error.case.closed"
+    assert await snapshot(services) == before
+
+
+async def test_nothing_arrived_voids_the_declaration_with_the_reason(services: Services, guild: Guild) -> None:
+    contract_id, case_id = await cancel_request(services)
+
+    await services.cases.act(GUILD_ID, case_id, moderator_id=MODERATOR, action="cancel",
+                             reason="No transfer in our account.", deposit_arrived=False)
+
+    assert (await reload(services, contract_id)).status == "cancelled"
+    [deposit] = (await services.escrow.status(GUILD_ID, contract_id, viewer_id=CLIENT)).deposits
+    assert deposit.status == "void"
+    async with services.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT void_reason FROM deposits WHERE id = ?", (deposit.id,))
+    assert [row[0] for row in rows] == ["nothing_arrived"]
+    assert await ledger(services) == {}  # no money from a mere declaration
+    [voided] = await events(services, "escrow.voided", contract_id=contract_id)
+    assert voided["data"]["reason"] == "nothing_arrived"
+    assert await outbox(services, message_key="notify.case_cancel_refunded") == []
+
+
+async def test_an_answer_without_a_declared_deposit_changes_nothing(services: Services, guild: Guild) -> None:
+    contract = await hired_contract(services)
+    case = await services.cases.escalate(contract.id, reason_kind="escrow_unfunded", subject_id=CLIENT)
+    assert case is not None
+    assert await services.cases.check_action(GUILD_ID, case.id, moderator_id=MODERATOR, action="cancel") is None
+    before = await snapshot(services)
+    with pytest.raises(WrongState) as refused:
+        await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="cancel", reason="r",
+                                 deposit_arrived=True)
+    assert refused.value.key == "error.money.cancel_answered"
+    assert await snapshot(services) == before
+    await services.cases.act(GUILD_ID, case.id, moderator_id=MODERATOR, action="cancel", reason="Never funded")
+    assert (await reload(services, contract.id)).status == "cancelled"

@@ -368,6 +368,9 @@ class CaseService:
         for deposit in declared:
             if arrived:
                 await contracts_repo.confirm_deposit(conn, deposit.id, moderator_id, now)
+                await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="escrow.confirmed",
+                                   now=now, actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount,
+                                   reason="arrived_at_cancel")
                 await post_ledger(
                     conn, guild_id=contract.guild_id, contract_id=contract.id, kind="deposit",
                     key=f"deposit:{deposit.id}", currency=contract.currency, now=now, actor_id=moderator_id,
@@ -376,10 +379,9 @@ class CaseService:
                 )
             else:
                 await contracts_repo.void_deposit(conn, deposit.id, "nothing_arrived")
-            await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id,
-                               kind="escrow.confirmed" if arrived else "escrow.voided", now=now,
-                               actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount,
-                               reason="arrived_at_cancel" if arrived else "nothing_arrived")
+                await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="escrow.voided",
+                                   now=now, actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount,
+                                   reason="nothing_arrived")
         if not arrived:
             return {"deposit": "nothing_arrived"}
         result = await settlement.refund(conn, contract, now, moderator_id)

@@ -82,3 +82,9 @@ async def claim_payout_digest(conn: Conn, guild_id: int, now: str, last_before: 
         (now, guild_id, last_before),
     )
     return cur.rowcount == 1
+
+
+async def payout_digest_at(conn: Conn, guild_id: int) -> str | None:
+    """When the guild's last payout digest was queued (ISO text), None if never."""
+    row = await fetch_one(conn, "SELECT payout_digest_at FROM guilds WHERE guild_id = ?", (guild_id,))
+    return str(row[0]) if row and row[0] is not None else None

@@ -410,6 +410,10 @@ class EscrowService:
         if await self.guilds.get(guild_id) is None:
             return 0
         after = (await self.guilds.policies(guild_id)).duration("payout_reminder_after")
+        async with self.db.read() as conn:  # sent less than a day ago: nothing to read this tick
+            last = await guilds_repo.payout_digest_at(conn, guild_id)
+        if last is not None and last > to_iso(now - DIGEST_EVERY):
+            return 0
         async with self.db.transaction() as conn:
             overdue = [o for o in _owed_from(await unpaid_entries(conn, guild_id)) if o.since <= now - after]
             if not overdue:

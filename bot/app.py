@@ -263,7 +263,7 @@ class MarketBot(commands.Bot):
 
     async def run_sweep(self) -> None:
         """One scheduler tick: the timers' sweep (reminders, escalations), the jobs open too long,
-        then the outbox.
+        the payout digests, then the outbox.
 
         A plain coroutine: tests move the clock and call it. Never raises; does nothing once
         the bot is closing, and a sweep cancelled by the shutdown (past its grace period) ends
@@ -290,16 +290,20 @@ class MarketBot(commands.Bot):
                 log.exception("timer sweep failed; it runs again next tick")
                 self.metrics.swept(time.perf_counter() - started, 0, 1)
             try:
-                await self.services.jobs.expire_due(self.clock.now())
+                # jobs open too long, and the daily digest of money owed too long: due facts in
+                # the database, each done once whatever the restarts
+                for what, work in (("job expiry", self.services.jobs.expire_due),
+                                   ("payout digests", self.services.escrow.payout_digests)):
+                    try:
+                        await work(self.clock.now())
+                    except Exception:
+                        log.exception("%s failed; it runs again next tick", what)
                 await self._scheduled_outbox()
             except asyncio.CancelledError:
                 if not self._closing:
                     raise
                 log.info("sweep cancelled by the shutdown; it runs again after the restart")
                 return
-            except Exception:
-                log.exception("job expiry failed; it runs again next tick")
-                await self._scheduled_outbox()
             finally:
                 self._sweep_task = None
             await self.refresh_metrics()

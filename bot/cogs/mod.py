@@ -10,10 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import is_moderator, is_moderator_member
+from bot.checks import autocomplete_moderator, is_moderator, is_moderator_member
 from bot.i18n import has, t
 from bot.models.entities import Case
 from bot.services.suspensions import Target
+from bot.ui.balances import guild_balance_pages, user_balance_text
 from bot.ui.case_cards import card_link, kind_word
 from bot.ui.format import format_money, format_relative, format_time
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -79,8 +80,9 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
     @app_commands.command(name="payout", description="Record a payout you made to a user outside the bot")
     @app_commands.describe(
         user="Who was paid",
-        amount="How much was paid, in the server's currency",
+        amount="How much was paid, in the currency it was owed in",
         reference="The transfer's reference (bank or payment id)",
+        currency="The currency paid (needed when the user is owed in several)",
     )
     @is_moderator()
     async def mod_payout(
@@ -89,6 +91,7 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
         user: discord.User,
         amount: float,
         reference: app_commands.Range[str, 1, REFERENCE_LIMIT],
+        currency: app_commands.Range[str, 1, 8] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         services = self.bot.services
@@ -99,6 +102,7 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
             amount=amount,
             reference=reference,
             request_id=str(interaction.id),
+            currency=currency,
         )
         details = await services.profiles.payout_details(
             interaction.guild_id, user.id, viewer_id=interaction.user.id, viewer_is_moderator=True
@@ -114,36 +118,36 @@ class ModCog(commands.GroupCog, group_name="mod", group_description="Moderator t
         )
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
+    @mod_payout.autocomplete("currency")
+    async def payout_currency(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """The currencies the chosen user is owed in, with the amount (moderators only)."""
+        user = getattr(interaction.namespace, "user", None)
+        user_id = getattr(user, "id", None)
+        if interaction.guild_id is None or user_id is None or not await autocomplete_moderator(interaction):
+            return []
+        owed = await self.bot.services.escrow.owed_currencies(interaction.guild_id, int(user_id))
+        return [
+            app_commands.Choice(name=f"{b.currency} · {format_money(b.total_owed, b.currency, interaction.locale)}",
+                                value=b.currency)
+            for b in owed
+            if current.strip().upper() in b.currency
+        ][:25]
+
     @app_commands.command(name="balance", description="What is owed to a user, or the server's totals")
     @app_commands.describe(user="The user (leave empty for the server's totals)")
     @is_moderator()
     async def mod_balance(self, interaction: Interaction, user: discord.User | None = None) -> None:
         assert interaction.guild_id is not None
-        balance = await self.bot.services.escrow.balance(interaction.guild_id, user.id if user else None)
+        escrow = self.bot.services.escrow
         locale = interaction.locale
-
-        def money(minor: int) -> str:
-            return format_money(minor, balance.currency, locale)
-
         if user is not None:
-            text = t(
-                locale,
-                "ui.mod.balance_user",
-                user=user.mention,
-                owed=money(balance.owed),
-                refund=money(balance.refund),
-                total=money(balance.total_owed),
-            )
-        else:
-            text = t(
-                locale,
-                "ui.mod.balance_guild",
-                escrow=money(balance.escrow_total),
-                owed=money(balance.owed),
-                refund=money(balance.refund),
-                fees=money(balance.fees),
-            )
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            text = user_balance_text(locale, user.mention, await escrow.balances(interaction.guild_id, user.id))
+            await interaction.response.send_message(text, ephemeral=True,
+                                                    allowed_mentions=discord.AllowedMentions.none())
+            return
+        pages = guild_balance_pages(locale, await escrow.balances(interaction.guild_id),
+                                    await escrow.owed_list(interaction.guild_id))
+        await Paginator(interaction.user.id, pages, locale).send(interaction)
 
     @app_commands.command(name="suspend", description="Stop a user posting jobs and applying for a time")
     @app_commands.describe(

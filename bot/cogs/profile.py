@@ -1,5 +1,5 @@
-"""``/profile view | edit | payout | delete``: the public profile with its reputation figures,
-edited in a modal; private payout details; deleting one's personal data.
+"""``/profile view | edit | payout | balance | delete``: the public profile with its reputation
+figures, edited in a modal; private payout details; one's own money; deleting one's personal data.
 
 Payout details are only ever shown to their owner (prefilled in their own modal) and are
 never echoed in a reply; moderators see them through the moderator tools.
@@ -22,8 +22,10 @@ from bot.services.common import LIMITS
 from bot.services.profiles import PROFILE_FIELDS
 from bot.services.reputation import Figures, Review
 from bot.tree import report_error
+from bot.ui.balances import my_money_pages
 from bot.ui.job_board import client_details, worker_details
 from bot.ui.modals import MarketModal
+from bot.ui.paginator import Paginator
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -85,6 +87,14 @@ class ProfileCog(commands.GroupCog, group_name="profile", group_description="You
             interaction.guild_id, user_id, viewer_id=user_id, viewer_is_moderator=False
         )
         await interaction.response.send_modal(PayoutModal(interaction.guild_id, current, interaction.locale))
+
+    @app_commands.command(name="balance", description="Your money here: owed to you, paid out, in escrow, refunds owed")
+    async def profile_balance(self, interaction: Interaction) -> None:
+        assert interaction.guild_id is not None
+        money = await self.bot.services.escrow.my_money(interaction.guild_id, interaction.user.id)
+        await Paginator(interaction.user.id, my_money_pages(interaction.locale, money), interaction.locale).send(
+            interaction
+        )
 
     @app_commands.command(name="delete", description="Delete your profile and payout details")
     async def profile_delete(self, interaction: Interaction) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.notifications.threads import ContractThreads
+from bot.ui.balances import PayoutDigest
 from bot.ui.case_cards import CARD_PREFIX, CaseCards
 from bot.ui.contract_views import OfferRenderer
 from bot.ui.job_board import JobBoard
@@ -53,6 +54,8 @@ def message_kinds(bot: MarketBot, threads: ContractThreads) -> tuple[Kind, ...]:
         Kind("thread.terms_changed", after_send=threads.terms_changed),
         # a case card in the mod channel (embed, decision buttons), then its message remembered
         Kind(CARD_PREFIX, render=cards.render, after_send=cards.remember),
+        # the daily digest of money owed for too long, one line per user and currency
+        Kind("mod.payout_digest", render=PayoutDigest(bot).render),
     )
 
 

@@ -637,3 +637,11 @@ async def set_extension_status(conn: Conn, extension_id: int, old: str, new: str
         (new, *sets.values(), extension_id, old),
     )
     return cur.rowcount == 1
+async def void_deposit(conn: Conn, deposit_id: int, reason: str) -> None:
+    """A declared deposit that never arrived, voided with why. Guarded like the confirmation."""
+    await write_later(
+        conn,
+        "UPDATE deposits SET status = 'void', void_reason = ? WHERE id = ? AND status = 'declared'",
+        (reason, deposit_id),
+        expect_one=True,
+    )

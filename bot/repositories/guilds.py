@@ -88,3 +88,18 @@ async def set_categories(conn: Conn, guild_id: int, names: list[str]) -> None:
         "INSERT INTO guild_categories (guild_id, position, name) VALUES (?, ?, ?)",
         [(guild_id, position, name) for position, name in enumerate(names)],
     )
+async def claim_payout_digest(conn: Conn, guild_id: int, now: str, last_before: str) -> bool:
+    """Take the guild's daily payout digest: True (once) if none was queued since ``last_before``.
+    A guarded update, so two sweeps (or a sweep after a restart) never both send it."""
+    cur = await conn.execute(
+        "UPDATE guilds SET payout_digest_at = ? WHERE guild_id = ?"
+        " AND (payout_digest_at IS NULL OR payout_digest_at <= ?)",
+        (now, guild_id, last_before),
+    )
+    return cur.rowcount == 1
+
+
+async def payout_digest_at(conn: Conn, guild_id: int) -> str | None:
+    """When the guild's last payout digest was queued (ISO text), None if never."""
+    row = await fetch_one(conn, "SELECT payout_digest_at FROM guilds WHERE guild_id = ?", (guild_id,))
+    return str(row[0]) if row and row[0] is not None else None

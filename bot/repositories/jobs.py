@@ -269,3 +269,12 @@ async def open_jobs_since(conn: Conn, guild_id: int, before: datetime, limit: in
             (guild_id, to_iso(before), limit),
         )
     ]
+async def ids_in_status(conn: Conn, guild_id: int, *, table: str, status: str, limit: int) -> tuple[list[int], int]:
+    """The first ``limit`` ids (oldest first) of the guild's jobs or applications in ``status``,
+    and how many there are in all."""
+    if table not in {"jobs", "applications"}:
+        raise ValueError(table)
+    where = f"FROM {table} WHERE guild_id = ? AND status = ?"
+    total = await fetch_one(conn, f"SELECT COUNT(*) {where}", (guild_id, status))
+    rows = await conn.execute_fetchall(f"SELECT id {where} ORDER BY id LIMIT ?", (guild_id, status, limit))
+    return [int(row[0]) for row in rows], int(total[0]) if total else 0

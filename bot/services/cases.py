@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from bot.models.durations import DurationError, parse_duration
-from bot.models.entities import Case, Contract
+from bot.models.entities import Case, Contract, Deposit
 from bot.models.states import (
     CONTRACT_TRANSITIONS,
     FUNDED_STATES,
@@ -23,6 +23,7 @@ from bot.models.timeutil import to_iso
 from bot.repositories import cases as repo
 from bot.repositories import contracts as contracts_repo
 from bot.repositories.audit import record_event
+from bot.repositories.ledger import DEPOSITS_EXTERNAL, escrow_account, post_ledger
 from bot.repositories.outbox import enqueue, retire_buttons
 from bot.services import settlement
 from bot.services.common import check_cooldown, clean_text, transition
@@ -277,11 +278,16 @@ class CaseService:
 
     # -- deciding ------------------------------------------------------------------------
 
-    async def check_action(self, guild_id: int, case_id: int, *, moderator_id: int, action: str) -> None:
+    async def check_action(self, guild_id: int, case_id: int, *, moderator_id: int, action: str) -> Deposit | None:
         """Refuse early (before a moderator types a reason) what :meth:`act` would refuse:
-        a moderator who is a party, a resolved case, an action that no longer fits."""
+        a moderator who is a party, a resolved case, an action that no longer fits. For a cancel,
+        the deposit declared and not confirmed, if any: the moderator must say whether it arrived."""
         async with self.db.read() as conn:
-            await self._actionable(conn, guild_id, case_id, moderator_id, action)
+            _, contract = await self._actionable(conn, guild_id, case_id, moderator_id, action)
+            if action != "cancel" or contract is None:
+                return None
+            declared = [d for d in await contracts_repo.deposits(conn, contract.id) if d.status == "declared"]
+        return declared[0] if declared else None
 
     @staticmethod
     async def _actionable(conn: Conn, guild_id: int, case_id: int, moderator_id: int,
@@ -302,9 +308,11 @@ class CaseService:
         return case, contract
 
     async def act(self, guild_id: int, case_id: int, *, moderator_id: int, action: str, reason: str | None = None,
-                  percent: int | None = None, extend: str | None = None) -> Case:
+                  percent: int | None = None, extend: str | None = None,
+                  deposit_arrived: bool | None = None) -> Case:
         """One moderator decision on a case. Money decisions need a reason; every action records
-        who, when and why; both parties are told the outcome."""
+        who, when and why; both parties are told the outcome. A cancel while a deposit is declared
+        needs ``deposit_arrived``: whether the money reached the operators."""
         if action not in ALL_ACTIONS:
             raise InvalidInput("error.case.bad_action", action=action)
         note = clean_text("reason", reason, required=action in MONEY_ACTIONS or action in REPORT_OUTCOMES)
@@ -315,7 +323,8 @@ class CaseService:
                 await self._nudge(conn, case, contract, moderator_id, note, now)
             else:
                 assert contract is not None or action == "close" or action in REPORT_OUTCOMES
-                detail = await self._decide(conn, case, contract, action, moderator_id, note, percent, extend, now)
+                detail = await self._decide(conn, case, contract, action, moderator_id, note, percent, extend, now,
+                                            deposit_arrived)
                 if not await repo.resolve(conn, case.id, resolution=action, moderator_id=moderator_id, note=note,
                                           now=now):
                     raise WrongState("error.case.closed", case_id=case_id)
@@ -330,7 +339,9 @@ class CaseService:
                 if action in REPORT_OUTCOMES:
                     await self._report_outcome(conn, case, action, now)
                 elif contract is not None:
-                    await notify(conn, contract, f"notify.case_{action}", now,
+                    refunded = detail.get("deposit") == "arrived"  # a cancel after the money arrived
+                    await notify(conn, contract, "notify.case_cancel_refunded" if refunded else f"notify.case_{action}",
+                                 now,
                                  to=(contract.client_id, contract.worker_id), case_id=case.id, reason=note or "-",
                                  **{k: v for k, v in detail.items() if k.endswith(("_amount", "percent", "extend"))},
                                  currency=contract.currency)
@@ -359,7 +370,7 @@ class CaseService:
 
     async def _decide(self, conn: Conn, case: Case, contract: Contract | None, action: str, moderator_id: int,
                       note: str | None, percent: int | None, extend: str | None,
-                      now: datetime) -> dict[str, Any]:
+                      now: datetime, deposit_arrived: bool | None = None) -> dict[str, Any]:
         if contract is None or action in REPORT_OUTCOMES:  # a report's outcome leaves the contract as it is
             return {}
         terms = await contracts_repo.terms(conn, contract.id, contract.terms_version)
@@ -377,10 +388,11 @@ class CaseService:
         if action == "cancel":
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "mod_cancel", Role.MODERATOR)
             await self._move(conn, contract, target, now, closed=True)
+            detail = await self._declared_at_cancel(conn, contract, moderator_id, deposit_arrived, now)
             await contracts_repo.void_declared_deposits(conn, contract.id)
             await free_position(conn, contract, now)
             await self._resolve_others(conn, contract, case, now, moderator_id)
-            return {}
+            return detail
         target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, action, Role.MODERATOR)
         if action == "release":
             result = await settlement.release(conn, contract, terms, now, moderator_id, shortfall_allowed=True)
@@ -399,6 +411,41 @@ class CaseService:
                           worker_amount=result.to_worker, client_amount=result.to_client, currency=contract.currency)
         return {"worker_amount": result.to_worker, "client_amount": result.to_client, "fee_amount": result.fee,
                 "percent": percent if percent is not None else "-"}
+
+    async def _declared_at_cancel(self, conn: Conn, contract: Contract, moderator_id: int,
+                                  arrived: bool | None, now: datetime) -> dict[str, Any]:
+        """A cancel while a deposit is declared but not confirmed: the moderator said whether the
+        money arrived. If it did, it is confirmed into escrow and the whole escrow is owed back to
+        the client, in this transaction; if not, the declaration is voided with that reason. So no
+        money a client really sent falls outside the books, and none comes from a declaration alone."""
+        declared = [d for d in await contracts_repo.deposits(conn, contract.id) if d.status == "declared"]
+        if not declared:
+            if arrived is not None:  # answered, but the deposit was confirmed or voided meanwhile
+                raise WrongState("error.money.cancel_answered", contract_id=contract.id)
+            return {}
+        if arrived is None:
+            raise WrongState("error.money.cancel_ask_deposit", contract_id=contract.id)
+        for deposit in declared:
+            if arrived:
+                await contracts_repo.confirm_deposit(conn, deposit.id, moderator_id, now)
+                await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="escrow.confirmed",
+                                   now=now, actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount,
+                                   reason="arrived_at_cancel")
+                await post_ledger(
+                    conn, guild_id=contract.guild_id, contract_id=contract.id, kind="deposit",
+                    key=f"deposit:{deposit.id}", currency=contract.currency, now=now, actor_id=moderator_id,
+                    entries=[(escrow_account(contract.id), deposit.amount), (DEPOSITS_EXTERNAL, -deposit.amount)],
+                    once_checked=True,  # read "declared" and confirmed in this transaction
+                )
+            else:
+                await contracts_repo.void_deposit(conn, deposit.id, "nothing_arrived")
+                await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="escrow.voided",
+                                   now=now, actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount,
+                                   reason="nothing_arrived")
+        if not arrived:
+            return {"deposit": "nothing_arrived"}
+        result = await settlement.refund(conn, contract, now, moderator_id)
+        return {"deposit": "arrived", "client_amount": result.to_client}
 
     async def _extend(self, conn: Conn, case: Case, contract: Contract, extend: str | None,
                       now: datetime) -> dict[str, Any]:

@@ -11,27 +11,37 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, WrongState
+from bot.models.balances import owed_since
 from bot.models.entities import Contract, Deposit
+from bot.models.money import CURRENCIES, format_plain
 from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, ContractStatus, Role
 from bot.models.timeutil import from_iso, to_iso
 from bot.repositories import contracts as repo
+from bot.repositories import guilds as guilds_repo
 from bot.repositories.audit import record_event
 from bot.repositories.ledger import (
     DEPOSITS_EXTERNAL,
     FEES_ACCOUNT,
     PAYOUTS_EXTERNAL,
+    EntryLine,
+    PayoutLine,
+    account_sums,
     balance,
-    balance_of_accounts,
     escrow_account,
+    escrow_of_party,
+    guilds_with_unpaid,
     owed_account,
+    payouts_to,
     post_ledger,
     refund_account,
+    sums_by_currency,
+    unpaid_entries,
 )
 from bot.repositories.outbox import enqueue
 from bot.services.cases import settle_cases
@@ -88,6 +98,40 @@ class Balance:
     @property
     def total_owed(self) -> int:
         return self.owed + self.refund
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """What one user is owed in one currency (as a worker, as a client) and since when: the
+    earliest credit that later payouts have not covered (bot/models/balances.py)."""
+
+    user_id: int
+    currency: str
+    owed: int
+    refund: int
+    since: datetime
+
+    @property
+    def total(self) -> int:
+        return self.owed + self.refund
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyLine:
+    """A user's own money in one currency, as ``/profile balance`` shows it."""
+
+    currency: str
+    owed: int
+    refund: int
+    escrow_as_worker: int
+    escrow_as_client: int
+    paid_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class MyMoney:
+    lines: list[MoneyLine]
+    payouts: list[PayoutLine]
 
 
 class EscrowService:
@@ -231,50 +275,183 @@ class EscrowService:
             return await repo.declared_deposits(conn, guild_id, text=digits, excluding=user_id, limit=25)
 
     # -- balances and payouts -----------------------------------------------------
+    # Every amount is read in the currency it was earned in (each ledger entry carries its
+    # contract's currency): a contract made from a job posted before the guild changed its
+    # currency is shown and paid out in the job's currency, never as 0 in the guild's one.
 
-    async def balance(self, guild_id: int, user_id: int | None = None) -> Balance:
+    async def balances(self, guild_id: int, user_id: int | None = None) -> list[Balance]:
+        """One :class:`Balance` per currency holding anything (the guild's currency always, first);
+        the escrow and fee figures are the guild's."""
         guild = await self.guilds.require(guild_id)
-        code = guild.currency
         async with self.db.read() as conn:
-            fees = await balance(conn, guild_id, FEES_ACCOUNT, code)
-            escrow_total = await balance_of_accounts(conn, guild_id, "escrow:", code)
+            fees = await sums_by_currency(conn, guild_id, FEES_ACCOUNT)
+            escrow = await sums_by_currency(conn, guild_id, "escrow:")
             if user_id is None:
-                owed = await balance_of_accounts(conn, guild_id, "owed:", code)
-                refund = await balance_of_accounts(conn, guild_id, "refund:", code)
+                owed = await sums_by_currency(conn, guild_id, "owed:")
+                refund = await sums_by_currency(conn, guild_id, "refund:")
             else:
-                owed = await balance(conn, guild_id, owed_account(user_id), code)
-                refund = await balance(conn, guild_id, refund_account(user_id), code)
-        return Balance(user_id=user_id, currency=code, owed=owed, refund=refund, escrow_total=escrow_total, fees=fees)
+                owed, refund = await self._user_sums(conn, guild_id, user_id)
+        return [
+            Balance(user_id=user_id, currency=code, owed=owed.get(code, 0), refund=refund.get(code, 0),
+                    escrow_total=escrow.get(code, 0), fees=fees.get(code, 0))
+            for code in _currencies(guild.currency, owed, refund, *([escrow, fees] if user_id is None else []))
+        ]
+
+    async def balance(self, guild_id: int, user_id: int | None = None, currency: str | None = None) -> Balance:
+        """The :class:`Balance` in one currency (the guild's by default)."""
+        code = currency or (await self.guilds.require(guild_id)).currency
+        for found in await self.balances(guild_id, user_id):
+            if found.currency == code:
+                return found
+        return Balance(user_id=user_id, currency=code, owed=0, refund=0, escrow_total=0, fees=0)
+
+    @staticmethod
+    async def _user_sums(conn: Conn, guild_id: int, user_id: int) -> tuple[dict[str, int], dict[str, int]]:
+        """(owed as a worker, refunds owed as a client), per currency."""
+        sums = await account_sums(conn, guild_id, [owed_account(user_id), refund_account(user_id)])
+        owed = {code: amount for (account, code), amount in sums.items() if account == owed_account(user_id)}
+        refund = {code: amount for (account, code), amount in sums.items() if account == refund_account(user_id)}
+        return owed, refund
+
+    async def owed_currencies(self, guild_id: int, user_id: int) -> list[Balance]:
+        """What ``user_id`` is owed, one :class:`Balance` per currency with something to pay out."""
+        return [b for b in await self.balances(guild_id, user_id) if b.total_owed > 0]
+
+    async def owed_list(self, guild_id: int) -> list[Owed]:
+        """Everyone owed money (as a worker or as a client), per currency, the longest owed first."""
+        await self.guilds.require(guild_id)
+        async with self.db.read() as conn:
+            entries = await unpaid_entries(conn, guild_id)
+        return _owed_from(entries)
+
+    async def my_money(self, guild_id: int, user_id: int) -> MyMoney:
+        """``/profile balance``: one's own money, per currency, and the payouts recorded to them."""
+        guild = await self.guilds.require(guild_id)
+        async with self.db.read() as conn:
+            owed, refund = await self._user_sums(conn, guild_id, user_id)
+            for_worker = await escrow_of_party(conn, guild_id, user_id, as_worker=True)
+            from_client = await escrow_of_party(conn, guild_id, user_id, as_worker=False)
+            payouts = await payouts_to(conn, guild_id, user_id)
+        paid: dict[str, int] = {}
+        for payout in payouts:
+            paid[payout.currency] = paid.get(payout.currency, 0) + payout.amount
+        lines = [
+            MoneyLine(currency=code, owed=owed.get(code, 0), refund=refund.get(code, 0),
+                      escrow_as_worker=for_worker.get(code, 0), escrow_as_client=from_client.get(code, 0),
+                      paid_out=paid.get(code, 0))
+            for code in _currencies(guild.currency, owed, refund, for_worker, from_client, paid)
+        ]
+        return MyMoney(lines=lines, payouts=payouts)
 
     async def record_payout(self, guild_id: int, *, moderator_id: int, user_id: int, amount: Amount,
-                            reference: str, request_id: str | None = None) -> Balance:
+                            reference: str, request_id: str | None = None, currency: str | None = None) -> Balance:
         """A moderator paid ``user_id`` outside the bot: clear that much of what is owed to them
-        (owed as a worker first, then refunds owed as a client)."""
+        (owed as a worker first, then refunds owed as a client), in the currency it is owed in:
+        ``currency`` if given, else the only one they are owed in (several: refused, naming them)."""
         guild = await self.guilds.require(guild_id)
         policies = await self.guilds.policies(guild_id)
         if moderator_id == user_id:
             raise NotAllowed("error.mod.payout_self")
         ref = clean_text("reference", reference)
-        minor = parse_amount("amount", amount, guild.currency, max_major=policies.integer("max_budget"))
+        code = await self._payout_currency(guild_id, user_id, currency, guild.currency)
+        minor = parse_amount("amount", amount, code, max_major=policies.integer("max_budget"))
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            owed = await balance(conn, guild_id, owed_account(user_id), guild.currency)
-            refund = await balance(conn, guild_id, refund_account(user_id), guild.currency)
+            owed = await balance(conn, guild_id, owed_account(user_id), code)
+            refund = await balance(conn, guild_id, refund_account(user_id), code)
             if minor > owed + refund:
-                raise InvalidInput("error.mod.payout_too_much", owed_amount=owed + refund, currency=guild.currency)
+                raise InvalidInput("error.mod.payout_too_much", owed_amount=owed + refund, currency=code)
             from_owed = min(minor, owed)
             posted = await post_ledger(
                 conn, guild_id=guild_id, kind="payout", key=f"payout:{request_id or uuid.uuid4().hex}",
-                currency=guild.currency, now=now, actor_id=moderator_id, memo=ref,
+                currency=code, now=now, actor_id=moderator_id, memo=ref,
                 entries=[(owed_account(user_id), -from_owed), (refund_account(user_id), -(minor - from_owed)),
                          (PAYOUTS_EXTERNAL, minor)],
             )
             if not posted:
                 raise WrongState("error.mod.payout_duplicate")
             await record_event(conn, guild_id=guild_id, kind="payout.recorded", now=now, actor_id=moderator_id,
-                               user_id=user_id, amount=minor, reference=ref)
+                               user_id=user_id, amount=minor, currency=code, reference=ref)
             await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=user_id,
                           message_key="notify.payout_recorded", now=now,
-                          args={"paid_amount": minor, "currency": guild.currency, "reference": ref})
-        log.info("guild %s payout of %s to %s recorded by %s", guild_id, minor, user_id, moderator_id)
-        return await self.balance(guild_id, user_id)
+                          args={"paid_amount": minor, "currency": code, "reference": ref})
+        log.info("guild %s payout of %s %s to %s recorded by %s", guild_id, minor, code, user_id, moderator_id)
+        return await self.balance(guild_id, user_id, code)
+
+    async def _payout_currency(self, guild_id: int, user_id: int, currency: str | None, default: str) -> str:
+        owed = await self.owed_currencies(guild_id, user_id)
+        listed = ", ".join(f"{format_plain(b.total_owed, b.currency)} ({b.currency})" for b in owed) or "-"
+        if currency is not None:
+            code = currency.strip().upper()
+            if code not in CURRENCIES:
+                raise InvalidInput("error.money.payout_currency_unknown", currency=currency, balances=listed)
+            return code
+        if len(owed) > 1:
+            raise InvalidInput("error.money.payout_currency_ambiguous", balances=listed)
+        return owed[0].currency if owed else default
+
+    async def payout_digests(self, now: datetime | None = None) -> int:
+        """The sweep's, every tick: to each guild where money has been owed for longer than its
+        ``payout_reminder_after``, the daily digest in the mod channel (one outbox row), at most
+        once a day; nothing when nothing is overdue. Returns how many digests were queued."""
+        when = now or self.clock.now()
+        async with self.db.read() as conn:
+            guild_ids = await guilds_with_unpaid(conn)
+        sent = 0
+        for guild_id in guild_ids:
+            try:
+                sent += await self._payout_digest(guild_id, when)
+            except Exception:
+                # one guild's failure must not keep the others' digests back: retried next tick
+                log.exception("guild %s: payout digest failed; it is tried again next tick", guild_id)
+        return sent
+
+    async def _payout_digest(self, guild_id: int, now: datetime) -> int:
+        if await self.guilds.get(guild_id) is None:
+            return 0
+        after = (await self.guilds.policies(guild_id)).duration("payout_reminder_after")
+        async with self.db.read() as conn:  # sent less than a day ago: nothing to read this tick
+            last = await guilds_repo.payout_digest_at(conn, guild_id)
+        if last is not None and last > to_iso(now - DIGEST_EVERY):
+            return 0
+        async with self.db.transaction() as conn:
+            overdue = [o for o in _owed_from(await unpaid_entries(conn, guild_id)) if o.since <= now - after]
+            if not overdue:
+                return 0
+            if not await guilds_repo.claim_payout_digest(conn, guild_id, to_iso(now), to_iso(now - DIGEST_EVERY)):
+                return 0
+            await enqueue(conn, guild_id=guild_id, target="mod", message_key=DIGEST_KEY, now=now,
+                          args={"count": len(overdue),
+                                "owed": [{"user_id": o.user_id, "currency": o.currency, "owed_amount": o.owed,
+                                          "refund_amount": o.refund, "since_at": to_iso(o.since)}
+                                         for o in overdue]})
+        log.info("guild %s: payout digest queued (%s overdue)", guild_id, len(overdue))
+        return 1
+
+
+DIGEST_KEY = "mod.payout_digest"
+DIGEST_EVERY = timedelta(days=1)
+
+
+def _currencies(first: str, *amounts: dict[str, int]) -> list[str]:
+    """``first``, then every other currency with a nonzero amount in ``amounts``, sorted."""
+    others = {code for mapping in amounts for code, value in mapping.items() if value}
+    return [first, *sorted(others - {first})]
+
+
+def _owed_from(entries: list[EntryLine]) -> list[Owed]:
+    """Group the entries of unpaid accounts per (user, currency): amounts and the FIFO age."""
+    grouped: dict[tuple[int, str], dict[str, list[tuple[int, datetime]]]] = {}
+    for entry in entries:
+        kind, _, user = entry.account.partition(":")
+        accounts = grouped.setdefault((int(user), entry.currency), {})
+        accounts.setdefault(kind, []).append((entry.amount, entry.at))
+    found: list[Owed] = []
+    for (user_id, code), accounts in grouped.items():
+        moments = [m for m in (owed_since(lines) for lines in accounts.values()) if m is not None]
+        owed = sum(a for a, _ in accounts.get("owed", []))
+        refund = sum(a for a, _ in accounts.get("refund", []))
+        if moments and owed + refund:
+            found.append(Owed(user_id=user_id, currency=code, owed=owed, refund=refund, since=min(moments)))
+    found.sort(key=lambda o: (o.since, o.user_id, o.currency))
+    return found

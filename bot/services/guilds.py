@@ -12,15 +12,23 @@ from bot.errors import InvalidInput, NotConfigured, WrongState
 from bot.models.entities import Guild
 from bot.models.money import CURRENCIES
 from bot.models.policies import POLICY_SPECS, Policies, PolicyValueError, normalize
-from bot.models.states import OPEN_CONTRACT_STATES
+from bot.models.states import OPEN_CONTRACT_STATES, ApplicationStatus, JobStatus
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as contracts_repo
 from bot.repositories import guilds as repo
+from bot.repositories import jobs as jobs_repo
 from bot.repositories import ledger
 from bot.repositories.audit import record_event
 from bot.services.common import clean_text
 
 log = logging.getLogger(__name__)
+NAMED_IDS = 5  # how many open job / pending application ids a refused currency change names
+
+
+def _id_list(ids: list[int], total: int) -> str:
+    """``#3, #5, …`` (``-`` for none): the first few ids, an ellipsis when there are more."""
+    text = ", ".join(f"#{i}" for i in ids) or "-"
+    return f"{text}, …" if total > len(ids) else text
 
 # A category becomes a forum tag: Discord allows 20 tags per forum, of at most 20 characters.
 MAX_CATEGORIES = 20
@@ -61,7 +69,8 @@ class GuildService:
         """Create or update the guild's configuration (idempotent: run it again to change it).
 
         The currency changes only while no money is in flight (no contract that is not closed,
-        nothing owed to a worker or a client): the balances are read in the current one."""
+        nothing owed to a worker or a client) and no open job or pending application could make
+        a contract in the old one."""
         code = (currency or self.settings.currency).upper()
         if code not in CURRENCIES:
             raise InvalidInput("error.setup.currency", currency=code, allowed=", ".join(CURRENCIES))
@@ -106,6 +115,22 @@ class GuildService:
                 currency=code,
                 open_contracts=open_contracts,
                 unpaid_balances=unpaid,
+            )
+        # A job or application keeps the currency it was made in: a contract made from it
+        # later would hold money in a currency the guild no longer uses.
+        jobs, job_count = await jobs_repo.ids_in_status(conn, guild_id, table="jobs", status=JobStatus.OPEN,
+                                                        limit=NAMED_IDS)
+        apps, app_count = await jobs_repo.ids_in_status(conn, guild_id, table="applications",
+                                                        status=ApplicationStatus.PENDING, limit=NAMED_IDS)
+        if job_count or app_count:
+            raise WrongState(
+                "error.money.currency_open_jobs",
+                current=current,
+                currency=code,
+                job_count=job_count,
+                job_ids=_id_list(jobs, job_count),
+                application_count=app_count,
+                application_ids=_id_list(apps, app_count),
             )
 
     async def get(self, guild_id: int) -> Guild | None:

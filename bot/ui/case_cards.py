@@ -30,7 +30,7 @@ from bot.models.entities import Case, Event, OutboxItem
 from bot.notifications.dispatcher import Rendered, Undeliverable
 from bot.services.reputation import Figures
 from bot.ui.buttons import MarketButton, build_view, disabled_view, register_button
-from bot.ui.format import format_args, format_time
+from bot.ui.format import format_args, format_money, format_time
 from bot.ui.job_board import client_line, worker_line
 from bot.ui.modals import MarketModal
 
@@ -242,12 +242,14 @@ def fit_card(embed: discord.Embed, locale: Any) -> discord.Embed:
 class CaseActionModal(MarketModal):
     """Why (and, for split and extend, how much) before a decision is recorded."""
 
-    def __init__(self, case_id: int, action: str, locale: Any, guild_id: int) -> None:
+    def __init__(self, case_id: int, action: str, locale: Any, guild_id: int, *,
+                 deposit_arrived: bool | None = None) -> None:
         title = t(locale, "ui.case.modal_title", case_id=case_id, action=action_label(locale, action))
         super().__init__(title=title[:45])
         self.case_id = case_id
         self.guild_id = guild_id
         self.action = action
+        self.deposit_arrived = deposit_arrived  # a cancel's answer to "did the declared deposit arrive?"
         self.percent: discord.ui.TextInput[CaseActionModal] | None = None
         self.duration: discord.ui.TextInput[CaseActionModal] | None = None
         if action == "split":
@@ -288,8 +290,12 @@ class CaseActionModal(MarketModal):
             reason=self.reason.value or None,
             percent=self._percent(),
             extend=self.duration.value.strip() if self.duration is not None else None,
+            deposit_arrived=self.deposit_arrived,
         )
         at = case.resolved_at or bot.clock.now()
+        if self.deposit_arrived is not None:  # answered on the private question, not on the card
+            await self._answered(interaction, case, at)
+            return
         done = t(
             interaction.locale,
             "ui.case.done" if case.status != "open" else "ui.case.nudged",
@@ -321,6 +327,30 @@ class CaseActionModal(MarketModal):
             await interaction.response.send_message(done, ephemeral=True, allowed_mentions=mentions)
 
 
+    async def _answered(self, interaction: Interaction, case: Case, at: datetime) -> None:
+        """The cancel was decided from the private deposit question: say what happened there,
+        then add the decision to the case card (its buttons are retired through the outbox)."""
+        assert interaction.guild_id is not None
+        bot = interaction.client
+        key = "ui.money.cancel_refunded" if self.deposit_arrived else "ui.money.cancel_voided"
+        mentions = discord.AllowedMentions.none()
+        await interaction.response.edit_message(
+            content=t(interaction.locale, key, contract_id=case.contract_id), view=None, allowed_mentions=mentions
+        )
+        log.info("case %s: cancel (deposit arrived: %s) by moderator %s", case.id, self.deposit_arrived,
+                 interaction.user.id)
+        guild = await bot.services.guilds.require(interaction.guild_id)
+        if case.mod_message_id is None:
+            return
+        try:
+            card = await bot.get_partial_messageable(guild.mod_channel_id).fetch_message(case.mod_message_id)
+            embed, view = decided_card(card, guild.locale, case, self.action, interaction.user.id, at,
+                                       self.reason.value)
+            await card.edit(embed=embed, view=view, allowed_mentions=mentions)
+        except discord.HTTPException as error:  # the card is gone: the decision is recorded anyway
+            log.warning("case %s: could not show the decision on its card: %s", case.id, error)
+
+
 class _CaseButton(MarketButton):
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
@@ -347,8 +377,64 @@ class ExtendButton(_CaseButton):
 
 @register_button("case", "cancel")
 class CancelButton(_CaseButton):
+    """Cancel before funding. If the client declared a deposit nobody confirmed, first ask the
+    moderator, privately, whether the money arrived (two buttons); their answer opens the modal."""
+
     label_key = "button.case.cancel"
     style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        await require_case_moderator(interaction, guild_id)
+        declared = await services.cases.check_action(
+            guild_id, self.target_id, moderator_id=interaction.user.id, action="cancel"
+        )
+        if declared is None:
+            await interaction.response.send_modal(CaseActionModal(self.target_id, "cancel", interaction.locale,
+                                                                  guild_id))
+            return
+        _, contract = await services.cases.get(guild_id, self.target_id)
+        assert contract is not None
+        locale = interaction.locale
+        text = t(locale, "ui.money.cancel_question", contract_id=contract.id,
+                 amount=format_money(declared.amount, contract.currency, locale), reference=declared.reference or "-")
+        view = build_view([f"case:{self.target_id}:cancel_arrived", f"case:{self.target_id}:cancel_nothing"],
+                          language_of(locale))
+        assert view is not None
+        await interaction.response.send_message(text, view=view, ephemeral=True,
+                                                allowed_mentions=discord.AllowedMentions.none())
+
+
+class _DepositAnswer(MarketButton):
+    """An answer to the cancel's deposit question: the reason modal, then the cancel."""
+
+    arrived: bool = False
+
+    async def run(self, interaction: Interaction) -> None:
+        services = interaction.client.services
+        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        await require_case_moderator(interaction, guild_id)
+        await services.cases.check_action(
+            guild_id, self.target_id, moderator_id=interaction.user.id, action="cancel"
+        )
+        await interaction.response.send_modal(
+            CaseActionModal(self.target_id, "cancel", interaction.locale, guild_id, deposit_arrived=self.arrived)
+        )
+
+
+@register_button("case", "cancel_arrived")
+class DepositArrivedButton(_DepositAnswer):
+    label_key = "button.money.arrived"
+    style = discord.ButtonStyle.success
+    arrived = True
+
+
+@register_button("case", "cancel_nothing")
+class NothingArrivedButton(_DepositAnswer):
+    label_key = "button.money.nothing"
+    style = discord.ButtonStyle.secondary
+    arrived = False
 
 
 @register_button("case", "release")

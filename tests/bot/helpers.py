@@ -330,6 +330,8 @@ def everything_sent(market: Market) -> list[str]:
             parts += [f"{f.name}\n{f.value}" for f in embed.fields]
         texts.append("\n".join(parts))
     return texts
+
+
 async def status_of(market: Market, contract_id: int) -> str:
     contract = await market.services.contracts.get(contract_id)
     assert contract is not None
@@ -354,8 +356,17 @@ async def copy_of_buttons(market: Market, member: simcord.MemberActor, buttons: 
         )
     await market.settle()
     return market.dms(member)[-1]
+
+
+async def force_currency(market: Market, code: str) -> None:
+    """Set the guild's currency behind /setup's back, as a database from before the currency
+    change was refused with open jobs may hold (a contract in the old currency)."""
+    await market.sql("UPDATE guilds SET currency = ? WHERE guild_id = ?", code, market.guild.id)
+    market.services.guilds._forget(market.guild.id)
+
+
 def case_card(market: Market, case_id: int) -> discord.Message:
-    """The latest message in the mod channel with buttons of case ``case_id`` (its card)."""
+    """The case's card in the mod channel (the latest message with its buttons)."""
     for message in reversed(market.mod.history()):
         if any(cid.startswith(f"cw:case:{case_id}:") for cid in custom_ids(message)):
             return message

@@ -330,7 +330,7 @@ async def test_a_report_about_a_moderator_goes_to_the_owner_only(setup_market: M
     # nothing in the mod channel (the named moderator reads it), the card in the owner's DMs
     assert len(market.mod.history()) == mod_posts
     assert not [m for m in market.dms(market.moderator) if "bribe" in m.content]
-    [card] = [m for m in owner.dm_channel.history() if f"cw:case:{case.id}:close" in custom_ids(m)]
+    [card] = [m for m in owner.dm_channel.history() if f"cw:case:{case.id}:uphold" in custom_ids(m)]
     assert card_field(card, t("en", "ui.case.reason")) == "Asked me for a bribe"
 
     # the named moderator does not see it in /mod cases and cannot act on it
@@ -340,10 +340,11 @@ async def test_a_report_about_a_moderator_goes_to_the_owner_only(setup_market: M
     assert other.response is not None and f"#{case.id}" in other.response.content
 
     # the owner closes it from the DM
-    shown = await owner.click(card, custom_id=f"cw:case:{case.id}:close")
+    shown = await owner.click(card, custom_id=f"cw:case:{case.id}:uphold")
     assert shown.modal is not None, shown
     closed = await owner.submit_modal(shown, {"reason": "Handled with the moderator."})
-    assert closed.followups[-1].content == t("en", "ui.case.done", case_id=case.id, action=t("en", "button.case.close"))
+    assert closed.followups[-1].content == t("en", "ui.case.done", case_id=case.id,
+                                             action=t("en", "button.case.uphold"))
     assert await market.services.cases.list(market.guild.id) == []
 
 
@@ -352,5 +353,5 @@ async def test_a_report_about_a_member_still_goes_to_the_mod_channel(setup_marke
     await market.outsider.slash(market.general, "report", user=market.worker, reason="Spam")
     await market.settle()
     [case] = await market.services.cases.list(market.guild.id)
-    assert [m for m in market.mod.history() if f"cw:case:{case.id}:close" in custom_ids(m)]
+    assert [m for m in market.mod.history() if f"cw:case:{case.id}:dismiss" in custom_ids(m)]
     assert not [m for m in market.guild.owner.dm_channel.history() if custom_ids(m)]

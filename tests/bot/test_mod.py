@@ -487,10 +487,12 @@ async def test_balance_of_a_user_and_of_the_server(setup_market: Market) -> None
 
     market.set_locale(market.moderator, "ja")
     result = await market.moderator.slash(market.general, "mod balance")
+    [owed] = await market.services.escrow.owed_list(market.guild.id)
+    totals = t("ja", "ui.mod.balance_guild", escrow="50,000円", owed="45,000円", refund="0円", fees="5,000円")
+    line = t("ja", "ui.money.owed_line", user=market.worker.mention, owed="45,000円", refund="0円",
+             since=f"<t:{int(owed.since.timestamp())}:R>")
     simcord.assert_responded(
-        result,
-        ephemeral=True,
-        content=t("ja", "ui.mod.balance_guild", escrow="50,000円", owed="45,000円", refund="0円", fees="5,000円"),
+        result, ephemeral=True, content=f"{totals}\n\n{t('ja', 'ui.money.owed_header')}\n{line}"
     )
 
 

@@ -442,7 +442,8 @@ async def test_cancel_after_a_declared_deposit_voids_it(services: Services, guil
     cancel = await services.cases.cancel(GUILD_ID, contract.id, actor_id=CLIENT, reason="Changed my mind.")
     assert cancel.case is not None and cancel.case.reason_kind == "cancel_request"
     assert cancel.contract.status == ContractStatus.FUNDING_SUBMITTED
-    await services.cases.act(GUILD_ID, cancel.case.id, moderator_id=MODERATOR, action="cancel", reason="agreed")
+    await services.cases.act(GUILD_ID, cancel.case.id, moderator_id=MODERATOR, action="cancel", reason="agreed",
+                             deposit_arrived=False)  # nothing arrived: the declaration is voided
     assert (await reload(services, contract.id)).status == ContractStatus.CANCELLED
     deposits = await services.db.fetchall("SELECT status FROM deposits WHERE contract_id = ?", (contract.id,))
     assert [d["status"] for d in deposits] == ["void"]

@@ -3,7 +3,8 @@
 # sources are copied into a throwaway /app-like folder, each pip RUN step runs there in a
 # throwaway venv (system steps such as useradd/chown are printed and skipped), then the
 # image's commands run as the container would run them (WORKDIR, PYTHONPATH).
-# Slow (it installs the dependencies from the package index): not part of CI.
+# It installs the dependencies from the package index (about 15 s); CI runs it, since CI has
+# no container engine to build the image with.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-python3.11}"

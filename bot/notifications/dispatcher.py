@@ -324,7 +324,7 @@ class Dispatcher:
             if item.status == FOLLOWUP_PENDING:
                 await self._follow_up(item)  # sent on an earlier pass: only the follow-up again
                 return False
-            if item.target in {"dm", "thread", "mod"} and item.attempt_after_id is None:
+            if item.target in {"dm", "thread", "mod", "board"} and item.attempt_after_id is None:
                 await outbox.mark_attempt(item.id, _attempt_mark())  # committed before Discord is called
             handler = self._handlers.get(item.target)
             if handler is not None:

@@ -242,7 +242,35 @@ class JobBoard:
             # never shown (closed before its first post) or its post was deleted: nothing to add
             log.info("job %s is %s and has no board post; not posting it", job.id, job.status)
             return None
-        return await self._post(job, guild.jobs_channel_id, embed, language)
+        return await self._post(job, guild.jobs_channel_id, embed, language, after_id=item.attempt_after_id)
+
+    async def _earlier_post(self, job: Job, channel: discord.ForumChannel | discord.TextChannel,
+                            after_id: int) -> tuple[int, int] | None:
+        """The job's post made by an earlier attempt, as (channel or thread id, message id):
+        in a text channel a message of the bot's since ``after_id`` carrying this job's Apply
+        button (its custom id names the job); in a forum a thread the bot opened named
+        ``#<job id> …`` (a forum post's starter message has the thread's id)."""
+        me = self.bot.user
+        if me is None:
+            return None
+        apply_id = f"cw:job:{job.id}:apply"
+        try:
+            if isinstance(channel, discord.TextChannel):
+                async for message in channel.history(limit=50, after=discord.Object(after_id)):
+                    if message.author.id == me.id and any(
+                        getattr(child, "custom_id", None) == apply_id
+                        for row in message.components for child in getattr(row, "children", [])
+                    ):
+                        return channel.id, message.id
+                return None
+            threads = [t for t in await channel.guild.active_threads() if t.parent_id == channel.id]
+        except discord.HTTPException as error:  # no history access: post (a duplicate is possible)
+            log.warning("job %s: could not look for an earlier post in %s: %s", job.id, channel.id, error)
+            return None
+        for thread in threads:
+            if thread.owner_id == me.id and thread.id > after_id and thread.name.startswith(f"#{job.id} "):
+                return thread.id, thread.id
+        return None
 
     async def _channel(self, channel_id: int) -> discord.abc.GuildChannel | discord.Thread | None:
         channel = self.bot.get_channel(channel_id)
@@ -256,11 +284,22 @@ class JobBoard:
             return channel
         return None
 
-    async def _post(self, job: Job, channel_id: int, embed: discord.Embed, language: str) -> int:
-        """A new post for an open job."""
+    async def _post(self, job: Job, channel_id: int, embed: discord.Embed, language: str, *,
+                    after_id: int | None = None) -> int:
+        """A new post for an open job. ``after_id``: an earlier attempt of this row may have
+        posted it already (the process died before the post was recorded): a post found since
+        that moment is adopted and refreshed instead of posting the job twice."""
         channel = await self._channel(channel_id)
         view = build_view([f"job:{job.id}:apply"], language)
         assert view is not None
+        if after_id is not None and isinstance(channel, discord.ForumChannel | discord.TextChannel):
+            found = await self._earlier_post(job, channel, after_id)
+            if found is not None:
+                where, message_id = found
+                await self.bot.services.jobs.set_board_message(job.id, where, message_id)
+                log.info("job %s: its post %s from an interrupted attempt is kept", job.id, message_id)
+                refreshed = await self._edit(await self.bot.services.jobs.get(job.guild_id, job.id), embed, language)
+                return refreshed if refreshed is not None else message_id
         if isinstance(channel, discord.ForumChannel):
             allowed = await self.bot.services.guilds.categories(job.guild_id)
             listed = job.category is not None and job.category.casefold() in {n.casefold() for n in allowed}

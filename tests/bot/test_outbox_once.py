@@ -15,7 +15,7 @@ from bot.i18n import catalogue
 from bot.ops.health import health_path, read_health
 from bot.repositories.outbox import enqueue
 from tests.bot.conftest import Market
-from tests.bot.helpers import LOGO, active_contract, contract_thread
+from tests.bot.helpers import JOB, LOGO, active_contract, contract_thread, custom_ids
 
 
 @pytest.fixture(autouse=True)
@@ -212,3 +212,72 @@ async def test_a_crash_after_the_delivery_post_before_its_files(
     setup_market: Market, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await delivery_after_a_crash(setup_market, monkeypatch, at="follow-up")
+
+
+# -- the job board: a post made before a crash is adopted, not posted again ------------------
+
+
+def after_forum_post(market: Market, monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) -> list[int]:
+    """Run ``action`` right after Discord created a forum post (the real request first)."""
+    http = market.bot.http
+    original = http.start_thread_in_forum
+    made: list[int] = []
+
+    async def start_thread_in_forum(*args: Any, **kwargs: Any) -> Any:
+        data = await original(*args, **kwargs)
+        made.append(int(data["id"]))
+        await action()
+        return data
+
+    monkeypatch.setattr(http, "start_thread_in_forum", start_thread_in_forum)
+    return made
+
+
+def apply_buttons(messages: list[Any], job_id: int) -> list[Any]:
+    return [m for m in messages if f"cw:job:{job_id}:apply" in custom_ids(m)]
+
+
+async def test_a_crash_after_a_job_post_in_a_text_channel_does_not_post_it_twice(
+    setup_market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = setup_market
+    sent = after_each_send(market, monkeypatch, killed, channel_id=market.jobs.id)
+    result = await market.client.slash(market.general, "job post", **JOB)
+    assert result.response is not None
+    await market.settle()
+    assert len(sent) == 1
+    [job] = (await market.services.jobs.search(market.guild.id, client_id=market.client.id)).jobs
+    assert job.board_message_id is None  # the process died before the post was recorded
+
+    monkeypatch.undo()
+    await market.restart()
+    market.clock.advance(timedelta(minutes=10))
+    await market.sweep()
+
+    [post] = apply_buttons(market.jobs.history(), job.id)
+    assert post.id == sent[0]
+    after = await market.services.jobs.get(market.guild.id, job.id)
+    assert (after.board_channel_id, after.board_message_id) == (market.jobs.id, post.id)
+
+
+async def test_a_crash_after_a_forum_post_does_not_open_a_second_thread(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forum = market.guild.create_forum_channel("job-board")
+    await market.run_setup(jobs_channel=forum)
+    made = after_forum_post(market, monkeypatch, killed)
+    await market.client.slash(market.general, "job post", **JOB)
+    await market.settle()
+    assert len(made) == 1
+    [job] = (await market.services.jobs.search(market.guild.id, client_id=market.client.id)).jobs
+    assert job.board_message_id is None
+
+    monkeypatch.undo()
+    await market.restart()
+    market.clock.advance(timedelta(minutes=10))
+    await market.sweep()
+
+    [thread] = forum.threads
+    assert thread.id == made[0] and thread.name.startswith(f"#{job.id} ")
+    after = await market.services.jobs.get(market.guild.id, job.id)
+    assert (after.board_channel_id, after.board_message_id) == (thread.id, thread.id)

@@ -10,6 +10,7 @@ from bot.db import Conn
 from bot.errors import WrongState
 from bot.models.entities import Contract, Terms
 from bot.models.money import fee_split, percent_of
+from bot.services.payment_steps import queue_settlement_calls
 from bot.repositories.ledger import (
     FEES_ACCOUNT,
     balance,
@@ -55,6 +56,9 @@ async def _post(conn: Conn, contract: Contract, kind: str, settlement: Settlemen
     )
     if not posted:
         raise WrongState("error.contract.already_settled", contract_id=contract.id)
+    # paid with Stripe: the money moves by calls made after commit (nothing for manual payments)
+    await queue_settlement_calls(conn, contract, to_worker=settlement.to_worker, to_client=settlement.to_client,
+                                 ledger_key=f"settle:{contract.id}", now=now)
     return settlement
 
 

@@ -178,9 +178,10 @@ class MarketBot(commands.Bot):
             coalesce=True,
             max_instances=1,
         )
-        assert self.payment_worker is not None
-        scheduler.add_job(self.payment_worker.run_once, "interval", seconds=OUTBOX_RETRY_SECONDS, id="payments-retry",
-                          coalesce=True, max_instances=1)
+        if self.payment_worker is not None and self.services.payments.gateway is not None:
+            # Stripe configured: its calls out are retried like the outbox
+            scheduler.add_job(self.payment_worker.run_once, "interval", seconds=OUTBOX_RETRY_SECONDS,
+                              id="payments-retry", coalesce=True, max_instances=1)
         scheduler.start()
         return scheduler
 

@@ -50,7 +50,7 @@ class StripeGateway:
         self._webhook_secret = webhook_secret
         # one retry by the library would reuse the key too; the durable rows retry instead
         self._http = stripe.AIOHTTPClient(connector=None)
-        bases: stripe.BaseAddresses = {"api": api_base, "connect": api_base} if api_base else {}
+        bases: Any = {"api": api_base, "connect": api_base} if api_base else {}
         self._client = stripe.StripeClient(secret_key, base_addresses=bases, http_client=self._http,
                                            max_network_retries=0)
 
@@ -59,7 +59,7 @@ class StripeGateway:
 
     async def close(self) -> None:
         try:
-            await self._http.close_async()
+            await self._http.close_async()  # type: ignore[no-untyped-call]
         except (RuntimeError, aiohttp.ClientError) as error:  # never opened, or already closed
             log.debug("stripe http client close: %s", error)
 
@@ -79,7 +79,7 @@ class StripeGateway:
                               kind: str, success_url: str, cancel_url: str, expires_at: int) -> Checkout:
         """A Checkout Session for one payment of ``amount`` (the ledger's minor units, which
         are Stripe's for JPY and USD alike), captured at once; transfers come at release."""
-        params: dict[str, Any] = {
+        params: Any = {
             "mode": "payment",
             "line_items": [{"quantity": 1, "price_data": {
                 "currency": currency.lower(), "unit_amount": amount, "product_data": {"name": name}}}],
@@ -143,7 +143,7 @@ class StripeGateway:
     async def recent_events(self, since: int, types: list[str]) -> list[dict[str, Any]]:
         """Events created after ``since`` (epoch seconds) of these types, oldest first."""
         found: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"created": {"gt": since}, "types": types, "limit": 100}
+        params: Any = {"created": {"gt": since}, "types": types, "limit": 100}
         while True:
             page = await self._call("events", self._client.v1.events.list_async(params))
             found.extend(event.to_dict() for event in page.data)

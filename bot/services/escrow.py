@@ -216,7 +216,7 @@ class EscrowService:
         if kind == "initial":
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deposit", Role.CLIENT)
             await repo.declare_deposit(conn, contract.id, contract.status, target, now)
-            contract = replace(contract, status=target)
+            contract = replace(contract, status=ContractStatus(target))
         deposit = await repo.insert_deposit(
             conn, contract_id=contract.id, kind=kind, amount=amount, provider=provider, reference=reference,
             status="declared", declared_by=contract.client_id, declared_at=to_iso(now),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, WrongState
-from bot.models.payments import DONE, MANUAL, PENDING, PROVIDERS, REFUSED, STRIPE, WAITING_ACCOUNT, PaymentCall
+from bot.models.payments import DONE, PENDING, PROVIDERS, REFUSED, STRIPE, WAITING_ACCOUNT, PaymentCall
 from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, OPEN_CONTRACT_STATES, Role
 from bot.payments.stripe_provider import PaymentRefused, PaymentRetry, StripeGateway
 from bot.repositories import contracts as contracts_repo

@@ -10,7 +10,6 @@ from bot.db import Conn
 from bot.errors import WrongState
 from bot.models.entities import Contract, Terms
 from bot.models.money import fee_split, percent_of
-from bot.services.payment_steps import queue_settlement_calls
 from bot.repositories.ledger import (
     FEES_ACCOUNT,
     balance,
@@ -19,6 +18,7 @@ from bot.repositories.ledger import (
     post_ledger,
     refund_account,
 )
+from bot.services.payment_steps import queue_settlement_calls
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,3 +34,13 @@ async def send_checkout(interaction: Interaction, guild_id: int, contract_id: in
     await interaction.followup.send(t(locale, key, contract_id=contract_id, amount=amount),
                                     view=link_view(t(locale, "stripe.button.pay", amount=amount), link.url),
                                     ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def send_onboarding(interaction: Interaction, guild_id: int) -> None:
+    """``/profile payout`` on a Stripe server: a "Connect with Stripe" link to the worker's
+    Express onboarding (an Account Link works once and for minutes: made at each use)."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    url = await interaction.client.services.payments.onboarding_link(guild_id, interaction.user.id)
+    locale = interaction.locale
+    await interaction.followup.send(t(locale, "stripe.ui.onboard"), view=link_view(t(locale, "stripe.button.connect"),
+                                    url), ephemeral=True, allowed_mentions=NO_MENTIONS)

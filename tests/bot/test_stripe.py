@@ -19,7 +19,7 @@ from bot.models.entities import Contract
 from bot.models.states import ContractStatus
 from bot.ui.format import format_money
 from tests.bot.conftest import Market
-from tests.bot.helpers import IncomingFile, LOGO, hired, last_dm, ledger, reload
+from tests.bot.helpers import LOGO, IncomingFile, hired, last_dm, ledger, reload
 from tests.fakes.stripe_fake import SECRET_KEY, WEBHOOK_SECRET, StripeFake, sign
 
 
@@ -340,8 +340,8 @@ async def test_a_worker_who_onboards_late_is_paid_when_ready(stripe_market: Mark
     await market.settle()
     await payments_pass(market)
     assert stripe_fake.transfers == []
-    assert last_dm(market, market.worker, "💳").content == t("en", "stripe.notify.onboard_needed", contract_id=contract.id,
-                                                       paid_amount="¥40,500")
+    assert last_dm(market, market.worker, "💳").content == t(
+        "en", "stripe.notify.onboard_needed", contract_id=contract.id, paid_amount="¥40,500")
     await worker_onboarded(market, stripe_fake)
     await payments_pass(market)
     [transfer] = stripe_fake.transfers
@@ -363,3 +363,45 @@ async def test_a_moderators_refund_and_split(stripe_market: Market, stripe_fake:
     assert refund["amount"] == 45000
     assert refund["idempotency_key"] == f"settle:{refunded.id}:refund:{refund['payment_intent']}"
     assert await ledger(market, f"refund:{market.client.id}") == 0
+
+
+async def test_profile_payout_connects_with_stripe(stripe_market: Market, stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    market.set_locale(market.worker, "ja")
+    result = await market.worker.slash(market.general, "profile payout")
+    await market.settle()
+    assert result.response is not None and result.ephemeral
+    assert result.response.content == t("ja", "stripe.ui.onboard")
+    [account] = stripe_fake.accounts
+    assert link_of(result) == (t("ja", "stripe.button.connect"), f"https://connect.stripe.test/setup/{account['id']}")
+    # a second use reuses the account
+    await market.worker.slash(market.general, "profile payout")
+    await market.settle()
+    assert len(stripe_fake.accounts) == 1
+    status, body = await post_event(market, stripe_fake.account_ready(account["id"]))
+    assert (status, body["outcome"]) == (200, "account_ready:0")
+
+
+async def test_profile_payout_stays_a_form_on_a_manual_server(setup_market: Market) -> None:
+    result = await setup_market.worker.slash(setup_market.general, "profile payout")
+    assert result.modal is not None
+
+
+async def test_a_moderators_split_transfers_and_refunds_both_parts(stripe_market: Market,
+                                                                    stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    await worker_onboarded(market, stripe_fake)
+    contract = await paid_contract(market, stripe_fake)
+    case = await market.services.cases.dispute(market.guild.id, contract.id, actor_id=market.worker.id,
+                                               reason="half done")
+    await market.services.cases.act(market.guild.id, case.id, moderator_id=market.moderator.id, action="split",
+                                    reason="half the work", percent=50)
+    await market.settle()
+    await payments_pass(market)
+    [transfer] = stripe_fake.transfers
+    [refund] = stripe_fake.refunds
+    assert (transfer["amount"], refund["amount"]) == (20250, 22500)  # 50% less the 10% fee; the other half
+    assert transfer["source_transaction"] == f"ch_of_{refund['payment_intent']}"
+    assert await ledger(market, f"owed:{market.worker.id}") == 0
+    assert await ledger(market, f"refund:{market.client.id}") == 0
+    assert await ledger(market, "fees") == 2250

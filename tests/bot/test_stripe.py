@@ -405,3 +405,14 @@ async def test_a_moderators_split_transfers_and_refunds_both_parts(stripe_market
     assert await ledger(market, f"owed:{market.worker.id}") == 0
     assert await ledger(market, f"refund:{market.client.id}") == 0
     assert await ledger(market, "fees") == 2250
+
+
+async def test_the_web_server_serves_the_return_pages(stripe_market: Market) -> None:
+    web = stripe_market.bot.web
+    assert web is not None
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{web.port}/stripe/return?contract=1&paid=1") as response:
+            assert response.status == 200 and "Payment received" in await response.text()
+        async with session.post(f"http://127.0.0.1:{web.port}/stripe/webhook", data=b"{}") as response:
+            assert response.status == 400  # no signature
+

@@ -182,6 +182,8 @@ class MarketBot(commands.Bot):
             # Stripe configured: its calls out are retried like the outbox
             scheduler.add_job(self.payment_worker.run_once, "interval", seconds=OUTBOX_RETRY_SECONDS,
                               id="payments-retry", coalesce=True, max_instances=1)
+            scheduler.add_job(self.payment_worker.reconcile, "interval", hours=24, id="payments-reconcile",
+                              coalesce=True, max_instances=1)
         scheduler.start()
         return scheduler
 
@@ -192,6 +194,8 @@ class MarketBot(commands.Bot):
             self._started_sweep = True
             await self.catch_up_thread_replies()
             await self.run_sweep()
+            if self.payment_worker is not None:
+                await self.payment_worker.reconcile()  # Stripe events missed while down
 
     async def on_resumed(self) -> None:
         self.heartbeat.gateway(True)

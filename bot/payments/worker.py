@@ -49,6 +49,18 @@ class PaymentWorker:
             log.exception("payment calls pass failed; the scheduler retries")
             return 0
 
+    async def reconcile(self) -> int:
+        """Apply the Stripe events the webhook missed (daily, and once at start-up). Never raises."""
+        if self._stopping or self.payments.gateway is None:
+            return 0
+        try:
+            applied = await self.payments.reconcile()
+        except Exception:
+            log.exception("stripe reconciliation failed; it runs again tomorrow")
+            return 0
+        await self.run_once()
+        return applied
+
     async def _run(self) -> None:
         while not self._stopping:
             if not self._pending:

@@ -51,6 +51,8 @@ SESSION_MARGIN = timedelta(minutes=10)
 SESSION_LIFETIME = timedelta(hours=23)
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
+# Stripe keeps events for 30 days; a bot down longer needs a moderator anyway
+RECONCILE_LOOKBACK = timedelta(days=3)
 HANDLED = ("checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired",
            "account.updated")
 
@@ -239,6 +241,29 @@ class PaymentService:
             return "account_not_ready"
         woken = await repo.wake_waiting_calls(conn, user_id, now)
         return f"account_ready:{woken}"
+
+    async def reconcile(self, lookback: timedelta = RECONCILE_LOOKBACK) -> int:
+        """Apply the events of the last ``lookback`` that the webhook missed (the bot was down,
+        the endpoint unreachable), oldest first; each once, like a webhook. Returns how many
+        were applied. The daily job and the start-up run call it."""
+        if self.gateway is None:
+            return 0
+        since = int((self.clock.now() - lookback).timestamp())
+        try:
+            events = await self.gateway.recent_events(since, list(HANDLED))
+        except (PaymentRetry, PaymentRefused) as error:
+            log.warning("stripe reconciliation could not list events: %s", error)
+            return 0
+        applied = 0
+        for event in events:
+            async with self.db.read() as conn:
+                if await repo.event_seen(conn, str(event["id"])):
+                    continue
+            if await self.handle_event(event) != "duplicate":
+                applied += 1
+        if applied:
+            log.info("stripe reconciliation applied %s missed events", applied)
+        return applied
 
     # -- money out -----------------------------------------------------------------------------
 

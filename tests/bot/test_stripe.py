@@ -416,3 +416,22 @@ async def test_the_web_server_serves_the_return_pages(stripe_market: Market) -> 
         async with session.post(f"http://127.0.0.1:{web.port}/stripe/webhook", data=b"{}") as response:
             assert response.status == 400  # no signature
 
+
+
+async def test_reconciliation_applies_a_payment_the_webhook_missed(stripe_market: Market,
+                                                                    stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    contract = await hired(market)
+    await pay_by_button(market, contract)
+    [session_id] = stripe_fake.sessions
+    stripe_fake.completed(session_id)  # paid while the bot was down: no webhook arrived
+    stripe_fake.event("customer.created", {"id": "cus_1", "object": "customer"})  # not asked for
+
+    await market.restart()  # start-up reconciliation
+
+    assert (await reload(market, contract.id)).status == ContractStatus.ACTIVE
+    assert await ledger(market, f"escrow:{contract.id}") == 45000
+    told = t("en", "notify.funded_worker", contract_id=contract.id, due_at="X").split("X")[0]
+    assert last_dm(market, market.worker).content.startswith(told)
+    assert market.bot.payment_worker is not None
+    assert await market.bot.payment_worker.reconcile() == 0  # each event once

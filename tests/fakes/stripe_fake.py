@@ -152,8 +152,11 @@ class StripeFake:
             "expires_at": int(time.time()) + 300})
 
     async def _events(self, request: web.Request) -> web.Response:
+        types = {value for key, value in request.query.items() if key.startswith("types[")}
+        since = int(request.query.get("created[gt]", "0"))
+        found = [e for e in reversed(self.events) if (not types or e["type"] in types) and e["created"] > since]
         return await self._answer(request, "events", lambda *_: {
-            "object": "list", "data": list(reversed(self.events)), "has_more": False, "url": "/v1/events"})
+            "object": "list", "data": found, "has_more": False, "url": "/v1/events"})
 
     # -- events -------------------------------------------------------------------------------
 

@@ -330,23 +330,31 @@ async def test_a_refused_transfer_stays_owed_and_opens_a_case(stripe_market: Mar
     [case] = await market.services.cases.list(market.guild.id)
     assert case.reason_kind == "payment_refused"
     assert "insufficient_funds" in (case.reason or "")
+    card = market.mod.last_message
+    assert card is not None and card.embeds
+    assert t("en", "ui.case.kind.payment_refused") in (card.embeds[0].title or "")
+    assert "insufficient_funds" in str(card.embeds[0].to_dict())
 
 
 async def test_a_worker_who_onboards_late_is_paid_when_ready(stripe_market: Market, stripe_fake: StripeFake) -> None:
     market = stripe_market
+    await market.services.guilds.remember_locale(market.worker.id, "ja")
     contract = await paid_contract(market, stripe_fake)
     await delivered(market, contract)
     await market.services.deliveries.approve(market.guild.id, contract.id, actor_id=market.client.id)
     await market.settle()
     await payments_pass(market)
     assert stripe_fake.transfers == []
+    yen = format_money(40500, "JPY", "ja")
     assert last_dm(market, market.worker, "💳").content == t(
-        "en", "stripe.notify.onboard_needed", contract_id=contract.id, paid_amount="¥40,500")
+        "ja", "stripe.notify.onboard_needed", contract_id=contract.id, paid_amount=yen)
     await worker_onboarded(market, stripe_fake)
     await payments_pass(market)
     [transfer] = stripe_fake.transfers
     assert transfer["amount"] == 40500
     assert await ledger(market, f"owed:{market.worker.id}") == 0
+    assert last_dm(market, market.worker).content == t("ja", "stripe.notify.transfer_sent", contract_id=contract.id,
+                                                       paid_amount=yen)
 
 
 async def test_a_moderators_refund_and_split(stripe_market: Market, stripe_fake: StripeFake) -> None:

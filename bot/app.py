@@ -37,10 +37,12 @@ from bot.models.evidence import TOO_LARGE, UNAVAILABLE, IncomingAttachment
 from bot.notifications import registry
 from bot.notifications.dispatcher import Dispatcher
 from bot.ops.health import Heartbeat, health_path
+from bot.payments.worker import PaymentWorker
 from bot.services.bot_state import BotState
 from bot.services.container import Services
 from bot.tree import ERROR_CODE_ATTR, MarketTree
 from bot.ui.buttons import registered_buttons
+from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ class MarketBot(commands.Bot):
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.db: Database | None = None
+        self.web: WebServer | None = None
+        self.payment_worker: PaymentWorker | None = None
         self.bot_state: BotState | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.synced_commands = False
@@ -145,6 +149,12 @@ class MarketBot(commands.Bot):
             self.add_dynamic_items(*buttons)
 
         self.dispatcher.start()
+        self.payment_worker = PaymentWorker(self, self.services.payments)
+        db.after_commit.append(self.payment_worker.kick)
+        self.payment_worker.start()
+        if self.settings.web_port is not None:
+            self.web = WebServer(self, self.settings.web_host, self.settings.web_port)
+            await self.web.start()
         self.scheduler = self._start_scheduler()
         if self.settings.metrics_port is not None:
             self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
@@ -168,6 +178,12 @@ class MarketBot(commands.Bot):
             coalesce=True,
             max_instances=1,
         )
+        if self.payment_worker is not None and self.services.payments.gateway is not None:
+            # Stripe configured: its calls out are retried like the outbox
+            scheduler.add_job(self.payment_worker.run_once, "interval", seconds=OUTBOX_RETRY_SECONDS,
+                              id="payments-retry", coalesce=True, max_instances=1)
+            scheduler.add_job(self.payment_worker.reconcile, "interval", hours=24, id="payments-reconcile",
+                              coalesce=True, max_instances=1)
         scheduler.start()
         return scheduler
 
@@ -178,6 +194,8 @@ class MarketBot(commands.Bot):
             self._started_sweep = True
             await self.catch_up_thread_replies()
             await self.run_sweep()
+            if self.payment_worker is not None:
+                await self.payment_worker.reconcile()  # Stripe events missed while down
 
     async def on_resumed(self) -> None:
         self.heartbeat.gateway(True)
@@ -442,8 +460,16 @@ class MarketBot(commands.Bot):
         dispatcher = getattr(self, "dispatcher", None)
         if dispatcher is not None:
             await dispatcher.stop()
+        web, self.web = self.web, None
+        if web is not None:
+            await web.stop()
+        worker, self.payment_worker = self.payment_worker, None
+        if worker is not None:
+            await worker.stop()
         db, self.db = self.db, None
         if db is not None:
+            if worker is not None and worker.kick in db.after_commit:
+                db.after_commit.remove(worker.kick)
             if dispatcher is not None and dispatcher.kick in db.after_commit:
                 db.after_commit.remove(dispatcher.kick)
             await db.close()

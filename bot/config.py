@@ -54,6 +54,15 @@ class Settings:
     # Prometheus metrics (bot/metrics.py): off unless a port is set
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # Stripe Connect (bot/services/payments.py): secrets from the environment only, never
+    # stored or logged; api_base is for tests (a local fake of Stripe's API)
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str | None = None
+    # the bot's HTTP server (bot/web/server.py): off unless a port is set
+    web_port: int | None = None
+    web_host: str = "127.0.0.1"
+    web_base_url: str = ""
     policy_defaults: Mapping[str, str] = field(
         default_factory=lambda: {name: spec.default for name, spec in POLICY_SPECS.items()}
     )
@@ -135,6 +144,10 @@ class Settings:
         ):
             problems.append(f"METRICS_PORT={metrics_port!r} is not a port number (1-65535); leave it empty for none")
             metrics_port = None
+        web_port = get("WEB_PORT")
+        if web_port is not None and not (web_port.isascii() and web_port.isdigit() and 1 <= int(web_port) <= 65535):
+            problems.append(f"WEB_PORT={web_port!r} is not a port number (1-65535); leave it empty for none")
+            web_port = None
         defaults: dict[str, str] = {}
         for name, spec in POLICY_SPECS.items():
             raw = get(spec.env_name) or spec.default
@@ -156,6 +169,11 @@ class Settings:
             record_thread_messages=record_text in TRUE_WORDS,
             metrics_port=int(metrics_port) if metrics_port else None,
             metrics_host=get("METRICS_HOST") or "127.0.0.1",
+            stripe_secret_key=get("STRIPE_SECRET_KEY") or "",
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
+            web_port=int(web_port) if web_port else None,
+            web_host=get("WEB_HOST") or "127.0.0.1",
+            web_base_url=get("WEB_BASE_URL") or "",
             policy_defaults=defaults,
         )
         if problems:

@@ -203,6 +203,7 @@ def test_env_example_lists_every_variable_and_loads() -> None:
         "DISCORD_TOKEN", "DATABASE_URL", "FILES_DIR", "DEV_GUILD_ID", "LOG_LEVEL", "DISCORD_LOG_LEVEL",
         "LOG_FORMAT", "SCHEDULER_TICK", "CURRENCY", "MAX_FILE_SIZE_MB", "RECORD_THREAD_MESSAGES",
         "METRICS_PORT", "METRICS_HOST",
+        "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "WEB_PORT", "WEB_HOST", "WEB_BASE_URL",
         *(spec.env_name for spec in POLICY_SPECS.values()),
     }  # fmt: skip
     assert names == expected

@@ -15,6 +15,7 @@ from bot.services.common import LIMITS
 from bot.ui.contract_buttons import confirmed_text, deposit_text
 from bot.ui.contract_views import NO_MENTIONS, clip, contract_choice, escrow_embed
 from bot.ui.format import format_money
+from bot.ui.payment_buttons import send_checkout
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -40,6 +41,9 @@ class EscrowCog(commands.GroupCog, group_name="escrow", group_description="Escro
         reference: Reference | None = None,
     ) -> None:
         assert interaction.guild_id is not None
+        if await self.bot.services.payments.provider(interaction.guild_id) == "stripe":
+            await send_checkout(interaction, interaction.guild_id, contract)
+            return
         deposit = await self.bot.services.escrow.deposit(
             interaction.guild_id, contract, actor_id=interaction.user.id, reference=reference
         )

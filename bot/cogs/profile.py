@@ -26,6 +26,7 @@ from bot.ui.balances import my_money_pages
 from bot.ui.job_board import client_details, worker_details
 from bot.ui.modals import MarketModal
 from bot.ui.paginator import Paginator
+from bot.ui.payment_buttons import send_onboarding
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -82,6 +83,9 @@ class ProfileCog(commands.GroupCog, group_name="profile", group_description="You
     @app_commands.command(name="payout", description="Set your private payout details")
     async def profile_payout(self, interaction: Interaction) -> None:
         assert interaction.guild_id is not None
+        if await self.bot.services.payments.provider(interaction.guild_id) == "stripe":
+            await send_onboarding(interaction, interaction.guild_id)
+            return
         user_id = interaction.user.id
         current = await self.bot.services.profiles.payout_details(
             interaction.guild_id, user_id, viewer_id=user_id, viewer_is_moderator=False

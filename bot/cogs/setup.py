@@ -25,6 +25,11 @@ CURRENCY_CHOICES = [
     app_commands.Choice(name="Pound sterling (GBP)", value="GBP"),
 ]
 
+PROVIDER_CHOICES = [
+    app_commands.Choice(name="Manual (moderators confirm deposits and record payouts)", value="manual"),
+    app_commands.Choice(name="Stripe Connect (payments and payouts by Stripe)", value="stripe"),
+]
+
 # What the bot needs in each configured channel, call by call (the invite asks for the same
 # set, bot/__main__.py; README "Setting up in Discord").
 _POSTS = ("view_channel", "send_messages", "embed_links")  # job embeds, case cards, notes
@@ -60,8 +65,9 @@ class SetupCog(commands.Cog):
         contracts_channel="Where private contract threads are opened",
         currency="The currency of budgets and prices",
         fee_percent="The platform fee taken from each payout, in percent",
+        payment_provider="How escrow money moves: by hand (manual) or with Stripe Connect",
     )
-    @app_commands.choices(currency=CURRENCY_CHOICES)
+    @app_commands.choices(currency=CURRENCY_CHOICES, payment_provider=PROVIDER_CHOICES)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     @is_manager()
@@ -74,10 +80,13 @@ class SetupCog(commands.Cog):
         contracts_channel: discord.TextChannel | None = None,
         currency: app_commands.Choice[str] | None = None,
         fee_percent: app_commands.Range[int, 0, 100] | None = None,
+        payment_provider: app_commands.Choice[str] | None = None,
     ) -> None:
         assert interaction.guild is not None
         require_usable(interaction.guild, interaction.locale, jobs_channel, mod_channel, contracts_channel)
         services = self.bot.services
+        if payment_provider is not None:  # refused before anything is stored
+            await services.payments.check_provider(interaction.guild.id, payment_provider.value)
         guild = await services.guilds.setup(
             interaction.guild.id,
             actor_id=interaction.user.id,
@@ -89,9 +98,13 @@ class SetupCog(commands.Cog):
             fee_percent=fee_percent,
             locale=str(interaction.guild_locale or discord.Locale.american_english),
         )
+        if payment_provider is not None:
+            await services.payments.set_provider(guild.guild_id, payment_provider.value, actor_id=interaction.user.id)
         fee = (await services.guilds.policies(guild.guild_id)).integer("fee_percent")
         commands_ = {"setup": self.bot.command_mention("setup"), "config_show": self.bot.command_mention("config show")}
         text = summary(interaction.locale, guild, fee, commands_)
+        if payment_provider is not None:
+            text += "\n" + t(interaction.locale, f"stripe.setup.provider_{payment_provider.value}")
         await interaction.response.send_message(text, ephemeral=True)
 
 

@@ -40,12 +40,35 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+_STRIPE_KEY = re.compile(r"^(sk_test_|sk_live_|rk_test_|rk_live_)[A-Za-z0-9]+$")
+
+
+def stripe_problems(settings: Settings) -> list[str]:
+    """With STRIPE_SECRET_KEY set (a guild may choose Stripe): the key's shape, the webhook
+    secret, and the web server Stripe's webhooks reach. Never echoes a secret."""
+    key, secret = settings.stripe_secret_key, settings.stripe_webhook_secret
+    if not key:
+        return ["STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not: set both or neither"] if secret else []
+    found: list[str] = []
+    if not _STRIPE_KEY.match(key):
+        found.append("STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_test_..., sk_live_... or rk_...)")
+    if not secret.startswith("whsec_"):
+        found.append("STRIPE_WEBHOOK_SECRET is missing or not a webhook signing secret (whsec_...)")
+    if settings.web_port is None:
+        found.append("WEB_PORT is not set: Stripe's webhooks need the bot's web server")
+    if not settings.web_base_url.startswith(("https://", "http://")):
+        found.append("WEB_BASE_URL is not set: the public https address of the bot's web server"
+                     " (Stripe's webhook URL is WEB_BASE_URL/stripe/webhook)")
+    return found
+
+
 def problems(settings: Settings, *, check_database: bool = True) -> list[str]:
     """Everything that would stop the bot, in the order an admin would fix it."""
     found: list[str] = []
     token = token_problem(settings.discord_token)
     if token:
         found.append(token)
+    found.extend(stripe_problems(settings))
     if check_database:
         found.extend(database_problems(settings.database_path))
     files_dir = settings.files_dir

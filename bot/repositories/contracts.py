@@ -382,7 +382,7 @@ async def declared_deposits(conn: Conn, guild_id: int, *, text: str = "", exclud
     return [from_row(Deposit, r) for r in await conn.execute_fetchall(sql, params)]
 
 
-async def confirm_deposit(conn: Conn, deposit_id: int, moderator_id: int, now: datetime) -> None:
+async def confirm_deposit(conn: Conn, deposit_id: int, moderator_id: int | None, now: datetime) -> None:
     """A declared deposit arrived. Guarded, queued and checked like the contract's changes."""
     await write_later(
         conn,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.payments.stripe_provider import StripeGateway
 from bot.services.cases import CaseService
 from bot.services.contracts import ContractService
 from bot.services.deliveries import DeliveryService
@@ -17,6 +18,7 @@ from bot.services.guilds import GuildService
 from bot.services.history import HistoryService
 from bot.services.jobs import JobService
 from bot.services.outbox import OutboxService
+from bot.services.payments import PaymentService
 from bot.services.profiles import ProfileService
 from bot.services.reputation import ReputationService
 from bot.services.stats import StatsService
@@ -44,6 +46,7 @@ class Services:
     timers: TimerService
     stats: StatsService
     suspensions: SuspensionService
+    payments: PaymentService
 
     @classmethod
     def build(cls, db: Database, clock: Clock, settings: Settings,
@@ -53,6 +56,9 @@ class Services:
         files = FileStore(settings.files_dir)
         deliveries = DeliveryService(db, clock, settings, files)
         cases = CaseService(db, clock, guilds, contracts)
+        escrow = EscrowService(db, clock, guilds, provider)
+        gateway = StripeGateway(settings.stripe_secret_key, api_base=settings.stripe_api_base,
+                                webhook_secret=settings.stripe_webhook_secret) if settings.stripe_secret_key else None
         return cls(
             db=db,
             clock=clock,
@@ -62,7 +68,7 @@ class Services:
             profiles=ProfileService(db, clock, guilds),
             jobs=JobService(db, clock, guilds),
             contracts=contracts,
-            escrow=EscrowService(db, clock, guilds, provider),
+            escrow=escrow,
             files=files,
             deliveries=deliveries,
             reputation=ReputationService(db, clock, guilds),
@@ -73,4 +79,5 @@ class Services:
             timers=TimerService(db, clock, guilds, contracts, deliveries, cases),
             stats=StatsService(db, clock),
             suspensions=SuspensionService(db, clock, guilds),
+            payments=PaymentService(db, clock, settings, escrow, cases, gateway),
         )

@@ -207,46 +207,69 @@ class EscrowService:
             declared = [d for d in await repo.deposits(conn, contract.id) if d.status == "declared"]
             if not declared:
                 raise WrongState("error.escrow.nothing_declared", contract_id=contract_id, status=contract.status)
-            deposit = declared[0]
-            if deposit.kind == "initial":
-                target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "confirm", Role.MODERATOR)
-                terms = await repo.terms(conn, contract.id, contract.terms_version)
-                assert contract.accepted_at is not None
-                due = terms.deadline.due_at(accepted_at=contract.accepted_at, funded_at=now)
-                await repo.start_delivery_clock(conn, contract.id, contract.status, target, now, due)
-                # a price raised while the deposit was pending: the difference is a top-up
-                if terms.price > deposit.amount:
-                    await repo.set_topup_due(conn, contract.id, terms.price - deposit.amount)
-            else:
-                due = contract.due_at  # type: ignore[assignment]
-                if contract.status not in FUNDED_STATES:
-                    raise WrongState("error.contract.state", status=contract.status, action="confirm")
-                await repo.reduce_topup_due(conn, contract.id, deposit.amount)
-                await repo.touch_timer(conn, contract.id)
-            await repo.confirm_deposit(conn, deposit.id, moderator_id, now)
-            await post_ledger(
-                conn, guild_id=guild_id, contract_id=contract.id, kind="deposit", key=f"deposit:{deposit.id}",
-                currency=contract.currency, now=now, actor_id=moderator_id,
-                entries=[(escrow_account(contract.id), deposit.amount), (DEPOSITS_EXTERNAL, -deposit.amount)],
-                once_checked=True,  # the deposit was read "declared" and is confirmed in this transaction
-            )
-            await retire(conn, contract, now, f"escrow:{contract.id}:confirm")
-            await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="escrow.confirmed", now=now,
-                               actor_id=moderator_id, deposit_id=deposit.id, amount=deposit.amount)
-            if deposit.kind == "initial":
-                await notify(conn, contract, "notify.funded_worker", now, to=(contract.worker_id,),
-                             due_at=to_iso(due) if due else "-")
-                await notify(conn, contract, "notify.funded_client", now, to=(contract.client_id,),
-                             deposit_amount=deposit.amount, currency=contract.currency,
-                             due_at=to_iso(due) if due else "-")
-                await post_thread(conn, contract, "thread.funded", now, due_at=to_iso(due) if due else "-")
-            else:
-                await notify(conn, contract, "notify.topup_confirmed", now, to=(contract.client_id, contract.worker_id),
-                             deposit_amount=deposit.amount, currency=contract.currency)
-            confirmed = replace(deposit, status="confirmed", confirmed_by=moderator_id,
-                                confirmed_at=from_iso(to_iso(now)))
-        log.info("guild %s contract %s deposit %s confirmed by %s", guild_id, contract_id, deposit.id, moderator_id)
+            confirmed = await self.confirm_in(conn, contract, declared[0], moderator_id, now)
+        log.info("guild %s contract %s deposit %s confirmed by %s", guild_id, contract_id, confirmed.id, moderator_id)
         return confirmed
+
+    async def confirm_in(self, conn: Conn, contract: Contract, deposit: Deposit, actor_id: int | None,
+                         now: datetime) -> Deposit:
+        """Credit a declared deposit to escrow in the caller's transaction: the moderator's
+        confirm and a processor's paid webhook (bot/services/payments.py) share this path."""
+        if deposit.kind == "initial":
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "confirm", Role.MODERATOR)
+            terms = await repo.terms(conn, contract.id, contract.terms_version)
+            assert contract.accepted_at is not None
+            due = terms.deadline.due_at(accepted_at=contract.accepted_at, funded_at=now)
+            await repo.start_delivery_clock(conn, contract.id, contract.status, target, now, due)
+            # a price raised while the deposit was pending: the difference is a top-up
+            if terms.price > deposit.amount:
+                await repo.set_topup_due(conn, contract.id, terms.price - deposit.amount)
+        else:
+            due = contract.due_at  # type: ignore[assignment]
+            if contract.status not in FUNDED_STATES:
+                raise WrongState("error.contract.state", status=contract.status, action="confirm")
+            await repo.reduce_topup_due(conn, contract.id, deposit.amount)
+            await repo.touch_timer(conn, contract.id)
+        await repo.confirm_deposit(conn, deposit.id, actor_id, now)
+        await post_ledger(
+            conn, guild_id=contract.guild_id, contract_id=contract.id, kind="deposit", key=f"deposit:{deposit.id}",
+            currency=contract.currency, now=now, actor_id=actor_id,
+            entries=[(escrow_account(contract.id), deposit.amount), (DEPOSITS_EXTERNAL, -deposit.amount)],
+            once_checked=True,  # the deposit was read "declared" and is confirmed in this transaction
+        )
+        await retire(conn, contract, now, f"escrow:{contract.id}:confirm")
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="escrow.confirmed", now=now,
+                           actor_id=actor_id, deposit_id=deposit.id, amount=deposit.amount)
+        if deposit.kind == "initial":
+            await notify(conn, contract, "notify.funded_worker", now, to=(contract.worker_id,),
+                         due_at=to_iso(due) if due else "-")
+            await notify(conn, contract, "notify.funded_client", now, to=(contract.client_id,),
+                         deposit_amount=deposit.amount, currency=contract.currency,
+                         due_at=to_iso(due) if due else "-")
+            await post_thread(conn, contract, "thread.funded", now, due_at=to_iso(due) if due else "-")
+        else:
+            await notify(conn, contract, "notify.topup_confirmed", now, to=(contract.client_id, contract.worker_id),
+                         deposit_amount=deposit.amount, currency=contract.currency)
+        return replace(deposit, status="confirmed", confirmed_by=actor_id, confirmed_at=from_iso(to_iso(now)))
+
+    async def processor_paid(self, conn: Conn, contract: Contract, *, kind: str, amount: int, reference: str,
+                             provider: str, now: datetime) -> Deposit:
+        """A payment processor took the client's payment (bot/services/payments.py): the deposit
+        is declared and confirmed at once, in the caller's transaction, by the same path as a
+        moderator's confirm."""
+        if kind == "initial":
+            target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deposit", Role.CLIENT)
+            await repo.declare_deposit(conn, contract.id, contract.status, target, now)
+            contract = replace(contract, status=ContractStatus(target))
+        deposit = await repo.insert_deposit(
+            conn, contract_id=contract.id, kind=kind, amount=amount, provider=provider, reference=reference,
+            status="declared", declared_by=contract.client_id, declared_at=to_iso(now),
+        )
+        await retire(conn, contract, now, f"escrow:{contract.id}:deposit")
+        await settle_cases(conn, contract, now, why="funded" if kind == "initial" else "topup_declared",
+                           actor_id=contract.client_id,
+                           reason_kinds=frozenset({"escrow_unfunded" if kind == "initial" else "topup_unpaid"}))
+        return await self.confirm_in(conn, contract, deposit, None, now)
 
     async def status(self, guild_id: int, contract_id: int, *, viewer_id: int,
                      is_moderator: bool = False) -> EscrowStatus:

@@ -18,6 +18,7 @@ from bot.repositories.ledger import (
     post_ledger,
     refund_account,
 )
+from bot.services.payment_steps import queue_settlement_calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,9 @@ async def _post(conn: Conn, contract: Contract, kind: str, settlement: Settlemen
     )
     if not posted:
         raise WrongState("error.contract.already_settled", contract_id=contract.id)
+    # paid with Stripe: the money moves by calls made after commit (nothing for manual payments)
+    await queue_settlement_calls(conn, contract, to_worker=settlement.to_worker, to_client=settlement.to_client,
+                                 ledger_key=f"settle:{contract.id}", now=now)
     return settlement
 
 

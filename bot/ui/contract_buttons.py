@@ -27,6 +27,7 @@ from bot.ui.buttons import MarketButton, disable_buttons, register_button
 from bot.ui.contract_views import NO_MENTIONS
 from bot.ui.format import format_money, format_time
 from bot.ui.modals import MarketModal
+from bot.ui.payment_buttons import send_checkout
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -270,6 +271,9 @@ class DepositButton(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         guild_id = await guild_for(interaction, "contract", self.target_id)
+        if await interaction.client.services.payments.provider(guild_id) == "stripe":
+            await send_checkout(interaction, guild_id, self.target_id)
+            return
         await interaction.response.send_modal(DepositModal(self.target_id, guild_id, interaction.locale))
 
 

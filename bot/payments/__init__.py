@@ -1,0 +1,1 @@
+"""Adapters to payment processors (Stripe): the only modules that talk to one."""

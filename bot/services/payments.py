@@ -1,0 +1,373 @@
+"""Stripe Connect as a payment provider (PRODUCT.md "payment providers"; issue 14).
+
+- **Setup**: a guild chooses ``manual`` (the default) or ``stripe`` (:meth:`set_provider`),
+  refused without the Stripe keys in the environment or while money is in flight.
+- **The client pays**: :meth:`checkout` creates (or reuses) a Checkout Session for the deposit
+  or the top-up due, outside any transaction; the ``checkout.session.completed`` webhook
+  (:meth:`handle_event`) declares and confirms the deposit by the moderator's confirm path
+  (bot/services/escrow.py). A payment for a contract that can no longer be funded (cancelled
+  meanwhile, or already funded) is owed back to the client: a refund call and a case.
+- **Money out**: a settlement writes ``payment_calls`` rows in its ledger transaction
+  (bot/services/payment_steps.py); :meth:`process_calls`, after commit, makes each call with
+  its idempotency key and records owed -> paid out when Stripe accepts it; transient failures
+  are retried with the same key, a refusal leaves the amount owed and opens a case.
+- **Workers onboard**: :meth:`onboarding_link` (an Express account and an Account Link);
+  ``account.updated`` with payouts enabled records it and wakes the transfers waiting for it.
+
+Every event id is recorded once (``payment_events``): a replay changes nothing. The webhook
+does database work only; the calls out are made by the worker after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Conn, Database
+from bot.errors import InvalidInput, NotAllowed, WrongState
+from bot.models.payments import DONE, PENDING, PROVIDERS, REFUSED, STRIPE, WAITING_ACCOUNT, PaymentCall
+from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, OPEN_CONTRACT_STATES, Role
+from bot.payments.stripe_provider import PaymentRefused, PaymentRetry, StripeGateway
+from bot.repositories import contracts as contracts_repo
+from bot.repositories import ledger
+from bot.repositories import payments as repo
+from bot.repositories.audit import record_event
+from bot.repositories.ledger import DEPOSITS_EXTERNAL, PAYOUTS_EXTERNAL, owed_account, post_ledger, refund_account
+from bot.repositories.outbox import enqueue
+from bot.services.cases import CaseService
+from bot.services.common import transition
+from bot.services.escrow import EscrowService
+from bot.services.steps import load_contract, role_of
+
+log = logging.getLogger(__name__)
+
+# a session reused for another click must stay open at least this long
+SESSION_MARGIN = timedelta(minutes=10)
+SESSION_LIFETIME = timedelta(hours=23)
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+# Stripe keeps events for 30 days; a bot down longer needs a moderator anyway
+RECONCILE_LOOKBACK = timedelta(days=3)
+HANDLED = ("checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired",
+           "account.updated")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutLink:
+    contract_id: int
+    kind: str
+    amount: int
+    currency: str
+    url: str
+
+
+class PaymentService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, escrow: EscrowService, cases: CaseService,
+                 gateway: StripeGateway | None) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.escrow = escrow
+        self.cases = cases
+        self.gateway = gateway
+        self._calls_lock = asyncio.Lock()
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    async def provider(self, guild_id: int) -> str:
+        async with self.db.read() as conn:
+            return await repo.provider_of(conn, guild_id)
+
+    async def check_provider(self, guild_id: int, provider: str) -> None:
+        """Refuse a provider the bot cannot run, or a switch while money is in flight."""
+        if provider not in PROVIDERS:
+            raise InvalidInput("error.stripe.provider", provider=provider)
+        if provider == STRIPE and (self.gateway is None or not self.settings.stripe_webhook_secret):
+            raise InvalidInput("error.stripe.not_configured")
+        async with self.db.read() as conn:
+            await self._require_switchable(conn, guild_id, provider)
+
+    @staticmethod
+    async def _require_switchable(conn: Conn, guild_id: int, provider: str) -> None:
+        current = await repo.provider_of(conn, guild_id)
+        if current == provider:
+            return
+        open_contracts = await contracts_repo.count_in_states(conn, guild_id, OPEN_CONTRACT_STATES)
+        unpaid = await ledger.count_unpaid(conn, guild_id)
+        if open_contracts or unpaid:
+            raise WrongState("error.stripe.provider_locked", current=current, provider=provider,
+                             open_contracts=open_contracts, unpaid_balances=unpaid)
+
+    async def set_provider(self, guild_id: int, provider: str, *, actor_id: int) -> str:
+        await self.check_provider(guild_id, provider)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await self._require_switchable(conn, guild_id, provider)
+            await repo.set_provider(conn, guild_id, provider, actor_id, now)
+            await record_event(conn, guild_id=guild_id, kind="payment.provider", now=now, actor_id=actor_id,
+                               provider=provider)
+        log.info("guild %s payment provider set to %s by %s", guild_id, provider, actor_id)
+        return provider
+
+    # -- the client pays -----------------------------------------------------------------------
+
+    async def checkout(self, guild_id: int, contract_id: int, *, actor_id: int) -> CheckoutLink:
+        """A Checkout Session for what the client owes now (the deposit, or the top-up due).
+        The call to Stripe is made here, outside any transaction; an open session for the
+        same payment is reused, so a second click does not open a second payment."""
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            contract = await load_contract(conn, guild_id, contract_id)
+            if role_of(contract, actor_id) is not Role.CLIENT:
+                raise NotAllowed("error.escrow.client_only", contract_id=contract_id)
+            if contract.status in FUNDED_STATES:
+                if contract.topup_due <= 0:
+                    raise WrongState("error.escrow.already_funded", contract_id=contract_id)
+                kind, amount = "topup", contract.topup_due
+            else:
+                transition(CONTRACT_TRANSITIONS, "contract", contract.status, "deposit", Role.CLIENT)
+                terms = await contracts_repo.terms(conn, contract.id, contract.terms_version)
+                kind, amount = "initial", terms.price
+            session = await repo.open_session(conn, contract.id, kind, amount, now + SESSION_MARGIN)
+        if session is not None:
+            return CheckoutLink(contract.id, kind, amount, contract.currency, session.url)
+        gateway = self._gateway()
+        base = self.settings.web_base_url.rstrip("/")
+        try:
+            created = await gateway.create_checkout(
+                amount=amount, currency=contract.currency, name=f"Contract #{contract.id}", contract_id=contract.id,
+                guild_id=guild_id, kind=kind, success_url=f"{base}/stripe/return?contract={contract.id}&paid=1",
+                cancel_url=f"{base}/stripe/return?contract={contract.id}&paid=0",
+                expires_at=int((now + SESSION_LIFETIME).timestamp()),
+            )
+        except (PaymentRetry, PaymentRefused) as error:
+            log.warning("guild %s contract %s: checkout not created: %s", guild_id, contract.id, error)
+            raise WrongState("error.stripe.unavailable") from None
+        async with self.db.transaction() as conn:
+            await repo.insert_session(conn, session_id=created.session_id, guild_id=guild_id, contract_id=contract.id,
+                                      kind=kind, amount=amount, currency=contract.currency, url=created.url, now=now,
+                                      expires_at=now + SESSION_LIFETIME)
+        log.info("guild %s contract %s checkout %s for %s created", guild_id, contract.id, created.session_id, kind)
+        return CheckoutLink(contract.id, kind, amount, contract.currency, created.url)
+
+    def _gateway(self) -> StripeGateway:
+        if self.gateway is None:
+            raise InvalidInput("error.stripe.not_configured")
+        return self.gateway
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def verify(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """The event if the signature is good (raises otherwise: the web handler answers 400)."""
+        return self._gateway().verify(payload, signature)
+
+    async def handle_event(self, event: dict[str, Any]) -> str:
+        """Apply one verified event in one transaction, once per event id; the outcome
+        (``duplicate`` for a replay) is recorded and returned."""
+        event_id, type_ = str(event["id"]), str(event.get("type", ""))
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            if not await repo.record_event(conn, event_id, type_, "received", now):
+                return "duplicate"
+            obj = event.get("data", {}).get("object", {})
+            if type_ in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
+                outcome = await self._session_paid(conn, obj, now)
+            elif type_ == "checkout.session.expired":
+                outcome = "expired" if await repo.close_session(conn, str(obj.get("id")), "expired") else "ignored"
+            elif type_ == "account.updated":
+                outcome = await self._account_updated(conn, obj, now)
+            else:
+                outcome = "ignored"
+            await repo.set_event_outcome(conn, event_id, outcome)
+        log.info("stripe event %s (%s): %s", event_id, type_, outcome)
+        return outcome
+
+    async def _session_paid(self, conn: Conn, obj: dict[str, Any], now: datetime) -> str:
+        if obj.get("payment_status") != "paid":
+            return "unpaid"  # an asynchronous method: async_payment_succeeded comes later
+        session = await repo.get_session(conn, str(obj.get("id")))
+        if session is None or session.status == "paid":
+            return "unknown_session" if session is None else "already_paid"
+        intent = str(obj.get("payment_intent") or "")
+        contract = await contracts_repo.get_contract(conn, session.contract_id)
+        assert contract is not None
+        fundable = (session.kind == "initial" and contract.status in {"awaiting_funding"}) or (
+            session.kind == "topup" and contract.status in FUNDED_STATES and contract.topup_due > 0)
+        if not fundable:
+            return await self._unmatched_payment(conn, session.session_id, contract, session.amount, intent, now)
+        amount = session.amount if session.kind == "initial" else min(session.amount, contract.topup_due)
+        deposit = await self.escrow.processor_paid(conn, contract, kind=session.kind, amount=amount,
+                                                   reference=session.session_id, provider=STRIPE, now=now)
+        await repo.close_session(conn, session.session_id, "paid", payment_intent=intent, deposit_id=deposit.id)
+        if session.amount > amount:  # paid more than the top-up still due: the rest goes back
+            await self._owe_back(conn, session.session_id, contract, session.amount - amount, intent, now)
+        return "funded"
+
+    async def _unmatched_payment(self, conn: Conn, session_id: str, contract: Any, amount: int, intent: str,
+                                 now: datetime) -> str:
+        """Paid for a contract that cannot take it (cancelled meanwhile, already funded): the
+        money is owed back to the client, refunded by a call, and the moderators get a case."""
+        await repo.close_session(conn, session_id, "paid", payment_intent=intent)
+        await post_ledger(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="deposit",
+                          key=f"stripe:unmatched:{session_id}", currency=contract.currency, now=now,
+                          entries=[(refund_account(contract.client_id), amount), (DEPOSITS_EXTERNAL, -amount)])
+        await self._owe_back(conn, session_id, contract, amount, intent, now, ledger_posted=True)
+        await self.cases.open_case(conn, contract, guild_id=contract.guild_id, kind="escalation",
+                                   reason_kind="payment_unmatched", subject_id=contract.client_id, opened_by=None,
+                                   reason=f"{session_id} ({contract.status})", now=now)
+        return "refund_case"
+
+    async def _owe_back(self, conn: Conn, session_id: str, contract: Any, amount: int, intent: str, now: datetime,
+                        *, ledger_posted: bool = False) -> None:
+        if not ledger_posted:
+            await post_ledger(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="deposit",
+                              key=f"stripe:excess:{session_id}", currency=contract.currency, now=now,
+                              entries=[(refund_account(contract.client_id), amount), (DEPOSITS_EXTERNAL, -amount)])
+        await repo.insert_call(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="refund",
+                               user_id=contract.client_id, amount=amount, currency=contract.currency,
+                               payment_intent=intent, key=f"stripe:refund:{session_id}", status=PENDING, now=now)
+
+    async def _account_updated(self, conn: Conn, obj: dict[str, Any], now: datetime) -> str:
+        enabled = bool(obj.get("payouts_enabled"))
+        user_id = await repo.set_payouts_enabled(conn, str(obj.get("id")), enabled, now)
+        if user_id is None:
+            return "unknown_account"
+        if not enabled:
+            return "account_not_ready"
+        woken = await repo.wake_waiting_calls(conn, user_id, now)
+        return f"account_ready:{woken}"
+
+    async def reconcile(self, lookback: timedelta = RECONCILE_LOOKBACK) -> int:
+        """Apply the events of the last ``lookback`` that the webhook missed (the bot was down,
+        the endpoint unreachable), oldest first; each once, like a webhook. Returns how many
+        were applied. The daily job and the start-up run call it."""
+        if self.gateway is None:
+            return 0
+        since = int((self.clock.now() - lookback).timestamp())
+        try:
+            events = await self.gateway.recent_events(since, list(HANDLED))
+        except (PaymentRetry, PaymentRefused) as error:
+            log.warning("stripe reconciliation could not list events: %s", error)
+            return 0
+        applied = 0
+        for event in events:
+            async with self.db.read() as conn:
+                if await repo.event_seen(conn, str(event["id"])):
+                    continue
+            if await self.handle_event(event) != "duplicate":
+                applied += 1
+        if applied:
+            log.info("stripe reconciliation applied %s missed events", applied)
+        return applied
+
+    # -- money out -----------------------------------------------------------------------------
+
+    async def process_calls(self) -> int:
+        """Make the due calls out to Stripe, one at a time (after commit; never in a
+        transaction). Returns how many were settled (done or refused)."""
+        if self.gateway is None:
+            return 0
+        settled = 0
+        async with self._calls_lock:
+            async with self.db.read() as conn:
+                due = await repo.due_calls(conn, self.clock.now())
+            for call in due:
+                settled += await self._process(self.gateway, call)
+        return settled
+
+    async def _process(self, gateway: StripeGateway, call: PaymentCall) -> int:
+        try:
+            if call.kind == "transfer":
+                async with self.db.read() as conn:
+                    account = await repo.stripe_account(conn, call.user_id)
+                if account is None or not account[1]:
+                    async with self.db.transaction() as conn:
+                        await repo.finish_call(conn, call.id, WAITING_ACCOUNT, self.clock.now(),
+                                               error="no connected account ready")
+                    return 0
+                charge = await gateway.charge_of(call.payment_intent)
+                stripe_id = await gateway.transfer(amount=call.amount, currency=call.currency, destination=account[0],
+                                                   source_charge=charge, contract_id=call.contract_id or 0,
+                                                   key=call.idempotency_key)
+            else:
+                stripe_id = await gateway.refund(amount=call.amount, payment_intent=call.payment_intent,
+                                                 contract_id=call.contract_id, key=call.idempotency_key)
+        except PaymentRetry as error:
+            now = self.clock.now()
+            wait = min(RETRY_FIRST * (2 ** call.attempts), RETRY_MAX)
+            log.warning("payment call %s (%s) failed, retried in %s: %s", call.id, call.kind, wait, error)
+            async with self.db.transaction() as conn:
+                await repo.retry_call(conn, call.id, str(error), now, now + wait)
+            return 0
+        except PaymentRefused as error:
+            await self._refused(call, str(error))
+            return 1
+        await self._accepted(call, stripe_id)
+        return 1
+
+    async def _accepted(self, call: PaymentCall, stripe_id: str) -> None:
+        """Stripe took the call: what was owed is paid out (once)."""
+        now = self.clock.now()
+        account = owed_account(call.user_id) if call.kind == "transfer" else refund_account(call.user_id)
+        async with self.db.transaction() as conn:
+            if not await repo.finish_call(conn, call.id, DONE, now, stripe_id=stripe_id):
+                return
+            await post_ledger(conn, guild_id=call.guild_id, contract_id=call.contract_id, kind="payout",
+                              key=f"stripe:paid:{call.idempotency_key}", currency=call.currency, now=now,
+                              memo=stripe_id, entries=[(account, -call.amount), (PAYOUTS_EXTERNAL, call.amount)])
+            transfer = call.kind == "transfer"
+            if transfer:
+                await record_event(conn, guild_id=call.guild_id, contract_id=call.contract_id, kind="stripe.transfer",
+                                   now=now, user_id=call.user_id, amount=call.amount, stripe_id=stripe_id)
+            else:
+                await record_event(conn, guild_id=call.guild_id, contract_id=call.contract_id, kind="stripe.refund",
+                                   now=now, user_id=call.user_id, amount=call.amount, stripe_id=stripe_id)
+            await enqueue(conn, guild_id=call.guild_id, target="dm", recipient_id=call.user_id,
+                          contract_id=call.contract_id, now=now,
+                          message_key="stripe.notify.transfer_sent" if transfer else "stripe.notify.refund_sent",
+                          args={"contract_id": call.contract_id or "-", "paid_amount": call.amount,
+                                "currency": call.currency})
+        log.info("payment call %s: %s %s accepted by Stripe", call.id, call.kind, stripe_id)
+
+    async def _refused(self, call: PaymentCall, reason: str) -> None:
+        """Stripe said no for good: the amount stays owed and the moderators get a case."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            if not await repo.finish_call(conn, call.id, REFUSED, now, error=reason):
+                return
+            contract = await contracts_repo.get_contract(conn, call.contract_id) if call.contract_id else None
+            await self.cases.open_case(conn, contract, guild_id=call.guild_id, kind="escalation",
+                                       reason_kind="payment_refused", subject_id=call.user_id, opened_by=None,
+                                       reason=f"{call.kind} {call.amount} {call.currency}: {reason}"[:1000], now=now)
+        log.warning("payment call %s (%s) refused by Stripe: %s", call.id, call.kind, reason)
+
+    async def calls(self, contract_id: int) -> list[PaymentCall]:
+        async with self.db.read() as conn:
+            return await repo.calls_of(conn, contract_id)
+
+    # -- workers onboard -----------------------------------------------------------------------
+
+    async def onboarding_link(self, guild_id: int, user_id: int) -> str:
+        """An Account Link to the worker's Express onboarding (the account made once)."""
+        async with self.db.read() as conn:
+            if await repo.provider_of(conn, guild_id) != STRIPE:
+                raise WrongState("error.stripe.not_enabled")
+            account = await repo.stripe_account(conn, user_id)
+        gateway = self._gateway()
+        base = self.settings.web_base_url.rstrip("/")
+        try:
+            account_id = account[0] if account else await gateway.create_express_account(user_id)
+            if account is None:
+                async with self.db.transaction() as conn:
+                    await repo.save_stripe_account(conn, user_id, account_id, self.clock.now())
+            return await gateway.account_link(account_id, refresh_url=f"{base}/stripe/onboarding?refresh=1",
+                                              return_url=f"{base}/stripe/onboarding")
+        except (PaymentRetry, PaymentRefused) as error:
+            log.warning("user %s: onboarding link not created: %s", user_id, error)
+            raise WrongState("error.stripe.unavailable") from None
+

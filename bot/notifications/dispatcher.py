@@ -1,5 +1,10 @@
 """The outbox dispatcher: sends the notifications services wrote in their transactions.
 
+This file decides where a row goes (DM, thread, mod channel, a feature's handler), falls back,
+runs follow-ups and records the outcome; bot/notifications/sending.py holds the send primitives
+it uses (:class:`Rendered`, :class:`Outcome`, the exceptions, the once-only ``_send``), whose
+public names are importable from here too.
+
 Rows come from ``services.outbox.due()`` (bot/services/outbox.py) and are settled there:
 
 - ``dm``: DM ``recipient_id`` in the recipient's language (their last Discord locale,
@@ -33,14 +38,9 @@ args are minor units shown in the row's ``currency``, ``*_at`` args are ISO time
 as Discord timestamps (bot/ui/format.py). ``row.buttons`` (``"<resource>:<id>:<action>"``)
 become persistent buttons (bot/ui/buttons.py).
 
-Nothing is sent twice, whenever the process dies. Before a row's first send, a Discord
-snowflake a little before now is committed on it (``attempt_after_id``); every message goes out
-with the row's nonce (``cw<id>``, with ``enforce_nonce``), so Discord itself returns the
-message already created for a resend within a few minutes. For longer gaps, a row still
-pending with an attempt recorded may be out already (killed between Discord's answer and the
-mark): before sending it again, the channel's messages since the attempt are read, and a
-message by this bot with the same text that no other row recorded is taken as the row's
-(Discord returns the nonce only on create, not in history, hence the text).
+Nothing is sent twice, whenever the process dies: before a row's first send an attempt mark is
+committed on it, every message carries the row's nonce, and a resend first looks for the
+message of an earlier attempt in the channel (bot/notifications/sending.py tells how).
 
 A send whose outcome the database refuses to record (read-only file, full disk: the
 service raises :class:`RecordFailed`) stops the dispatcher: sending on would repeat that
@@ -61,16 +61,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 
 from bot.i18n import DEFAULT_LANGUAGE, language_of, t
 from bot.metrics import count_failed_dm
 from bot.models.entities import Guild, OutboxItem
+from bot.notifications.sending import Outcome as Outcome
+from bot.notifications.sending import Rendered as Rendered
+from bot.notifications.sending import SendSteps, ThreadGone, _attempt_mark, _mentions, _retryable, _unusable
+from bot.notifications.sending import ThreadUnavailable as ThreadUnavailable
+from bot.notifications.sending import Undeliverable as Undeliverable
 from bot.services.outbox import RecordFailed
 from bot.ui.buttons import build_view, button_retired, disable_buttons
 from bot.ui.format import format_args
@@ -82,77 +84,17 @@ log = logging.getLogger(__name__)
 
 KICK_EVENT = "outbox_kick"
 DM_CLOSED = 50007
-MAX_LENGTH = 2000
 
 FOLLOWUP_PENDING = "followup_pending"
 STOPPED = "stopped: cannot record sends"
-# how far this host's clock may be ahead of Discord's
-CLOCK_SKEW = timedelta(minutes=2)
-# messages read after a row's attempt mark to find its message from an earlier attempt
-HISTORY_LIMIT = 50
 
 Handler = Callable[[OutboxItem], Awaitable[int | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """What a row becomes on Discord: text, an optional embed and optional buttons."""
-
-    content: str
-    embed: discord.Embed | None = None
-    view: discord.ui.View | None = None
-
-
 Renderer = Callable[[OutboxItem, str], Awaitable[Rendered]]
 SentHook = Callable[[OutboxItem, discord.Message], Awaitable[None]]
 ThreadResolver = Callable[[OutboxItem], Awaitable[int | None]]
 StateReport = Callable[[str | None], None]
 
-
-class Undeliverable(Exception):
-    """There is nowhere to send this row (no guild configuration, no channel)."""
-
-
-class ThreadUnavailable(Exception):
-    """The contract's thread cannot be had (Discord refused to create it): the row goes to
-    the mod channel, and the message (the reason) is recorded on the row."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a row was delivered: ``status`` (sent | fallback_thread | fallback_mod), the
-    message sent and, for a fallback, why (kept in the row's ``last_error``). ``message`` is
-    set when the row went where it was meant to: its kind's follow-up then runs on it."""
-
-    status: str
-    message_id: int
-    note: str | None = None
-    message: discord.Message | None = None
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
-
-
-class ThreadGone(Exception):
-    """The contract's thread was deleted (404 Unknown Channel): it is forgotten and the row
-    retried, which opens a new thread for it."""
-
-
 UNKNOWN_CHANNEL = 10003
-
-
-def _retryable(error: BaseException) -> bool:
-    if isinstance(error, ThreadGone):
-        return True
-    if isinstance(error, discord.HTTPException):
-        return error.status == 429 or error.status >= 500
-    return isinstance(error, aiohttp.ClientError | asyncio.TimeoutError | OSError)
-
-
-def _unusable(error: discord.HTTPException) -> bool:
-    """A thread Discord will not let us post in: deleted (404) or no access (403)."""
-    return isinstance(error, discord.NotFound | discord.Forbidden)
 
 
 def _pings_moderators(message_key: str) -> bool:
@@ -163,24 +105,7 @@ def _pings_moderators(message_key: str) -> bool:
     return message_key in {"mod.deposit_declared", "remind.deposit_confirm"}
 
 
-def _mentions(user_id: int | None) -> discord.AllowedMentions:
-    if user_id is None:
-        return discord.AllowedMentions.none()
-    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=[discord.Object(user_id)])
-
-
-def _nonce(item: OutboxItem) -> str:
-    """The row's nonce (at most 25 characters): the same on every attempt."""
-    return f"cw{item.id}"
-
-
-def _attempt_mark() -> int:
-    """A Discord snowflake before any message an attempt starting now may create; Discord's
-    clock (``discord.utils.utcnow``), not the bot's injected one, less :data:`CLOCK_SKEW`."""
-    return discord.utils.time_snowflake(discord.utils.utcnow() - CLOCK_SKEW)
-
-
-class Dispatcher:
+class Dispatcher(SendSteps):
     def __init__(self, client: discord.Client, services: Services, *, report: StateReport | None = None) -> None:
         self.client = client
         self.services = services
@@ -565,63 +490,6 @@ class Dispatcher:
     def _longest_prefix(table: dict[str, Any], key: str) -> str | None:
         matches = [prefix for prefix in table if key.startswith(prefix)]
         return max(matches, key=len) if matches else None
-
-    async def _post(
-        self,
-        item: OutboxItem,
-        channel_id: int,
-        rendered: Rendered,
-        mentions: discord.AllowedMentions,
-    ) -> discord.Message:
-        channel = self.client.get_partial_messageable(channel_id, guild_id=item.guild_id)
-        return await self._send(item, channel, rendered, mentions)
-
-    async def _send(
-        self,
-        item: OutboxItem,
-        channel: discord.abc.Messageable,
-        rendered: Rendered,
-        mentions: discord.AllowedMentions,
-    ) -> discord.Message:
-        """Send the row's message, once: with the row's nonce (Discord returns the message
-        already created instead of a new one for a resend within minutes), and, if an earlier
-        attempt may have gone out, not at all when the channel already has it."""
-        content = _clip(rendered.content)
-        if item.attempt_after_id is not None:
-            earlier = await self._earlier_send(item, channel, content)
-            if earlier is not None:
-                return earlier
-        kwargs: dict[str, Any] = {"allowed_mentions": mentions}
-        if rendered.embed is not None:
-            kwargs["embed"] = rendered.embed
-        if rendered.view is not None:
-            kwargs["view"] = rendered.view
-        # discord.py sends enforce_nonce=True with every nonce
-        return await channel.send(content, nonce=_nonce(item), **kwargs)
-
-    async def _earlier_send(
-        self, item: OutboxItem, channel: discord.abc.Messageable, content: str
-    ) -> discord.Message | None:
-        """The row's message if an earlier attempt sent it (the bot died, or the database
-        refused the mark, after Discord accepted it): among the channel's messages since the
-        attempt, one by this bot with the same text that no other row has recorded. Discord
-        returns a message's nonce only when it is created (not in history), hence the text."""
-        me = self.client.user
-        assert item.attempt_after_id is not None and me is not None
-        try:
-            async for message in channel.history(
-                limit=HISTORY_LIMIT, after=discord.Object(item.attempt_after_id), oldest_first=True
-            ):
-                if (message.author.id == me.id and message.content.strip() == content.strip()
-                        and not await self.services.outbox.message_claimed(message.id, item.id)):
-                    log.warning("outbox %s: message %s from an earlier attempt found in channel %s; "
-                                "not sending it again", item.id, message.id, message.channel.id)
-                    return message
-        except (discord.Forbidden, discord.NotFound) as error:
-            # the send itself will fail the same way if the channel is unusable
-            log.warning("outbox %s: cannot read channel %s to look for an earlier attempt (%s); sending",
-                        item.id, getattr(channel, "id", "?"), error)
-        return None
 
     async def _thread(self, item: OutboxItem) -> tuple[int | None, str | None]:
         """The contract's thread, or None and why there is none when it could not be created."""

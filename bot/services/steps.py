@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db import Conn
-from bot.errors import NotFound
+from bot.errors import NotAllowed, NotFound
 from bot.models.entities import Contract, Job
 from bot.models.states import (
     CONTRACT_TRANSITIONS,
@@ -51,6 +51,13 @@ def role_of(contract: Contract, user_id: int, *, is_moderator: bool = False) -> 
     if user_id == contract.worker_id:
         return Role.WORKER
     return Role.MODERATOR if is_moderator else Role.OUTSIDER
+
+
+def require_party(contract: Contract, role: Role) -> None:
+    """Only the client or the worker acts on their contract (the offer, its answer, an
+    amendment, an extension); a moderator acts through the cases instead."""
+    if role in {Role.OUTSIDER, Role.MODERATOR}:
+        raise NotAllowed("error.contract.not_party", contract_id=contract.id)
 
 
 async def user_zone(conn: Conn, guild_id: int, user_id: int) -> str:

@@ -275,8 +275,8 @@ class PaymentService:
         ours = await repo.refunds_of(conn, intent, (PENDING, DONE))
         outside = max(0, int(obj.get("amount_refunded") or 0) - ours)
         new = outside - session.refunded_outside
-        if new <= 0:
-            return "refund_ours"
+        if new <= 0:  # the bot's own refunds, or a dashboard refund already recorded
+            return "refund_ours" if not outside else "already_recorded"
         if not await repo.set_refunded_outside(conn, session.session_id, session.refunded_outside, outside):
             return "already_recorded"
         contract = await contracts_repo.get_contract(conn, session.contract_id)

@@ -10,7 +10,14 @@
 - **Money out**: a settlement writes ``payment_calls`` rows in its ledger transaction
   (bot/services/payment_steps.py); :meth:`process_calls`, after commit, makes each call with
   its idempotency key and records owed -> paid out when Stripe accepts it; transient failures
-  are retried with the same key, a refusal leaves the amount owed and opens a case.
+  are retried with the same key and backoff, up to ``MAX_ATTEMPTS`` or ``GIVE_UP_AFTER``; a
+  refusal, or retries that gave up, leave the amount owed and open a case that says why.
+- **A worker not ready**: their transfer waits (``waiting_account``); :meth:`remind_waiting`
+  (the payment job) DMs a reminder every ``reminder_repeat_every`` (a few times) and opens a
+  case once it waited ``payout_reminder_after``, all recorded on the rows.
+- **Money coming back**: ``charge.refunded`` beyond the bot's own refunds (a refund made in
+  Stripe's dashboard) is recorded once as paid back to the client; ``transfer.reversed``
+  makes the worker owed again. Each opens a case.
 - **Workers onboard**: :meth:`onboarding_link` (an Express account and an Account Link);
   ``account.updated`` with payouts enabled records it and wakes the transfers waiting for it.
 

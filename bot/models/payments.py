@@ -15,6 +15,7 @@ PENDING = "pending"
 WAITING_ACCOUNT = "waiting_account"
 DONE = "done"
 REFUSED = "refused"
+FAILED = "failed"  # gave up after repeated transient failures: owed, a case says why
 
 # Stripe's zero-decimal currencies among ours: their amounts are whole units, exactly the
 # ledger's minor units; the others are in cents, also the ledger's minor units.
@@ -35,6 +36,7 @@ class PaymentSession:
     deposit_id: int | None
     created_at: datetime
     expires_at: datetime
+    refunded_outside: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +57,8 @@ class PaymentCall:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    waiting_since: datetime | None
+    reminders_sent: int
+    escalated: int
+    reversed: int
+    failing_since: datetime | None

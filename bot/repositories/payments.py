@@ -107,10 +107,10 @@ async def insert_call(conn: Conn, *, guild_id: int, contract_id: int | None, kin
                       currency: str, payment_intent: str, key: str, status: str, now: datetime) -> bool:
     cur = await conn.execute(
         "INSERT INTO payment_calls (guild_id, contract_id, kind, user_id, amount, currency, payment_intent,"
-        " idempotency_key, status, next_attempt_at, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+        " idempotency_key, status, next_attempt_at, created_at, updated_at, waiting_since)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
         (guild_id, contract_id, kind, user_id, amount, currency, payment_intent, key, status, to_iso(now),
-         to_iso(now), to_iso(now)),
+         to_iso(now), to_iso(now), to_iso(now) if status == WAITING_ACCOUNT else None),
     )
     return bool(cur.rowcount)
 
@@ -135,20 +135,23 @@ async def calls_of(conn: Conn, contract_id: int) -> list[PaymentCall]:
 
 async def finish_call(conn: Conn, call_id: int, status: str, now: datetime, *, stripe_id: str | None = None,
                       error: str | None = None) -> bool:
-    """pending | waiting_account -> done | refused | waiting_account, once."""
+    """pending | waiting_account -> done | refused | failed | waiting_account, once. The
+    first time a call waits for the worker's account is kept: reminders count from it."""
+    waiting = to_iso(now) if status == WAITING_ACCOUNT else None
     cur = await conn.execute(
         "UPDATE payment_calls SET status = ?, stripe_id = COALESCE(?, stripe_id), last_error = ?,"
-        " attempts = attempts + 1, updated_at = ? WHERE id = ? AND status IN (?, ?)",
-        (status, stripe_id, error, to_iso(now), call_id, PENDING, WAITING_ACCOUNT),
+        " attempts = attempts + 1, updated_at = ?, waiting_since = COALESCE(waiting_since, ?)"
+        " WHERE id = ? AND status IN (?, ?)",
+        (status, stripe_id, error, to_iso(now), waiting, call_id, PENDING, WAITING_ACCOUNT),
     )
     return bool(cur.rowcount)
 
 
 async def retry_call(conn: Conn, call_id: int, error: str, now: datetime, next_at: datetime) -> None:
     await conn.execute(
-        "UPDATE payment_calls SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?"
-        " WHERE id = ? AND status = ?",
-        (error, to_iso(next_at), to_iso(now), call_id, PENDING),
+        "UPDATE payment_calls SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?,"
+        " failing_since = COALESCE(failing_since, ?) WHERE id = ? AND status = ?",
+        (error, to_iso(next_at), to_iso(now), to_iso(now), call_id, PENDING),
     )
 
 
@@ -160,6 +163,77 @@ async def wake_waiting_calls(conn: Conn, user_id: int, now: datetime) -> int:
         (PENDING, to_iso(now), to_iso(now), user_id, WAITING_ACCOUNT),
     )
     return int(cur.rowcount)
+
+
+async def waiting_transfers(conn: Conn) -> list[PaymentCall]:
+    """Transfers waiting for their worker's connected account (few: the payment job reads all)."""
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM payment_calls WHERE status = ? AND kind = 'transfer' ORDER BY id", (WAITING_ACCOUNT,)
+    )
+    return [from_row(PaymentCall, row) for row in rows]
+
+
+async def mark_reminded(conn: Conn, contract_id: int, user_id: int, stage: int, now: datetime) -> bool:
+    """Record onboarding reminder ``stage`` of a contract's waiting transfers, once: False if
+    it was already recorded (a second pass, another process)."""
+    cur = await conn.execute(
+        "UPDATE payment_calls SET reminders_sent = ?, updated_at = ? WHERE contract_id = ? AND user_id = ?"
+        " AND kind = 'transfer' AND status = ? AND reminders_sent < ?",
+        (stage, to_iso(now), contract_id, user_id, WAITING_ACCOUNT, stage),
+    )
+    return bool(cur.rowcount)
+
+
+async def mark_escalated(conn: Conn, contract_id: int, user_id: int, now: datetime) -> bool:
+    """The moderators were told of a contract's transfers still waiting, once."""
+    cur = await conn.execute(
+        "UPDATE payment_calls SET escalated = 1, updated_at = ? WHERE contract_id = ? AND user_id = ?"
+        " AND kind = 'transfer' AND status = ? AND escalated = 0",
+        (to_iso(now), contract_id, user_id, WAITING_ACCOUNT),
+    )
+    return bool(cur.rowcount)
+
+
+async def transfer_by_stripe_id(conn: Conn, stripe_id: str) -> PaymentCall | None:
+    row = await fetch_one(conn, "SELECT * FROM payment_calls WHERE stripe_id = ? AND kind = 'transfer'",
+                          (stripe_id,))
+    return from_row(PaymentCall, row) if row else None
+
+
+async def set_reversed(conn: Conn, call_id: int, before: int, after: int, now: datetime) -> bool:
+    """A transfer's reversed amount goes from ``before`` to ``after``, once."""
+    cur = await conn.execute(
+        "UPDATE payment_calls SET reversed = ?, updated_at = ? WHERE id = ? AND reversed = ?",
+        (after, to_iso(now), call_id, before),
+    )
+    return bool(cur.rowcount)
+
+
+async def session_by_intent(conn: Conn, payment_intent: str) -> PaymentSession | None:
+    row = await fetch_one(conn, "SELECT * FROM payment_sessions WHERE payment_intent = ?", (payment_intent,))
+    return from_row(PaymentSession, row) if row else None
+
+
+async def set_refunded_outside(conn: Conn, session_id: str, before: int, after: int) -> bool:
+    """What was refunded in Stripe's dashboard goes from ``before`` to ``after``, once."""
+    cur = await conn.execute(
+        "UPDATE payment_sessions SET refunded_outside = ? WHERE session_id = ? AND refunded_outside = ?",
+        (after, session_id, before),
+    )
+    return bool(cur.rowcount)
+
+
+async def refunds_of(conn: Conn, payment_intent: str, statuses: tuple[str, str]) -> int:
+    """The sum of a payment's refund calls in these statuses: (pending, done) are the bot's own
+    refunds, which Stripe's ``charge.refunded`` also counts; (refused, failed) are owed and
+    no call will pay them."""
+    row = await fetch_one(
+        conn,
+        "SELECT COALESCE(SUM(amount), 0) FROM payment_calls WHERE payment_intent = ? AND kind = 'refund'"
+        " AND status IN (?, ?)",
+        (payment_intent, *statuses),
+    )
+    return int(row[0]) if row else 0
 
 
 # -- connected accounts -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ async def queue_settlement_calls(conn: Conn, contract: Contract, *, to_worker: i
     payments = await repo.paid_sessions(conn, contract.id)
     if not payments:
         return
-    left = {p.payment_intent: p.amount - await repo.used_of_payment(conn, p.payment_intent or "")
+    left = {p.payment_intent: p.amount - p.refunded_outside - await repo.used_of_payment(conn, p.payment_intent or "")
             for p in payments if p.payment_intent}
     account = await repo.stripe_account(conn, contract.worker_id)
     worker_ready = account is not None and account[1]

@@ -10,7 +10,14 @@
 - **Money out**: a settlement writes ``payment_calls`` rows in its ledger transaction
   (bot/services/payment_steps.py); :meth:`process_calls`, after commit, makes each call with
   its idempotency key and records owed -> paid out when Stripe accepts it; transient failures
-  are retried with the same key, a refusal leaves the amount owed and opens a case.
+  are retried with the same key and backoff, up to ``MAX_ATTEMPTS`` or ``GIVE_UP_AFTER``; a
+  refusal, or retries that gave up, leave the amount owed and open a case that says why.
+- **A worker not ready**: their transfer waits (``waiting_account``); :meth:`remind_waiting`
+  (the payment job) DMs a reminder every ``reminder_repeat_every`` (a few times) and opens a
+  case once it waited ``payout_reminder_after``, all recorded on the rows.
+- **Money coming back**: ``charge.refunded`` beyond the bot's own refunds (a refund made in
+  Stripe's dashboard) is recorded once as paid back to the client; ``transfer.reversed``
+  makes the worker owed again. Each opens a case.
 - **Workers onboard**: :meth:`onboarding_link` (an Express account and an Account Link);
   ``account.updated`` with payouts enabled records it and wakes the transfers waiting for it.
 
@@ -30,14 +37,23 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Conn, Database
 from bot.errors import InvalidInput, NotAllowed, WrongState
-from bot.models.payments import DONE, PENDING, PROVIDERS, REFUSED, STRIPE, WAITING_ACCOUNT, PaymentCall
+from bot.models.payments import DONE, FAILED, PENDING, PROVIDERS, REFUSED, STRIPE, WAITING_ACCOUNT, PaymentCall
 from bot.models.states import CONTRACT_TRANSITIONS, FUNDED_STATES, OPEN_CONTRACT_STATES, Role
+from bot.models.timeutil import to_iso
 from bot.payments.stripe_provider import PaymentRefused, PaymentRetry, StripeGateway
 from bot.repositories import contracts as contracts_repo
 from bot.repositories import ledger
 from bot.repositories import payments as repo
 from bot.repositories.audit import record_event
-from bot.repositories.ledger import DEPOSITS_EXTERNAL, PAYOUTS_EXTERNAL, owed_account, post_ledger, refund_account
+from bot.repositories.ledger import (
+    DEPOSITS_EXTERNAL,
+    FEES_ACCOUNT,
+    PAYOUTS_EXTERNAL,
+    escrow_account,
+    owed_account,
+    post_ledger,
+    refund_account,
+)
 from bot.repositories.outbox import enqueue
 from bot.services.cases import CaseService
 from bot.services.common import transition
@@ -51,10 +67,16 @@ SESSION_MARGIN = timedelta(minutes=10)
 SESSION_LIFETIME = timedelta(hours=23)
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
+# a call failing with network errors or 5xx stops after this many attempts or this long since
+# its first failure (about 6 h of backoff): the amount stays owed and a case says why
+MAX_ATTEMPTS = 12
+GIVE_UP_AFTER = timedelta(days=1)
+# a transfer waiting for the worker's onboarding: a DM every reminder_repeat_every, this many
+MAX_ONBOARD_REMINDERS = 3
 # Stripe keeps events for 30 days; a bot down longer needs a moderator anyway
 RECONCILE_LOOKBACK = timedelta(days=3)
 HANDLED = ("checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired",
-           "account.updated")
+           "account.updated", "charge.refunded", "transfer.reversed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +203,10 @@ class PaymentService:
                 outcome = "expired" if await repo.close_session(conn, str(obj.get("id")), "expired") else "ignored"
             elif type_ == "account.updated":
                 outcome = await self._account_updated(conn, obj, now)
+            elif type_ == "charge.refunded":
+                outcome = await self._charge_refunded(conn, obj, now)
+            elif type_ == "transfer.reversed":
+                outcome = await self._transfer_reversed(conn, obj, now)
             else:
                 outcome = "ignored"
             await repo.set_event_outcome(conn, event_id, outcome)
@@ -242,6 +268,72 @@ class PaymentService:
         woken = await repo.wake_waiting_calls(conn, user_id, now)
         return f"account_ready:{woken}"
 
+    async def _charge_refunded(self, conn: Conn, obj: dict[str, Any], now: datetime) -> str:
+        """A refund of a client's payment. The bot's own refunds come back here too (Stripe counts
+        them in ``amount_refunded``); what goes beyond them was refunded in Stripe's dashboard:
+        recorded once (the cumulative amount is kept on the session) as paid back to the client,
+        taken first from this payment's refunds Stripe refused (owed, no call will pay them),
+        then from what the contract's escrow still holds, the rest from the platform's fees.
+        The moderators get a case: the contract may now hold less than its price."""
+        intent = str(obj.get("payment_intent") or "")
+        session = await repo.session_by_intent(conn, intent) if intent else None
+        if session is None:
+            return "unknown_payment"
+        ours = await repo.refunds_of(conn, intent, (PENDING, DONE))
+        outside = max(0, int(obj.get("amount_refunded") or 0) - ours)
+        new = outside - session.refunded_outside
+        if new <= 0:  # the bot's own refunds, or a dashboard refund already recorded
+            return "refund_ours" if not outside else "already_recorded"
+        if not await repo.set_refunded_outside(conn, session.session_id, session.refunded_outside, outside):
+            return "already_recorded"
+        contract = await contracts_repo.get_contract(conn, session.contract_id)
+        assert contract is not None
+        stuck = await repo.refunds_of(conn, intent, (REFUSED, FAILED))
+        owed_back = await ledger.balance(conn, contract.guild_id, refund_account(contract.client_id), contract.currency)
+        held = await ledger.balance(conn, contract.guild_id, escrow_account(contract.id), contract.currency)
+        from_refund = max(0, min(new, stuck, owed_back))
+        from_escrow = max(0, min(new - from_refund, held))
+        from_fees = new - from_refund - from_escrow
+        await post_ledger(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="refund",
+                          key=f"stripe:refunded_outside:{session.session_id}:{outside}", currency=contract.currency,
+                          now=now, memo=str(obj.get("id") or ""),
+                          entries=[(refund_account(contract.client_id), -from_refund),
+                                   (escrow_account(contract.id), -from_escrow), (FEES_ACCOUNT, -from_fees),
+                                   (PAYOUTS_EXTERNAL, new)])
+        await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="stripe.refunded_outside",
+                           now=now, user_id=contract.client_id, amount=new, from_escrow=from_escrow,
+                           from_owed_back=from_refund, from_fees=from_fees, charge=str(obj.get("id") or ""))
+        await self.cases.open_case(
+            conn, contract, guild_id=contract.guild_id, kind="escalation", reason_kind="payment_refunded_outside",
+            subject_id=contract.client_id, opened_by=None, now=now,
+            reason=(f"{obj.get('id')}: {new} {contract.currency} refunded in Stripe (owed back: {from_refund},"
+                    f" from escrow: {from_escrow}, from the platform: {from_fees}; contract {contract.status})"))
+        log.warning("contract %s: %s %s refunded in Stripe's dashboard", contract.id, new, contract.currency)
+        return "refunded_outside"
+
+    async def _transfer_reversed(self, conn: Conn, obj: dict[str, Any], now: datetime) -> str:
+        """A transfer to a worker was reversed (in Stripe's dashboard): the money is back on the
+        platform's balance, so the worker is owed it again (recorded once, the cumulative
+        reversed amount kept on the call) and the moderators get a case to pay it or not."""
+        call = await repo.transfer_by_stripe_id(conn, str(obj.get("id") or ""))
+        if call is None:
+            return "unknown_transfer"
+        total = min(int(obj.get("amount_reversed") or 0), call.amount)
+        new = total - call.reversed
+        if new <= 0 or not await repo.set_reversed(conn, call.id, call.reversed, total, now):
+            return "already_recorded"
+        await post_ledger(conn, guild_id=call.guild_id, contract_id=call.contract_id, kind="payout",
+                          key=f"stripe:reversed:{call.stripe_id}:{total}", currency=call.currency, now=now,
+                          memo=call.stripe_id, entries=[(PAYOUTS_EXTERNAL, -new), (owed_account(call.user_id), new)])
+        await record_event(conn, guild_id=call.guild_id, contract_id=call.contract_id, kind="stripe.transfer_reversed",
+                           now=now, user_id=call.user_id, amount=new, stripe_id=call.stripe_id)
+        contract = await contracts_repo.get_contract(conn, call.contract_id) if call.contract_id else None
+        await self.cases.open_case(conn, contract, guild_id=call.guild_id, kind="escalation",
+                                   reason_kind="payment_reversed", subject_id=call.user_id, opened_by=None, now=now,
+                                   reason=f"{call.stripe_id}: {new} {call.currency} reversed, owed to the worker again")
+        log.warning("payment call %s: transfer %s reversed by %s", call.id, call.stripe_id, new)
+        return "reversed"
+
     async def reconcile(self, lookback: timedelta = RECONCILE_LOOKBACK) -> int:
         """Apply the events of the last ``lookback`` that the webhook missed (the bot was down,
         the endpoint unreachable), oldest first; each once, like a webhook. Returns how many
@@ -278,6 +370,7 @@ class PaymentService:
                 due = await repo.due_calls(conn, self.clock.now())
             for call in due:
                 settled += await self._process(self.gateway, call)
+            await self.remind_waiting()
         return settled
 
     async def _process(self, gateway: StripeGateway, call: PaymentCall) -> int:
@@ -299,6 +392,10 @@ class PaymentService:
                                                  contract_id=call.contract_id, key=call.idempotency_key)
         except PaymentRetry as error:
             now = self.clock.now()
+            if call.attempts + 1 >= MAX_ATTEMPTS or (
+                    call.failing_since is not None and now - call.failing_since >= GIVE_UP_AFTER):
+                await self._give_up(call, str(error))
+                return 1
             wait = min(RETRY_FIRST * (2 ** call.attempts), RETRY_MAX)
             log.warning("payment call %s (%s) failed, retried in %s: %s", call.id, call.kind, wait, error)
             async with self.db.transaction() as conn:
@@ -345,6 +442,75 @@ class PaymentService:
                                        reason_kind="payment_refused", subject_id=call.user_id, opened_by=None,
                                        reason=f"{call.kind} {call.amount} {call.currency}: {reason}"[:1000], now=now)
         log.warning("payment call %s (%s) refused by Stripe: %s", call.id, call.kind, reason)
+
+    async def _give_up(self, call: PaymentCall, reason: str) -> None:
+        """Retried long enough: the call stops, the amount stays owed and the moderators get a
+        case naming the idempotency key (a call may have reached Stripe though its answer was
+        lost: the dashboard shows it under that key before anyone pays by hand)."""
+        now = self.clock.now()
+        attempts = call.attempts + 1
+        why = f"{call.kind} {call.amount} {call.currency}, {attempts} attempts, key {call.idempotency_key}: {reason}"
+        async with self.db.transaction() as conn:
+            if not await repo.finish_call(conn, call.id, FAILED, now, error=reason):
+                return
+            contract = await contracts_repo.get_contract(conn, call.contract_id) if call.contract_id else None
+            await self.cases.open_case(conn, contract, guild_id=call.guild_id, kind="escalation",
+                                       reason_kind="payment_failed", subject_id=call.user_id, opened_by=None,
+                                       reason=why[:1000], now=now)
+        log.warning("payment call %s (%s) given up after %s attempts: %s", call.id, call.kind, attempts, reason)
+
+    async def remind_waiting(self) -> int:
+        """The payment job's, every pass: a transfer waiting for its worker's Stripe onboarding
+        is reminded every ``reminder_repeat_every`` (at most ``MAX_ONBOARD_REMINDERS`` times),
+        and once it has waited ``payout_reminder_after`` the moderators get a case. Counted from
+        the row's ``waiting_since`` and recorded on the rows, so a restart or a second process
+        sends nothing twice; after downtime one reminder is sent, not every missed one."""
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            waiting = await repo.waiting_transfers(conn)
+        groups: dict[tuple[int, int], list[PaymentCall]] = {}
+        for call in waiting:
+            if call.contract_id is not None and call.waiting_since is not None:
+                groups.setdefault((call.contract_id, call.user_id), []).append(call)
+        done = 0
+        for (contract_id, user_id), calls in groups.items():
+            try:
+                done += await self._remind_group(contract_id, user_id, calls, now)
+            except Exception:
+                # one contract's failure must not keep the others' reminders back: next pass
+                log.exception("contract %s: onboarding reminder failed; tried again next pass", contract_id)
+        return done
+
+    async def _remind_group(self, contract_id: int, user_id: int, calls: list[PaymentCall], now: datetime) -> int:
+        guild_id, currency = calls[0].guild_id, calls[0].currency
+        policies = await self.escrow.guilds.policies(guild_id)
+        repeat = policies.duration("reminder_repeat_every")
+        escalate_after = policies.duration("payout_reminder_after")
+        since = min(c.waiting_since for c in calls if c.waiting_since is not None)
+        waited = now - since
+        stage = min(MAX_ONBOARD_REMINDERS, waited // repeat) if repeat else 0
+        remind = stage > min(c.reminders_sent for c in calls)
+        escalate = bool(escalate_after) and waited >= escalate_after and not all(c.escalated for c in calls)
+        if not (remind or escalate):
+            return 0
+        amount = sum(c.amount for c in calls)
+        done = 0
+        async with self.db.transaction() as conn:
+            if remind and await repo.mark_reminded(conn, contract_id, user_id, stage, now):
+                await enqueue(conn, guild_id=guild_id, target="dm", recipient_id=user_id, contract_id=contract_id,
+                              message_key="stripe.notify.onboard_reminder", now=now,
+                              args={"contract_id": contract_id, "paid_amount": amount, "currency": currency})
+                done += 1
+            if escalate and await repo.mark_escalated(conn, contract_id, user_id, now):
+                contract = await contracts_repo.get_contract(conn, contract_id)
+                await self.cases.open_case(conn, contract, guild_id=guild_id, kind="escalation",
+                                           reason_kind="payout_onboarding", subject_id=user_id, opened_by=None,
+                                           reason=f"{amount} {currency} waiting since {to_iso(since)}", now=now)
+                done += 1
+        if done:
+            log.info("contract %s: transfer waiting for %s's onboarding: reminder %s, escalated %s", contract_id,
+                     user_id, remind, escalate)
+        return done
 
     async def calls(self, contract_id: int) -> list[PaymentCall]:
         async with self.db.read() as conn:

@@ -20,7 +20,7 @@ from bot.models.states import ContractStatus
 from bot.ui.format import format_money
 from tests.bot.conftest import Market
 from tests.bot.helpers import LOGO, IncomingFile, hired, last_dm, ledger, reload
-from tests.fakes.stripe_fake import SECRET_KEY, WEBHOOK_SECRET, StripeFake, sign
+from tests.fakes.stripe_fake import SECRET_KEY, WEBHOOK_SECRET, StripeFake, assert_paid_once, sign
 
 
 @pytest.fixture
@@ -443,3 +443,128 @@ async def test_reconciliation_applies_a_payment_the_webhook_missed(stripe_market
     assert last_dm(market, market.worker).content.startswith(told)
     assert market.bot.payment_worker is not None
     assert await market.bot.payment_worker.reconcile() == 0  # each event once
+
+
+# -- both languages: the whole flow in Japanese -----------------------------------------------
+
+
+async def test_the_whole_flow_in_japanese(stripe_market: Market, stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    for member in (market.client, market.worker):
+        market.set_locale(member, "ja")
+    await market.services.guilds.remember_locale(market.client.id, "ja")  # used the bot in Japanese before
+    # the worker connects with Stripe from Discord, in Japanese
+    result = await market.worker.slash(market.general, "profile payout")
+    await market.settle()
+    assert result.response is not None and result.response.content == t("ja", "stripe.ui.onboard")
+    await post_event(market, stripe_fake.account_ready(stripe_fake.accounts[-1]["id"]))
+
+    contract = await hired(market)
+    result = await pay_by_button(market, contract)
+    price, share = format_money(45000, "JPY", "ja"), format_money(40500, "JPY", "ja")
+    assert result.response is not None and result.ephemeral
+    assert result.response.content == t("ja", "stripe.ui.pay", contract_id=contract.id, amount=price)
+    label, url = link_of(result)
+    assert label == "45,000円 を支払う"
+    status, body = await post_event(market, stripe_fake.completed(url.rsplit("/", 1)[1]))
+    assert (status, body["outcome"]) == (200, "funded")
+    told = t("ja", "notify.funded_worker", contract_id=contract.id, due_at="X").split("X")[0]
+    assert last_dm(market, market.worker).content.startswith(told)
+
+    await delivered(market, await reload(market, contract.id))
+    result = await market.client.slash(market.general, "review approve", contract=contract.id)
+    await market.settle()
+    simcord.assert_responded(result, content=t("ja", "ui.review.approved", contract_id=contract.id), ephemeral=True)
+    await payments_pass(market)
+
+    [transfer] = stripe_fake.transfers
+    assert (transfer["amount"], transfer["idempotency_key"]) == (
+        40500, f"settle:{contract.id}:transfer:{stripe_fake.sessions[url.rsplit('/', 1)[1]]['payment_intent']}")
+    assert last_dm(market, market.worker).content == t("ja", "stripe.notify.transfer_sent", contract_id=contract.id,
+                                                       paid_amount=share)
+    assert await ledger(market, f"owed:{market.worker.id}") == 0
+    await assert_paid_once(market.bot.db, stripe_fake)
+
+
+# -- the faults' messages: reminders, cases -----------------------------------------------------
+
+
+async def test_a_worker_waiting_for_onboarding_is_reminded_and_the_moderators_told(stripe_market: Market,
+                                                                                    stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    await market.services.guilds.remember_locale(market.worker.id, "ja")
+    contract = await paid_contract(market, stripe_fake)
+    await delivered(market, contract)
+    await market.services.deliveries.approve(market.guild.id, contract.id, actor_id=market.client.id)
+    await market.settle()
+    await payments_pass(market)
+    yen = format_money(40500, "JPY", "ja")
+    reminder = t("ja", "stripe.notify.onboard_reminder", contract_id=contract.id, paid_amount=yen)
+
+    market.clock.advance(days=1)
+    await payments_pass(market)
+    assert last_dm(market, market.worker).content == reminder
+    await market.restart()  # the reminder is a fact in the database: not sent again
+    await payments_pass(market)
+    assert [m.content for m in market.dms(market.worker)].count(reminder) == 1
+
+    market.clock.advance(days=1)  # payout_reminder_after (2d): the moderators' case
+    await payments_pass(market)
+    assert [m.content for m in market.dms(market.worker)].count(reminder) == 2
+    card = market.mod.last_message
+    assert card is not None and card.embeds
+    assert t("en", "ui.case.kind.payout_onboarding") in (card.embeds[0].title or "")
+    assert "40500 JPY waiting since" in str(card.embeds[0].to_dict())
+    [case] = await market.services.cases.list(market.guild.id)
+    assert (case.reason_kind, case.subject_id) == ("payout_onboarding", market.worker.id)
+    assert stripe_fake.transfers == []
+
+
+async def test_a_call_that_keeps_failing_ends_in_a_case(stripe_market: Market, stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    await worker_onboarded(market, stripe_fake)
+    contract = await paid_contract(market, stripe_fake)
+    await delivered(market, contract)
+    for _ in range(20):
+        stripe_fake.fail("transfers", 500)
+    await market.services.deliveries.approve(market.guild.id, contract.id, actor_id=market.client.id)
+    await market.settle()
+    for _ in range(20):
+        market.clock.advance(hours=2)
+        await payments_pass(market)
+    [call] = await market.services.payments.calls(contract.id)
+    assert call.status == "failed"
+    assert await ledger(market, f"owed:{market.worker.id}") == 40500
+    card = market.mod.last_message
+    assert card is not None and card.embeds
+    assert t("en", "ui.case.kind.payment_failed") in (card.embeds[0].title or "")
+    assert call.idempotency_key in str(card.embeds[0].to_dict())
+    assert stripe_fake.transfers == []
+
+
+async def test_a_dashboard_refund_and_a_reversal_arrive_by_webhook(stripe_market: Market,
+                                                                   stripe_fake: StripeFake) -> None:
+    market = stripe_market
+    await worker_onboarded(market, stripe_fake)
+    contract = await paid_contract(market, stripe_fake)
+    await delivered(market, contract)
+    await market.services.deliveries.approve(market.guild.id, contract.id, actor_id=market.client.id)
+    await market.settle()
+    await payments_pass(market)
+    [transfer] = stripe_fake.transfers
+
+    event = stripe_fake.reverse(transfer["id"])
+    assert (await post_event(market, event))[1]["outcome"] == "reversed"
+    assert (await post_event(market, event))[1]["outcome"] == "duplicate"
+    assert await ledger(market, f"owed:{market.worker.id}") == 40500
+    card = market.mod.last_message
+    assert card is not None and t("en", "ui.case.kind.payment_reversed") in (card.embeds[0].title or "")
+
+    [session] = stripe_fake.sessions.values()
+    event = stripe_fake.refund_in_dashboard(session["payment_intent"], 45000)
+    assert (await post_event(market, event))[1]["outcome"] == "refunded_outside"
+    assert (await post_event(market, event))[1]["outcome"] == "duplicate"
+    card = market.mod.last_message
+    assert card is not None and t("en", "ui.case.kind.payment_refunded_outside") in (card.embeds[0].title or "")
+    assert await ledger(market, "payouts:external") == 45000  # the refund; the transfer came back
+    await assert_paid_once(market.bot.db, stripe_fake)

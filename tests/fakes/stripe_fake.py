@@ -7,7 +7,11 @@ Webhooks are signed with the real scheme (``t=...,v1=HMAC-SHA256``) and secret, 
   ``accounts``, ``account_links``, ``events`` (list);
 - ``Idempotency-Key`` honoured like Stripe: the same key returns the first answer;
 - ``fail(kind, status, code)`` queues a failure for the next call of that kind
-  (``transfers``, ``refunds``, ``checkout``...): 500 for a transient fault, 400 for a refusal.
+  (``transfers``, ``refunds``, ``checkout``...): 500 for a transient fault, 400 for a refusal;
+- money coming back: ``refund_in_dashboard`` (``charge.refunded``, counting the bot's own
+  refunds too, as Stripe does) and ``reverse`` (``transfer.reversed``);
+- :func:`assert_paid_once`: every transfer and refund the bot made matches exactly one
+  settled ``payment_calls`` row (its key, id and amount), and each such row one object here.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from bot.db import Database
 
 WEBHOOK_SECRET = "whsec_test_local_fake"
 SECRET_KEY = "sk_test_local_fake"
@@ -182,6 +188,40 @@ class StripeFake:
         return self.event("account.updated", {"id": account_id, "object": "account", "payouts_enabled": True,
                                               "charges_enabled": True})
 
+    def refund_in_dashboard(self, payment_intent: str, amount: int) -> dict[str, Any]:
+        """Someone refunded part of a payment in Stripe's dashboard: ``charge.refunded`` with
+        the charge's cumulative ``amount_refunded`` (the bot's API refunds included)."""
+        self.refunds.append({"id": self._id("re"), "object": "refund", "amount": amount,
+                             "payment_intent": payment_intent, "status": "succeeded", "idempotency_key": None})
+        return self.charge_refunded(payment_intent)
+
+    def charge_refunded(self, payment_intent: str) -> dict[str, Any]:
+        session = next(s for s in self.sessions.values() if s["payment_intent"] == payment_intent)
+        refunded = sum(r["amount"] for r in self.refunds if r["payment_intent"] == payment_intent)
+        return self.event("charge.refunded", {
+            "id": f"ch_of_{payment_intent}", "object": "charge", "payment_intent": payment_intent,
+            "amount": session["amount_total"], "amount_refunded": refunded,
+            "refunded": refunded >= session["amount_total"]})
+
+    def reverse(self, transfer_id: str, amount: int | None = None) -> dict[str, Any]:
+        """A transfer reversed (all of it by default): ``transfer.reversed``."""
+        transfer = next(t for t in self.transfers if t["id"] == transfer_id)
+        reversed_ = transfer.get("amount_reversed", 0) + (transfer["amount"] if amount is None else amount)
+        transfer.update(amount_reversed=reversed_, reversed=reversed_ >= transfer["amount"])
+        return self.event("transfer.reversed", dict(transfer))
+
     @staticmethod
     def payload(event: dict[str, Any]) -> str:
         return json.dumps(event)
+
+
+async def assert_paid_once(db: Database, fake: StripeFake) -> None:
+    """Nothing was paid twice: one transfer or refund per idempotency key, each the answer to
+    exactly one ``payment_calls`` row now done (same key, id and amount), and every done row
+    paid by exactly one of them. Refunds made in the dashboard carry no key and are skipped."""
+    made = [o for o in fake.transfers + fake.refunds if o.get("idempotency_key")]
+    keys = [o["idempotency_key"] for o in made]
+    assert len(keys) == len(set(keys)), f"paid twice under one key: {keys}"
+    rows = await db.fetchall("SELECT idempotency_key, stripe_id, amount, status FROM payment_calls")
+    done = {r["idempotency_key"]: (r["stripe_id"], r["amount"]) for r in rows if r["status"] == "done"}
+    assert {o["idempotency_key"]: (o["id"], o["amount"]) for o in made} == done

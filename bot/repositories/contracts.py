@@ -1,4 +1,5 @@
-"""SQL for contracts, their terms, amendments, deposits, deliveries and revision requests."""
+"""SQL for contracts, their terms, amendments, deposits, deliveries and revision requests
+(the sweep's own queries are in ``timers.py``, deadline extension requests in ``extensions.py``)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from bot.models.entities import (
     Delivery,
     DeliveryFile,
     Deposit,
-    ExtensionRequest,
     RevisionRequest,
     Terms,
     from_row,
 )
-from bot.models.timeutil import from_iso, to_iso
+from bot.models.timeutil import to_iso
 
 
 async def _insert(conn: Conn, table: str, values: dict[str, Any]) -> Row:
@@ -231,48 +231,6 @@ async def touch_guild_timers(conn: Conn, guild_id: int) -> None:
     )
 
 
-async def due_for_timers(conn: Conn, now: str, limit: int) -> list[int]:
-    return [
-        int(r[0])
-        for r in await conn.execute_fetchall(
-            "SELECT id FROM contracts WHERE timer_due_at IS NOT NULL AND timer_due_at <= ?"
-            " ORDER BY timer_due_at LIMIT ?",
-            (now, limit),
-        )
-    ]
-
-
-async def set_timer(conn: Conn, contract_id: int, due_at: str | None, seen: str) -> None:
-    """Set the next look, unless the contract changed since it was read (then it stays "now").
-    Queued with the transaction's next statement (its COMMIT): nothing reads the row count."""
-    await write_later(
-        conn,
-        "UPDATE contracts SET timer_due_at = ? WHERE id = ? AND (timer_due_at IS NULL OR timer_due_at <= ?)",
-        (due_at, contract_id, seen),
-    )
-
-
-async def contract_for_sweep(conn: Conn, contract_id: int) -> tuple[Contract, bool] | None:
-    """The contract and whether it has a declared deposit waiting for a moderator, in one query."""
-    row = await fetch_one(
-        conn,
-        "SELECT c.*, EXISTS (SELECT 1 FROM deposits d WHERE d.contract_id = c.id AND d.status = 'declared')"
-        " AS has_declared FROM contracts c WHERE c.id = ?",
-        (contract_id,),
-    )
-    return (from_row(Contract, row), bool(row["has_declared"])) if row else None
-
-
-async def has_fired(conn: Conn, key: str) -> bool:
-    return await fetch_one(conn, "SELECT 1 FROM timer_fires WHERE key = ?", (key,)) is not None
-
-
-async def fired_at(conn: Conn, key: str) -> datetime | None:
-    """When the reminder or final action recorded under ``key`` fired (None: not yet)."""
-    row = await fetch_one(conn, "SELECT fired_at FROM timer_fires WHERE key = ?", (key,))
-    return from_iso(row[0]) if row else None
-
-
 async def pending_extra_revision(conn: Conn, contract_id: int) -> RevisionRequest | None:
     """A revision request that still waits for the worker's answer (the review clock waits too)."""
     row = await fetch_one(
@@ -286,15 +244,6 @@ async def pending_extra_revision(conn: Conn, contract_id: int) -> RevisionReques
 async def count_ratings(conn: Conn, contract_id: int) -> int:
     row = await fetch_one(conn, "SELECT COUNT(*) FROM ratings WHERE contract_id = ?", (contract_id,))
     return int(row[0]) if row else 0
-
-
-async def record_fire(conn: Conn, *, key: str, guild_id: int, contract_id: int, kind: str, now: str) -> bool:
-    cur = await conn.execute(
-        "INSERT INTO timer_fires (key, guild_id, contract_id, kind, fired_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (key) DO NOTHING",
-        (key, guild_id, contract_id, kind, now),
-    )
-    return cur.rowcount == 1
 
 
 async def terms(conn: Conn, contract_id: int, version: int) -> Terms:
@@ -597,46 +546,6 @@ async def resume_clock(conn: Conn, contract_id: int, paused_at: datetime, now: d
     return cur.rowcount == 1
 
 
-async def insert_extension(conn: Conn, **values: Any) -> ExtensionRequest | None:
-    """None if the contract already has an open extension request (the unique index)."""
-    columns = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    row = await fetch_one(
-        conn,
-        f"INSERT INTO extension_requests ({columns}) VALUES ({marks})"
-        " ON CONFLICT (contract_id) WHERE status = 'proposed' DO NOTHING RETURNING *",
-        values.values(),
-    )
-    return from_row(ExtensionRequest, row) if row else None
-
-
-async def get_extension(conn: Conn, extension_id: int) -> ExtensionRequest | None:
-    row = await fetch_one(conn, "SELECT * FROM extension_requests WHERE id = ?", (extension_id,))
-    return from_row(ExtensionRequest, row) if row else None
-
-
-async def open_extension(conn: Conn, contract_id: int) -> ExtensionRequest | None:
-    row = await fetch_one(conn, "SELECT * FROM extension_requests WHERE contract_id = ? AND status = 'proposed'",
-                          (contract_id,))
-    return from_row(ExtensionRequest, row) if row else None
-
-
-async def extensions(conn: Conn, contract_id: int) -> list[ExtensionRequest]:
-    return [
-        from_row(ExtensionRequest, r)
-        for r in await conn.execute_fetchall(
-            "SELECT * FROM extension_requests WHERE contract_id = ? ORDER BY id", (contract_id,)
-        )
-    ]
-
-
-async def set_extension_status(conn: Conn, extension_id: int, old: str, new: str, **sets: Any) -> bool:
-    extra = "".join(f", {name} = ?" for name in sets)
-    cur = await conn.execute(
-        f"UPDATE extension_requests SET status = ?{extra} WHERE id = ? AND status = ?",
-        (new, *sets.values(), extension_id, old),
-    )
-    return cur.rowcount == 1
 async def void_deposit(conn: Conn, deposit_id: int, reason: str) -> None:
     """A declared deposit that never arrived, voided with why. Guarded like the confirmation."""
     await write_later(

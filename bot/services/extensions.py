@@ -21,6 +21,7 @@ from bot.models.states import ContractStatus, Role
 from bot.models.terms import MAX_DEADLINE_DAYS, Deadline
 from bot.models.timeutil import to_iso
 from bot.repositories import contracts as repo
+from bot.repositories import extensions as ext_repo
 from bot.repositories.audit import record_event
 from bot.services.common import clean_text
 from bot.services.steps import load_contract, notify, post_thread, require_party, retire, role_of
@@ -41,7 +42,7 @@ class ExtensionSteps:
         async with self.db.read() as conn:
             contract = await load_contract(conn, guild_id, contract_id)
             self._extension_allowed(contract, actor_id)
-            pending = await repo.open_extension(conn, contract.id)
+            pending = await ext_repo.open_extension(conn, contract.id)
         if pending is not None:
             raise WrongState("error.extension.pending", extension_id=pending.id)
 
@@ -66,12 +67,12 @@ class ExtensionSteps:
             contract = await load_contract(conn, guild_id, contract_id)
             self._extension_allowed(contract, actor_id)
             assert contract.due_at is not None
-            extension = await repo.insert_extension(
+            extension = await ext_repo.insert_extension(
                 conn, contract_id=contract.id, requested_by=actor_id, base_version=contract.terms_version, days=days,
                 reason=text, status="proposed", created_at=to_iso(now),
             )
             if extension is None:
-                pending = await repo.open_extension(conn, contract.id)
+                pending = await ext_repo.open_extension(conn, contract.id)
                 raise WrongState("error.extension.pending", extension_id=pending.id if pending else "-")
             await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="extension.requested", now=now,
                                actor_id=actor_id, extension_id=extension.id, days=days, reason=text)
@@ -88,7 +89,7 @@ class ExtensionSteps:
         now = self.clock.now()
         stale: str | None = None
         async with self.db.transaction() as conn:
-            extension = await repo.get_extension(conn, extension_id)
+            extension = await ext_repo.get_extension(conn, extension_id)
             if extension is None:
                 raise NotFound("error.extension.not_found", extension_id=extension_id)
             contract = await load_contract(conn, guild_id, extension.contract_id)
@@ -99,7 +100,7 @@ class ExtensionSteps:
             if extension.status != "proposed":
                 raise WrongState("error.extension.answered", status=f"extension_{extension.status}")
             if not accept:
-                await repo.set_extension_status(conn, extension.id, "proposed", "declined", decided_at=to_iso(now),
+                await ext_repo.set_extension_status(conn, extension.id, "proposed", "declined", decided_at=to_iso(now),
                                                 decided_by=actor_id)
                 await retire(conn, contract, now, f"extension:{extension.id}:*")
                 await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="extension.declined",
@@ -109,13 +110,13 @@ class ExtensionSteps:
             elif contract.status != _CS.ACTIVE or contract.due_at is None:
                 # the lapse is committed (raising here would roll it back), then refused below
                 stale = contract.status
-                await repo.set_extension_status(conn, extension.id, "proposed", "lapsed", decided_at=to_iso(now))
+                await ext_repo.set_extension_status(conn, extension.id, "proposed", "lapsed", decided_at=to_iso(now))
                 await retire(conn, contract, now, f"extension:{extension.id}:*")
                 await record_event(conn, guild_id=guild_id, contract_id=contract.id, kind="extension.lapsed",
                                    now=now, actor_id=actor_id, extension_id=extension.id)
             else:
                 await self._apply_extension(conn, contract, extension, actor_id, now)
-            updated = await repo.get_extension(conn, extension.id)
+            updated = await ext_repo.get_extension(conn, extension.id)
         assert updated is not None
         if stale is not None:
             raise WrongState("error.extension.stale", status=stale)
@@ -144,7 +145,7 @@ class ExtensionSteps:
         )
         due_at = contract.due_at + later
         await repo.change_terms(conn, contract.id, contract.status, version, due_at=due_at, topup_due=None)
-        await repo.set_extension_status(conn, extension.id, "proposed", "accepted", decided_at=to_iso(now),
+        await ext_repo.set_extension_status(conn, extension.id, "proposed", "accepted", decided_at=to_iso(now),
                                         decided_by=actor_id, new_version=version)
         await retire(conn, contract, now, f"extension:{extension.id}:*")
         await record_event(conn, guild_id=contract.guild_id, contract_id=contract.id, kind="extension.accepted",

@@ -46,6 +46,7 @@ from bot.models.timers import (
 from bot.models.timeutil import to_iso
 from bot.repositories import cases as cases_repo
 from bot.repositories import contracts as repo
+from bot.repositories import timers as timers_repo
 from bot.repositories.audit import record_event
 from bot.repositories.outbox import enqueue
 from bot.services.cases import CaseService, settle_cases
@@ -93,7 +94,8 @@ class TimerService:
         failed: set[int] = set()
         for _ in range(max_batches):
             async with self.db.read() as conn:
-                ids = [i for i in await repo.due_for_timers(conn, to_iso(when), BATCH + len(failed)) if i not in failed]
+                due = await timers_repo.due_for_timers(conn, to_iso(when), BATCH + len(failed))
+                ids = [i for i in due if i not in failed]
             if not ids:
                 break
             for contract_id in ids:
@@ -116,7 +118,7 @@ class TimerService:
         finals: list[Due] = []
         contract: Contract | None = None
         async with self.db.transaction() as conn:
-            found = await repo.contract_for_sweep(conn, contract_id)
+            found = await timers_repo.contract_for_sweep(conn, contract_id)
             if found is None:
                 return
             contract, has_declared = found
@@ -128,14 +130,14 @@ class TimerService:
             plan = await self._plan(conn, contract, cache[contract.guild_id], now, has_declared=has_declared)
             report.contracts += 1
             for due in plan.reminders:
-                if await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
+                if await timers_repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
                                           kind=due.kind, now=to_iso(now)):
                     await self._remind(conn, contract, due, now)
                     report.reminders += 1
             for due in plan.finals:
                 escalation = escalation_at_final(due.timer.kind, topup_due=contract.topup_due)
                 if escalation is not None:
-                    if await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id,
+                    if await timers_repo.record_fire(conn, key=due.key, guild_id=contract.guild_id,
                                               contract_id=contract.id, kind=due.kind, now=to_iso(now)):
                         await self._escalate(conn, contract, escalation, now)
                         report.escalations += 1
@@ -145,7 +147,7 @@ class TimerService:
                     finals.append(due)
             if finals:
                 plan.later(now + FINAL_RETRY)
-            await repo.set_timer(conn, contract.id, to_iso(plan.next_at) if plan.next_at else None, to_iso(now))
+            await timers_repo.set_timer(conn, contract.id, to_iso(plan.next_at) if plan.next_at else None, to_iso(now))
         # Expiry and auto-approval are state transitions with their own guarded transaction.
         for due in finals:
             action = due.timer.kind.final
@@ -189,7 +191,7 @@ class TimerService:
         # the reveal is recorded by its own transaction, after this one: once done, it is not due again
         plan.finals = [due for due in plan.finals
                        if due.timer.kind.final is not FinalAction.REVEAL_RATINGS
-                       or not await repo.has_fired(conn, due.key)]
+                       or not await timers_repo.has_fired(conn, due.key)]
         return plan
 
     @staticmethod
@@ -205,7 +207,8 @@ class TimerService:
         elif status == _CS.AWAITING_FUNDING:
             running.append((TimerKey(ESCROW), contract.clock_at))
             # once the escrow escalation has fired, the contract expires if it stays unfunded
-            escalated = await repo.fired_at(conn, fire_key(contract.id, ESCROW.name, contract.clock_at, "final", 0))
+            escalation_key = fire_key(contract.id, ESCROW.name, contract.clock_at, "final", 0)
+            escalated = await timers_repo.fired_at(conn, escalation_key)
             if escalated is not None:
                 running.append((TimerKey(UNFUNDED), escalated))
         elif status == _CS.DELIVERED:
@@ -262,7 +265,7 @@ class TimerService:
             contract = await repo.get_contract(conn, contract_id)
             if contract is None or contract.status != _CS.AWAITING_FUNDING:
                 return False
-            if not await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
+            if not await timers_repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
                                           kind=due.kind, now=to_iso(now)):
                 return False
             target = transition(CONTRACT_TRANSITIONS, "contract", contract.status, "expire_unfunded", Role.SYSTEM)
@@ -284,7 +287,7 @@ class TimerService:
             contract = await repo.get_contract(conn, contract_id)
             if contract is None:
                 return
-            if await repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
+            if await timers_repo.record_fire(conn, key=due.key, guild_id=contract.guild_id, contract_id=contract.id,
                                       kind=due.kind, now=to_iso(now)):
                 await notify(conn, contract, notice.message_key, now, to=party(notice.recipient, contract))
             await repo.touch_timer(conn, contract.id)  # planned again: nothing left, the timer ends

@@ -15,7 +15,7 @@ import pytest
 from bot.models.money import fee_split
 from bot.models.timers import Due, Plan, plan_waiting
 from bot.models.timeutil import to_iso
-from bot.repositories import contracts as contracts_repo
+from bot.repositories import timers as timers_repo
 from bot.services import timers as timers_module
 from bot.services.container import Services
 from tests.ids import CLIENT, GUILD_ID, MODERATOR, WORKER
@@ -620,7 +620,7 @@ async def test_policy_of_another_guild_does_not_touch_these_timers(services: Ser
 async def _due_sql(services: Services, now: str) -> tuple[str, tuple[Any, ...]]:
     async with services.db.read() as conn:
         recorder = RecordingConn(conn)
-        await contracts_repo.due_for_timers(recorder, now, 500)  # type: ignore[arg-type]
+        await timers_repo.due_for_timers(recorder, now, 500)  # type: ignore[arg-type]
     (call,) = recorder.calls
     return call
 
@@ -656,8 +656,8 @@ async def test_after_a_sweep_nothing_is_due_until_the_next_moment(services: Serv
     assert (await reload(services, settled.id)).timer_due_at is None  # nothing to wait for
 
     async with services.db.read() as conn:
-        assert await contracts_repo.due_for_timers(conn, to_iso(now), 500) == []
-        assert await contracts_repo.due_for_timers(conn, to_iso(now + HOUR), 500) == []
+        assert await timers_repo.due_for_timers(conn, to_iso(now), 500) == []
+        assert await timers_repo.due_for_timers(conn, to_iso(now + HOUR), 500) == []
 
     # the next sweep with nothing due runs the due query and reads no contract row
     log = StatementLog()
@@ -674,8 +674,8 @@ async def test_after_a_sweep_nothing_is_due_until_the_next_moment(services: Serv
     next_moment = min(c.timer_due_at for c in [await reload(services, c.id) for c in waiting.values()]
                       if c.timer_due_at is not None)
     async with services.db.read() as conn:
-        assert await contracts_repo.due_for_timers(conn, to_iso(next_moment - SECOND), 500) == []
-        assert await contracts_repo.due_for_timers(conn, to_iso(next_moment), 500) != []
+        assert await timers_repo.due_for_timers(conn, to_iso(next_moment - SECOND), 500) == []
+        assert await timers_repo.due_for_timers(conn, to_iso(next_moment), 500) != []
 
 
 async def test_a_sweep_looks_at_each_due_contract_once(services: Services) -> None:

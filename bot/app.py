@@ -293,30 +293,8 @@ class MarketBot(commands.Bot):
             if self._closing:
                 return
             self._sweep_task = asyncio.current_task()
-            started = time.perf_counter()
             try:
-                report = await self.services.timers.sweep(self.clock.now())
-                self.heartbeat.swept()
-                self.metrics.swept(time.perf_counter() - started, report.contracts, report.failed)
-            except asyncio.CancelledError:
-                self._sweep_task = None
-                if not self._closing:
-                    raise
-                log.info("sweep cancelled by the shutdown; it runs again after the restart")
-                return
-            except Exception:
-                log.exception("timer sweep failed; it runs again next tick")
-                self.metrics.swept(time.perf_counter() - started, 0, 1)
-            try:
-                # jobs open too long, and the daily digest of money owed too long: due facts in
-                # the database, each done once whatever the restarts
-                for what, work in (("job expiry", self.services.jobs.expire_due),
-                                   ("payout digests", self.services.escrow.payout_digests)):
-                    try:
-                        await work(self.clock.now())
-                    except Exception:
-                        log.exception("%s failed; it runs again next tick", what)
-                await self._scheduled_outbox()
+                await self._sweep_once()
             except asyncio.CancelledError:
                 if not self._closing:
                     raise
@@ -325,6 +303,27 @@ class MarketBot(commands.Bot):
             finally:
                 self._sweep_task = None
             await self.refresh_metrics()
+
+    async def _sweep_once(self) -> None:
+        """The timers' sweep, then the jobs open too long and the daily digest of money owed too
+        long (due facts in the database, each done once whatever the restarts), then the outbox.
+        A failing step is logged and tried again next tick; the others still run."""
+        started = time.perf_counter()
+        try:
+            report = await self.services.timers.sweep(self.clock.now())
+        except Exception:
+            log.exception("timer sweep failed; it runs again next tick")
+            self.metrics.swept(time.perf_counter() - started, 0, 1)
+        else:
+            self.heartbeat.swept()
+            self.metrics.swept(time.perf_counter() - started, report.contracts, report.failed)
+        for what, work in (("job expiry", self.services.jobs.expire_due),
+                           ("payout digests", self.services.escrow.payout_digests)):
+            try:
+                await work(self.clock.now())
+            except Exception:
+                log.exception("%s failed; it runs again next tick", what)
+        await self._scheduled_outbox()
 
     async def refresh_metrics(self) -> None:
         """Set the database-backed gauges (outbox backlog, money held and owed). Never raises."""

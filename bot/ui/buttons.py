@@ -56,7 +56,8 @@ MAX_BUTTONS = 25
 # contract id); a button of any other resource has no guild to be a member of.
 GUILD_RESOURCE = {
     "contract": "contract", "review": "contract", "escrow": "contract", "amendment": "amendment",
-    "revision": "revision", "case": "case", "job": "job",
+    "revision": "revision", "case": "case", "job": "job", "application": "application",
+    "extension": "extension",
 }  # fmt: skip
 
 B = TypeVar("B", bound="type[MarketButton]")
@@ -102,6 +103,17 @@ class MarketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_ANY
             row=row,
         )
         self.target_id = target_id
+        self._guild_id: int | None = None
+
+    async def guild_id(self, interaction: discord.Interaction[Any]) -> int:
+        """The guild of the click, or, for a click in a DM, the guild of the button's target
+        (looked up once per click; NotFound if the target is gone)."""
+        if interaction.guild_id is not None:
+            return interaction.guild_id
+        if self._guild_id is None:
+            owner = GUILD_RESOURCE.get(self.resource, self.resource)
+            self._guild_id = await interaction.client.services.contracts.guild_of(owner, self.target_id)
+        return self._guild_id
 
     @classmethod
     async def from_custom_id(
@@ -117,10 +129,8 @@ class MarketButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_ANY
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
-            owner = GUILD_RESOURCE.get(self.resource)
-            if interaction.guild_id is None and owner is not None:  # a DM: still in the target's server?
-                guild_id = await interaction.client.services.contracts.guild_of(owner, self.target_id)
-                await require_member(interaction, guild_id)
+            if interaction.guild_id is None and self.resource in GUILD_RESOURCE:  # a DM: still a member?
+                await require_member(interaction, await self.guild_id(interaction))
             await self.run(interaction)
         except Exception as error:
             code = await report_error(interaction, error)
@@ -180,12 +190,12 @@ def parse_spec(spec: str) -> tuple[str, int, str]:
     return parts[0], int(parts[1]), parts[2]
 
 
-def build_view(button_specs: Iterable[str], language: str) -> discord.ui.View | None:
-    """A persistent view with the named buttons, labelled in ``language``; None if empty.
+def button_items(button_specs: Iterable[str], language: str, *, limit: int = MAX_BUTTONS) -> list[MarketButton]:
+    """The named persistent buttons, labelled in ``language`` (at most ``limit``).
 
     An unknown or malformed spec is logged and left out (the message still goes out).
     """
-    view = discord.ui.View(timeout=None)
+    items: list[MarketButton] = []
     for spec in button_specs:
         try:
             resource, target_id, action = parse_spec(spec)
@@ -196,10 +206,18 @@ def build_view(button_specs: Iterable[str], language: str) -> discord.ui.View | 
         if cls is None:
             log.error("no button registered for %s:%s", resource, action)
             continue
-        if len(view.children) >= MAX_BUTTONS:
-            log.error("more than %s buttons; %r left out", MAX_BUTTONS, spec)
+        if len(items) >= limit:
+            log.error("more than %s buttons; %r left out", limit, spec)
             break
-        view.add_item(cls(target_id, language=language))
+        items.append(cls(target_id, language=language))
+    return items
+
+
+def build_view(button_specs: Iterable[str], language: str) -> discord.ui.View | None:
+    """A persistent view with the named buttons, labelled in ``language``; None if empty."""
+    view = discord.ui.View(timeout=None)
+    for item in button_items(button_specs, language):
+        view.add_item(item)
     return view if view.children else None
 
 

@@ -354,7 +354,7 @@ class CaseActionModal(MarketModal):
 class _CaseButton(MarketButton):
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await require_case_moderator(interaction, guild_id)
         await services.cases.check_action(guild_id, self.target_id, moderator_id=interaction.user.id,
                                           action=self.action)
@@ -385,7 +385,7 @@ class CancelButton(_CaseButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await require_case_moderator(interaction, guild_id)
         declared = await services.cases.check_action(
             guild_id, self.target_id, moderator_id=interaction.user.id, action="cancel"
@@ -413,7 +413,7 @@ class _DepositAnswer(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = interaction.guild_id or await services.contracts.guild_of("case", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await require_case_moderator(interaction, guild_id)
         await services.cases.check_action(
             guild_id, self.target_id, moderator_id=interaction.user.id, action="cancel"

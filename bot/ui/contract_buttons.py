@@ -41,13 +41,6 @@ REFERENCE_LIMIT = LIMITS["reference"]
 SCOPE_LIMIT = LIMITS["scope"]
 
 
-async def guild_for(interaction: Interaction, resource: str, target_id: int) -> int:
-    """The guild of the click, or of the target when the button was clicked in a DM."""
-    if interaction.guild_id is not None:
-        return interaction.guild_id
-    return await interaction.client.services.contracts.guild_of(resource, target_id)
-
-
 async def answer(interaction: Interaction, text: str) -> None:
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
@@ -111,7 +104,7 @@ class AcceptOfferButton(MarketButton):
     style = discord.ButtonStyle.success
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await guild_for(interaction, "contract", self.target_id)
+        guild_id = await self.guild_id(interaction)
         view = await interaction.client.services.contracts.accept(
             guild_id, self.target_id, actor_id=interaction.user.id
         )
@@ -151,7 +144,7 @@ class DeclineOfferButton(MarketButton):
     style = discord.ButtonStyle.danger
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await guild_for(interaction, "contract", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await interaction.response.send_modal(DeclineModal(self.target_id, guild_id, interaction.locale))
 
 
@@ -162,7 +155,7 @@ class _AmendmentButton(MarketButton):
     accept = True
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await guild_for(interaction, "amendment", self.target_id)
+        guild_id = await self.guild_id(interaction)
         amendment = await interaction.client.services.contracts.answer_amendment(
             guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept
         )
@@ -270,7 +263,7 @@ class DepositButton(MarketButton):
     style = discord.ButtonStyle.primary
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await guild_for(interaction, "contract", self.target_id)
+        guild_id = await self.guild_id(interaction)
         if await interaction.client.services.payments.provider(guild_id) == "stripe":
             await send_checkout(interaction, guild_id, self.target_id)
             return
@@ -348,7 +341,7 @@ class AskExtensionButton(MarketButton):
     style = discord.ButtonStyle.secondary
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await guild_for(interaction, "contract", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await interaction.client.services.contracts.check_extension(
             guild_id, self.target_id, actor_id=interaction.user.id
         )
@@ -359,7 +352,7 @@ class _ExtensionButton(MarketButton):
     accept = True
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await guild_for(interaction, "extension", self.target_id)
+        guild_id = await self.guild_id(interaction)
         services = interaction.client.services
         extension = await services.contracts.answer_extension(
             guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept

@@ -121,7 +121,7 @@ class ApplyButton(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = interaction.guild_id or await services.contracts.guild_of("job", self.target_id)
+        guild_id = await self.guild_id(interaction)
         job = await services.jobs.check_apply(guild_id, self.target_id, interaction.user.id)
         await interaction.response.send_modal(ApplyModal(guild_id, job, interaction.locale))
 
@@ -135,7 +135,7 @@ class WithdrawApplicationButton(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = interaction.guild_id or await services.contracts.guild_of("application", self.target_id)
+        guild_id = await self.guild_id(interaction)
         application = await services.jobs.withdraw_application_by_id(guild_id, self.target_id, interaction.user.id)
         job = await services.jobs.get(guild_id, application.job_id)
         text = t(interaction.locale, "ui.application.withdrawn", job_id=job.id, title=job.title)
@@ -158,7 +158,7 @@ class RejectApplicationButton(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = interaction.guild_id or await services.contracts.guild_of("application", self.target_id)
+        guild_id = await self.guild_id(interaction)
         application = await services.jobs.reject_application(guild_id, self.target_id, actor_id=interaction.user.id)
         text = t(interaction.locale, "ui.application.rejected", application_id=application.id,
                  worker=f"<@{application.worker_id}>")

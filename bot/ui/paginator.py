@@ -28,7 +28,7 @@ import discord
 
 from bot.i18n import language_of, t
 from bot.tree import report_error
-from bot.ui.buttons import button_class, parse_spec
+from bot.ui.buttons import button_items
 
 if TYPE_CHECKING:
     from bot.app import MarketBot
@@ -140,17 +140,8 @@ class Paginator(discord.ui.View):
     def _render_buttons(self) -> None:
         self.clear_items()
         page = self.pages[self.index]
-        for spec in page.buttons:
-            try:
-                resource, target_id, action = parse_spec(spec)
-            except ValueError:
-                log.error("malformed button spec %r on a page", spec)
-                continue
-            cls = button_class(resource, action)
-            if cls is None:
-                log.error("no button registered for %s:%s", resource, action)
-                continue
-            self.add_item(cls(target_id, language=self.language))
+        for entry in button_items(page.buttons, self.language, limit=ENTRY_ROWS * 5):
+            self.add_item(entry)
         if not self._turns():
             return
         row = ENTRY_ROWS
@@ -164,8 +155,8 @@ class Paginator(discord.ui.View):
             disabled=self.index >= len(self.pages) - 1)
         prev.callback = self._previous  # type: ignore[method-assign]
         nxt.callback = self._next  # type: ignore[method-assign]
-        for item in (prev, counter, nxt):
-            self.add_item(item)
+        for turn in (prev, counter, nxt):
+            self.add_item(turn)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         await interaction.client.note_locale(interaction)

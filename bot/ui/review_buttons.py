@@ -56,7 +56,7 @@ class ApproveDeliveryButton(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = await services.contracts.guild_of("contract", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await services.deliveries.approve(guild_id, self.target_id, actor_id=interaction.user.id)
         await close_buttons(interaction, t(interaction.locale, "ui.review.approved", contract_id=self.target_id))
 
@@ -68,7 +68,7 @@ class ReviseDeliveryButton(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = await services.contracts.guild_of("contract", self.target_id)
+        guild_id = await self.guild_id(interaction)
         view = await services.contracts.view(guild_id, self.target_id, viewer_id=interaction.user.id)
         await interaction.response.send_modal(
             RevisionModal(self.target_id, interaction.locale, version=view.terms.version, scope=view.terms.scope)
@@ -116,7 +116,7 @@ class _RevisionAnswer(MarketButton):
 
     async def run(self, interaction: Interaction) -> None:
         services = interaction.client.services
-        guild_id = await services.contracts.guild_of("revision", self.target_id)
+        guild_id = await self.guild_id(interaction)
         request = await services.deliveries.answer_extra_revision(
             guild_id, self.target_id, actor_id=interaction.user.id, accept=self.accept
         )
@@ -151,7 +151,7 @@ class OutsideScopeButton(MarketButton):
     style = discord.ButtonStyle.primary
 
     async def run(self, interaction: Interaction) -> None:
-        guild_id = await interaction.client.services.contracts.guild_of("revision", self.target_id)
+        guild_id = await self.guild_id(interaction)
         await interaction.response.send_modal(OutsideScopeModal(self.target_id, guild_id, interaction.locale))
 
 
